@@ -1,0 +1,472 @@
+"""Harness of the real-application suite: start an app (directly or behind `reweb local`), talk raw HTTP to it.
+
+Nothing here knows a particular app; each test module describes its app with an `AppSpec` and uses `Client`.
+The HTTP client is the standard library's `http.client` on purpose: it sends the path and query bytes exactly as
+given, never follows redirects, keeps repeated response headers in order and does not decompress.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import http.client
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+KIT = Path(os.environ.get("REWEB_APPS_KIT", "/opt/reweb-apps"))
+APP_USER = "reweb-app"
+DB_USER = "nobody"
+LOG_DIR = Path(os.environ.get("REWEB_APPS_LOGS", "/tmp/reweb-apps-logs"))
+HERE = Path(__file__).resolve().parent
+
+#: How each app is reached: `direct` (no reweb at all) or an event source of `reweb local`.
+MODES = ("direct", "http-api", "rest", "alb-multi")
+REWEB_MODES = MODES[1:]
+
+TEST_PNG = KIT / "testdata" / "test.png"
+RANDOM_BIN = KIT / "testdata" / "random.bin"
+PASSWORD = "s3cret-Pass"
+
+
+# --------------------------------------------------------------------------------------------------------------- HTTP
+@dataclass
+class Response:
+    status: int
+    reason: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        """The first value of a header (case-insensitive), or None."""
+        low = name.lower()
+        return next((v for k, v in self.headers if k.lower() == low), None)
+
+    def all(self, name: str) -> list[str]:
+        low = name.lower()
+        return [v for k, v in self.headers if k.lower() == low]
+
+    @property
+    def set_cookies(self) -> list[str]:
+        return self.all("set-cookie")
+
+    def text(self) -> str:
+        return self.decoded().decode("utf-8", "replace")
+
+    def decoded(self) -> bytes:
+        """The body with a gzip Content-Encoding undone (other encodings are left as they are)."""
+        if (self.header("content-encoding") or "").lower() == "gzip":
+            return gzip.decompress(self.body)
+        return self.body
+
+    def json(self) -> object:
+        import json
+
+        return json.loads(self.decoded())
+
+    def __repr__(self) -> str:  # short, for assertion messages
+        return f"<Response {self.status} {self.reason!r} {len(self.body)}B headers={self.headers[:12]}>"
+
+
+@dataclass
+class Cookie:
+    name: str
+    value: str
+    path: str
+    attrs: dict[str, str]
+
+
+def parse_set_cookie(line: str, default_path: str = "/") -> Cookie:
+    parts = [p.strip() for p in line.split(";")]
+    name, _, value = parts[0].partition("=")
+    attrs: dict[str, str] = {}
+    for p in parts[1:]:
+        k, _, v = p.partition("=")
+        attrs[k.strip().lower()] = v.strip()
+    return Cookie(name.strip(), value.strip(), attrs.get("path") or default_path, attrs)
+
+
+def _expired(c: Cookie) -> bool:
+    if c.attrs.get("max-age") not in (None, "") and c.attrs["max-age"].lstrip("-").isdigit():
+        return int(c.attrs["max-age"]) <= 0
+    exp = c.attrs.get("expires")
+    if exp:
+        from email.utils import parsedate_to_datetime
+
+        with contextlib.suppress(TypeError, ValueError):
+            return parsedate_to_datetime(exp).timestamp() < time.time()
+    return False
+
+
+@dataclass
+class Client:
+    """A tiny browser: one base URL, a cookie jar keyed by (name, path) as RFC 6265 says, raw request targets."""
+
+    base: str
+    cookies: dict[tuple[str, str], str] = field(default_factory=dict)
+    timeout: float = 60.0
+
+    @property
+    def host(self) -> str:
+        return urllib.parse.urlsplit(self.base).netloc
+
+    @property
+    def prefix(self) -> str:
+        return urllib.parse.urlsplit(self.base).path.rstrip("/")
+
+    def url(self, target: str) -> str:
+        return self.base.rstrip("/") + target
+
+    def cookie_header(self, path: str) -> str:
+        vals = [
+            f"{name}={value}"
+            for (name, cpath), value in sorted(self.cookies.items(), key=lambda kv: -len(kv[0][1]))
+            if path == cpath or path.startswith(cpath.rstrip("/") + "/") or cpath == "/"
+        ]
+        return "; ".join(vals)
+
+    def store(self, resp: Response, path: str) -> None:
+        default = path.rsplit("/", 1)[0] or "/"
+        for line in resp.set_cookies:
+            c = parse_set_cookie(line, default)
+            # The jar is keyed by the path the app asked for, stripped of the gateway's stage prefix if it has one.
+            key = (c.name, c.path)
+            if _expired(c):
+                self.cookies.pop(key, None)
+            else:
+                self.cookies[key] = c.value
+
+    def cookie(self, name: str) -> str | None:
+        return next((v for (n, _), v in self.cookies.items() if n == name), None)
+
+    def request(
+        self,
+        method: str,
+        target: str,
+        body: bytes | None = None,
+        headers: Sequence[tuple[str, str]] = (),
+        *,
+        cookies: bool = True,
+    ) -> Response:
+        """Send `method target` (target is the raw path and query, sent byte for byte after the base's prefix)."""
+        parts = urllib.parse.urlsplit(self.base)
+        full = self.prefix + target
+        conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=self.timeout)
+        try:
+            conn.putrequest(method, full, skip_accept_encoding=True)
+            names = {k.lower() for k, _ in headers}
+            for k, v in headers:
+                conn.putheader(k, v)
+            path_only = full.split("?", 1)[0]
+            ck = self.cookie_header(path_only) if cookies else ""
+            if ck and "cookie" not in names:
+                conn.putheader("Cookie", ck)
+            if body is not None and "content-length" not in names:
+                conn.putheader("Content-Length", str(len(body)))
+            conn.endheaders(body)
+            r = conn.getresponse()
+            data = r.read()
+            resp = Response(r.status, r.reason, list(r.getheaders()), data)
+        finally:
+            conn.close()
+        if cookies:
+            self.store(resp, path_only)
+        return resp
+
+    def get(self, target: str, headers: Sequence[tuple[str, str]] = ()) -> Response:
+        return self.request("GET", target, None, headers)
+
+    def head(self, target: str, headers: Sequence[tuple[str, str]] = ()) -> Response:
+        return self.request("HEAD", target, None, headers)
+
+    def post_form(
+        self, target: str, fields: Sequence[tuple[str, str]], headers: Sequence[tuple[str, str]] = ()
+    ) -> Response:
+        body = urllib.parse.urlencode(list(fields)).encode()
+        return self.request(
+            "POST", target, body, [("Content-Type", "application/x-www-form-urlencoded"), *headers]
+        )
+
+    def post_json(self, target: str, doc: object, headers: Sequence[tuple[str, str]] = ()) -> Response:
+        import json
+
+        body = json.dumps(doc, ensure_ascii=False).encode()
+        return self.request("POST", target, body, [("Content-Type", "application/json"), *headers])
+
+    def post_multipart(
+        self,
+        target: str,
+        fields: Sequence[tuple[str, str]],
+        files: Sequence[tuple[str, str, str, bytes]],
+        headers: Sequence[tuple[str, str]] = (),
+    ) -> Response:
+        """files: (field, filename, content type, bytes). The filename is sent as raw UTF-8, as browsers do."""
+        body, ctype = multipart(fields, files)
+        return self.request("POST", target, body, [("Content-Type", ctype), *headers])
+
+    def local_path(self, location: str) -> str:
+        """Turn a Location (absolute, root-relative) into a request target for this client; fail on a foreign host.
+
+        A relative Location (no leading slash) is not handled here: resolve it against the request first.
+        """
+        parts = urllib.parse.urlsplit(location)
+        if parts.netloc:
+            assert parts.netloc == self.host, f"redirect leaves the site: {location!r} (site is {self.host})"
+        path = parts.path
+        if self.prefix and path.startswith(self.prefix):
+            path = path[len(self.prefix) :]
+        return path + (f"?{parts.query}" if parts.query else "")
+
+
+def multipart(fields: Sequence[tuple[str, str]], files: Sequence[tuple[str, str, str, bytes]]) -> tuple[bytes, str]:
+    boundary = "----rewebBoundary" + uuid.uuid4().hex
+    out = bytearray()
+    for name, value in fields:
+        out += f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+        out += value.encode() + b"\r\n"
+    for name, filename, ctype, data in files:
+        out += (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+            f"Content-Type: {ctype}\r\n\r\n"
+        ).encode()
+        out += data + b"\r\n"
+    out += f"--{boundary}--\r\n".encode()
+    return bytes(out), f"multipart/form-data; boundary={boundary}"
+
+
+# ---------------------------------------------------------------------------------------------------------- processes
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def user_ids(name: str) -> tuple[int, int]:
+    pw = pwd.getpwnam(name)
+    return pw.pw_uid, pw.pw_gid
+
+
+def as_user(argv: Sequence[str], user: str = APP_USER, env: dict[str, str] | None = None) -> list[str]:
+    """Wrap a command so it runs as `user` with no supplementary groups and a clean environment.
+
+    setpriv execs the command, so the PID is the app's own (runuser would fork and sit in between).
+    """
+    cmd = ["setpriv", f"--reuid={user}", f"--regid={user if user != 'nobody' else 'nogroup'}", "--clear-groups", "--"]
+    cmd += ["env", "-i", "PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "LANG=C.UTF-8", "HOME=/tmp"]
+    cmd += [f"{k}={v}" for k, v in (env or {}).items()]
+    return cmd + list(argv)
+
+
+def run_as(argv: Sequence[str], user: str = APP_USER, env: dict[str, str] | None = None, timeout: float = 120) -> str:
+    p = subprocess.run(as_user(argv, user, env), capture_output=True, text=True, timeout=timeout, cwd="/tmp")
+    if p.returncode != 0:
+        raise RuntimeError(f"{argv!r} failed ({p.returncode}): {p.stdout[-2000:]} {p.stderr[-2000:]}")
+    return p.stdout
+
+
+def fresh_dir(path: str | Path, user: str = APP_USER) -> Path:
+    """Remove and recreate a directory under /tmp owned by `user` (each cold start begins with an empty /tmp)."""
+    p = Path(path)
+    assert str(p).startswith("/tmp/"), p
+    shutil.rmtree(p, ignore_errors=True)
+    p.mkdir(parents=True)
+    uid, gid = user_ids(user)
+    os.chown(p, uid, gid)
+    return p
+
+
+def chown_tree(path: str | Path, user: str = APP_USER) -> None:
+    uid, gid = user_ids(user)
+    for root, dirs, files in os.walk(path):
+        os.chown(root, uid, gid)
+        for n in dirs + files:
+            os.lchown(os.path.join(root, n), uid, gid)
+
+
+def user_pids(user: str = APP_USER) -> list[int]:
+    uid = user_ids(user)[0]
+    pids = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            with contextlib.suppress(OSError):
+                if d.stat().st_uid == uid:
+                    pids.append(int(d.name))
+    return pids
+
+
+def wait_until(pred: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(interval)
+    return pred()
+
+
+def probe(base: str, path: str, ok: Callable[[int], bool]) -> int | None:
+    try:
+        r = Client(base, timeout=5).request("GET", path, cookies=False)
+    except (OSError, http.client.HTTPException):
+        return None
+    return r.status if ok(r.status) else None
+
+
+# --------------------------------------------------------------------------------------------------------------- apps
+@dataclass
+class AppSpec:
+    """How to run one app as its Lambda configuration would: a command, its port, its readiness check."""
+
+    name: str
+    port: int
+    wait_path: str
+    command: Callable[[str], list[str]]  # base URL the app is reached at -> argv (run as APP_USER)
+    prepare: Callable[[], None] = lambda: None  # root: fresh /tmp state, database reset (before the cold start)
+    after_start: Callable[[Client], None] = lambda c: None  # first-use steps through the public URL (installers)
+    wait_codes: str = "200-399"  # REWEB_WAIT_CODE
+    env: dict[str, str] = field(default_factory=dict)  # the app's own environment
+    cwd: str = "/tmp"
+    start_timeout: float = 60.0
+
+    def ok(self, status: int) -> bool:
+        lo, _, hi = self.wait_codes.partition("-")
+        return int(lo) <= status <= int(hi or lo)
+
+
+@dataclass
+class Site:
+    spec: AppSpec
+    mode: str
+    base: str
+    cold_start_ms: float
+
+    def client(self) -> Client:
+        return Client(self.base)
+
+
+class Running:
+    """One started process tree (the app itself, or `reweb local` with the app below it)."""
+
+    def __init__(self, argv: list[str], log: Path, env: dict[str, str] | None = None, cwd: str = "/tmp") -> None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        self.log = log
+        self.argv = argv
+        self._fh = open(log, "wb")  # noqa: SIM115 (closed in stop)
+        self.proc = subprocess.Popen(
+            argv, stdout=self._fh, stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True
+        )
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def tail(self, n: int = 4000) -> str:
+        with contextlib.suppress(OSError):
+            return self.log.read_bytes()[-n:].decode("utf-8", "replace")
+        return ""
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM the process (reweb forwards it to the app); then its process group; SIGKILL as the last resort."""
+        if self.alive():
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        self._fh.close()
+
+
+def reweb_command() -> list[str]:
+    exe = shutil.which("reweb")
+    return [exe] if exe else [sys.executable, "-m", "reweb"]
+
+
+def reweb_local_available() -> bool:
+    try:
+        p = subprocess.run([*reweb_command(), "local", "--help"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return p.returncode == 0 and "--source" in p.stdout
+
+
+@contextlib.contextmanager
+def run_site(spec: AppSpec, mode: str) -> Iterator[Site]:
+    """Cold-start `spec` in `mode` and yield the Site; stop everything afterwards and check nothing is left."""
+    assert not user_pids(), f"processes of {APP_USER} still running before {spec.name}: {user_pids()}"
+    assert not port_open(spec.port), f"port {spec.port} is taken before {spec.name} starts"
+    spec.prepare()
+    log = LOG_DIR / f"{spec.name}-{mode}.log"
+    if mode == "direct":
+        base = f"http://127.0.0.1:{spec.port}"
+        argv = as_user(spec.command(base), env=spec.env)
+        t0 = time.monotonic()
+        proc = Running(argv, log, cwd=spec.cwd)
+        target = spec.port
+    else:
+        gw = free_port()
+        base = f"http://127.0.0.1:{gw}"
+        env = dict(os.environ)
+        env.update(
+            {
+                "REWEB_APPLICATION_PORT": str(spec.port),
+                "REWEB_WAIT_PATH": spec.wait_path,
+                "REWEB_WAIT_CODE": spec.wait_codes,
+            }
+        )
+        argv = [
+            *reweb_command(),
+            "local",
+            "--port",
+            str(gw),
+            "--source",
+            mode,
+            "--",
+            *as_user(spec.command(base), env=spec.env),
+        ]
+        t0 = time.monotonic()
+        proc = Running(argv, log, env=env, cwd=spec.cwd)
+        target = gw
+    try:
+        if not wait_until(lambda: port_open(target) or not proc.alive(), spec.start_timeout):
+            raise RuntimeError(f"{spec.name}/{mode}: port {target} never opened\n{proc.tail()}")
+        # The first request that gets an answer ends the cold start (through reweb local, the emulated instance may
+        # start only now, on the first invocation, as Lambda does).
+        status = None
+        deadline = time.monotonic() + spec.start_timeout
+        while status is None and time.monotonic() < deadline and proc.alive():
+            status = probe(base, spec.wait_path, spec.ok)
+            if status is None:
+                time.sleep(0.05)
+        if status is None:
+            raise RuntimeError(f"{spec.name}/{mode}: {spec.wait_path} never answered {spec.wait_codes}\n{proc.tail()}")
+        cold = (time.monotonic() - t0) * 1000
+        site = Site(spec, mode, base, cold)
+        spec.after_start(site.client())
+        yield site
+    finally:
+        proc.stop()
+        left = user_pids()
+        if left and not wait_until(lambda: not user_pids(), 10):
+            pids = user_pids()
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            raise AssertionError(f"{spec.name}/{mode}: processes left after stop: {pids}\n{proc.tail()}")
