@@ -1,0 +1,90 @@
+"""`reweb local` flags, with the REWEB_* environment as fallback (flags win)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from dataclasses import dataclass, field
+
+from .gateways import SOURCES
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    port: int = 3000
+    source: str = "http-api"
+    stream: bool = False
+    concurrency: int = 10
+    timeout: float = 30.0
+    memory: int = 1024
+    freeze: bool = True
+    idle_ttl: float = 300.0  # seconds an idle instance is kept warm
+    init_timeout: float = 10.0
+    function_name: str = "reweb-local"
+    region: str = "us-east-1"
+    app_command: list[str] = field(default_factory=list)
+    # How an instance is started: the real adapter unless REWEB_LOCAL_RUNTIME names another runtime.
+    runtime_command: list[str] = field(default_factory=lambda: [sys.executable, "-m", "reweb"])
+
+
+class UsageError(Exception):
+    pass
+
+
+def _env_bool(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def parse(argv: list[str], env: dict[str, str] | None = None) -> Options:
+    env = dict(os.environ) if env is None else env
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, app = argv[:cut], argv[cut + 1:]
+    else:
+        app = []
+    p = argparse.ArgumentParser(
+        prog="reweb local",
+        description="Run an app behind an emulated AWS front door and Lambda, on 127.0.0.1.",
+        epilog="Example: reweb local --port 3000 -- python -m http.server 8080",
+    )
+    p.add_argument("--port", type=int, default=int(env.get("REWEB_LOCAL_PORT", "3000")))
+    p.add_argument("--source", choices=SOURCES, default=env.get("REWEB_LOCAL_SOURCE", "http-api"))
+    mode = env.get("REWEB_INVOKE_MODE", env.get("AWS_LWA_INVOKE_MODE", "buffered")).lower()
+    p.add_argument("--stream", action="store_true", default=mode == "response_stream",
+                   help="invoke with response streaming (function-url and rest only)")
+    p.add_argument("--concurrency", type=int, default=int(env.get("REWEB_LOCAL_CONCURRENCY", "10")))
+    p.add_argument("--timeout", type=float, default=float(env.get("REWEB_LOCAL_TIMEOUT", "30")),
+                   help="function timeout in seconds (Lambda: 1-900)")
+    p.add_argument("--memory", type=int, default=int(env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")),
+                   help="memory size in MB; an instance using more is killed")
+    p.add_argument("--freeze", action=argparse.BooleanOptionalAction,
+                   default=_env_bool(env.get("REWEB_LOCAL_FREEZE", "1")),
+                   help="SIGSTOP instances between invocations, as Lambda does (default: on)")
+    p.add_argument("--idle-ttl", type=float, default=float(env.get("REWEB_LOCAL_IDLE_TTL", "300")),
+                   help="seconds an idle instance is kept warm before it is reaped")
+    p.add_argument("--init-timeout", type=float, default=float(env.get("REWEB_LOCAL_INIT_TIMEOUT", "10")),
+                   help=argparse.SUPPRESS)
+    p.add_argument("--function-name", default=env.get("AWS_LAMBDA_FUNCTION_NAME", "reweb-local"))
+    p.add_argument("--region", default=env.get("AWS_REGION", "us-east-1"))
+    ns = p.parse_args(argv)
+    if not app and not env.get("REWEB_APPLICATION_EXEC"):
+        raise UsageError("no app to run: give it after `--` (reweb local -- CMD ARGS) or set REWEB_APPLICATION_EXEC")
+    if ns.stream and ns.source not in ("function-url", "rest"):
+        raise UsageError(f"--stream: {ns.source} cannot carry Lambda response streaming (use function-url or rest)")
+    if not 1 <= ns.port <= 65535:
+        raise UsageError("--port must be 1-65535")
+    if ns.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    if not 0 < ns.timeout <= 900:
+        raise UsageError("--timeout must be in (0, 900] seconds")
+    if not 128 <= ns.memory <= 10240:
+        raise UsageError("--memory must be 128-10240 MB")
+    runtime = shlex.split(env["REWEB_LOCAL_RUNTIME"]) if env.get("REWEB_LOCAL_RUNTIME") else None
+    return Options(
+        port=ns.port, source=ns.source, stream=ns.stream, concurrency=ns.concurrency, timeout=ns.timeout,
+        memory=ns.memory, freeze=ns.freeze, idle_ttl=ns.idle_ttl, init_timeout=ns.init_timeout,
+        function_name=ns.function_name, region=ns.region, app_command=app,
+        **({"runtime_command": runtime} if runtime else {}),
+    )

@@ -1,0 +1,111 @@
+"""Process-tree chores for an instance: find every descendant, freeze, thaw, kill, measure memory.
+
+An instance is started in its own session, so its process group normally holds reweb and the app. But
+an app may start its own session or group (daemons, some servers do), so every operation walks the
+real tree from /proc as well and signals each group and each process found. Linux only, like Lambda.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+
+
+def _children_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # The command name may hold spaces and parentheses: fields start after the last ")".
+        fields = stat[stat.rfind(b")") + 2:].split()
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    return children
+
+
+def tree(root: int) -> list[int]:
+    """root and all its descendants (parents before children)."""
+    children = _children_map()
+    out: list[int] = []
+    todo = [root]
+    while todo:
+        pid = todo.pop(0)
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def _signal_all(root: int, pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+    for pid in tree(root):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+
+
+def freeze(root: int, pgid: int) -> None:
+    _signal_all(root, pgid, signal.SIGSTOP)
+
+
+def thaw(root: int, pgid: int) -> None:
+    _signal_all(root, pgid, signal.SIGCONT)
+
+
+def kill(root: int, pgid: int) -> None:
+    """SIGKILL the group and every descendant; collect the tree first so re-parented orphans are caught.
+
+    Processes that already left the tree (double-forked daemons) are out of reach, as they would be on
+    Lambda after the sandbox is gone; the group kill catches those that stayed in the group.
+    """
+    pids = tree(root)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (not zombie) processes whose process group is pgid."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2:].split()
+        if fields[0] != b"Z" and int(fields[2]) == pgid:
+            out.append(int(entry))
+    return out
+
+
+def rss_kib(pids: list[int], key: bytes = b"VmRSS:") -> int:
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status", "rb") as f:
+                for line in f:
+                    if line.startswith(key):
+                        total += int(line.split()[1])
+                        break
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def tree_rss_mib(root: int) -> int:
+    """Current resident memory of the whole tree, MiB (what Lambda's memory limit is checked against)."""
+    return rss_kib(tree(root)) // 1024
+
+
+def tree_peak_mib(root: int) -> int:
+    """Sum of each process's peak RSS (VmHWM): an upper bound of the tree's peak, as Max Memory Used."""
+    return rss_kib(tree(root), b"VmHWM:") // 1024

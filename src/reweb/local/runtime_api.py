@@ -1,0 +1,214 @@
+"""The Lambda Runtime API, served to one instance (one server per instance, on an ephemeral port, so
+whoever calls /next is known without guessing).
+
+  GET  /2018-06-01/runtime/invocation/next            blocks until the pool assigns work
+  POST /2018-06-01/runtime/invocation/{id}/response   buffered, or streamed (chunked, trailers)
+  POST /2018-06-01/runtime/invocation/{id}/error
+  POST /2018-06-01/runtime/init/error
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from . import http11
+
+PREFIX = "/2018-06-01/runtime"
+MB = 1024 * 1024
+BUFFERED_LIMIT = 6 * MB  # Lambda's synchronous response limit
+STREAMED_LIMIT = 200 * MB
+STREAM_TYPE = "application/vnd.awslambda.http-integration-response"
+
+
+@dataclass(frozen=True, slots=True)
+class Buffered:
+    payload: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Errored:
+    """The invocation failed: /error, a crash, a timeout, an init failure, an oversized response."""
+
+    error_type: str
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEnd:
+    error_type: str | None = None  # from the trailers, or our own when a limit is hit
+    error_body: str | None = None
+
+
+@dataclass(slots=True)
+class Streamed:
+    """A streaming response: `chunks` yields bytes, then one StreamEnd."""
+
+    content_type: str
+    chunks: asyncio.Queue[bytes | StreamEnd] = field(default_factory=lambda: asyncio.Queue(maxsize=16))
+
+
+Outcome = Buffered | Errored | Streamed
+
+
+@dataclass(slots=True)
+class Invocation:
+    request_id: str
+    event: bytes
+    deadline_ms: int
+    trace_id: str
+    function_arn: str
+    # Resolved once: with the whole result, an error, or the start of a stream.
+    outcome: asyncio.Future[Outcome] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    # Set when the runtime has finished answering (for streams: the last chunk), or it failed.
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def settle(self, outcome: Outcome) -> None:
+        if not self.outcome.done():
+            self.outcome.set_result(outcome)
+        if not isinstance(outcome, Streamed):
+            self.finished.set()
+
+
+class Sandbox(Protocol):
+    """What the Runtime API needs from the instance it serves."""
+
+    async def next_invocation(self) -> Invocation: ...
+
+    def current(self) -> Invocation | None: ...
+
+    def init_failed(self, error_type: str) -> None: ...
+
+
+class RuntimeApi:
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self.server: asyncio.Server | None = None
+        self.port = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> str:
+        self.server = await asyncio.start_server(self._connection, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return f"127.0.0.1:{self.port}"
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(BaseException):
+                await task
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            while True:
+                req = await http11.read_request(reader)
+                if req is None:
+                    break
+                status, body, headers = await self._route(req)
+                await req.drain()
+                writer.write(http11.response_bytes(status, body, headers, close=not req.keep_alive))
+                await writer.drain()
+                if not req.keep_alive:
+                    break
+        except (http11.BadRequest, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+            pass
+        finally:
+            self._tasks.discard(task)
+            writer.close()
+
+    async def _route(self, req: http11.Request) -> tuple[int, bytes, http11.Headers]:
+        path = req.target.split("?", 1)[0]
+        if not path.startswith(PREFIX):
+            return _json(404, "UnknownPath", path)
+        tail = path[len(PREFIX):]
+        if tail == "/invocation/next":
+            if req.method != "GET":
+                return _json(405, "MethodNotAllowed", req.method)
+            return await self._next()
+        if tail == "/init/error" and req.method == "POST":
+            error_type = req.header("lambda-runtime-function-error-type") or "Runtime.Unknown"
+            await req.drain()
+            self.sandbox.init_failed(error_type)
+            return 202, b'{"status":"OK"}', [("Content-Type", "application/json")]
+        parts = tail.split("/")  # "", "invocation", id, verb
+        if len(parts) == 4 and parts[1] == "invocation" and req.method == "POST":
+            inv = self.sandbox.current()
+            if inv is None or inv.request_id != parts[2] or inv.finished.is_set():
+                return _json(400, "InvalidRequestID", "no such invocation in progress")
+            if parts[3] == "response":
+                return await self._response(req, inv)
+            if parts[3] == "error":
+                return await self._error(req, inv)
+        return _json(404, "UnknownPath", path)
+
+    async def _next(self) -> tuple[int, bytes, http11.Headers]:
+        inv = await self.sandbox.next_invocation()
+        headers = [
+            ("Content-Type", "application/json"),
+            ("Lambda-Runtime-Aws-Request-Id", inv.request_id),
+            ("Lambda-Runtime-Deadline-Ms", str(inv.deadline_ms)),
+            ("Lambda-Runtime-Invoked-Function-Arn", inv.function_arn),
+            ("Lambda-Runtime-Trace-Id", inv.trace_id),
+        ]
+        return 200, inv.event, headers
+
+    async def _error(self, req: http11.Request, inv: Invocation) -> tuple[int, bytes, http11.Headers]:
+        try:
+            body = await req.read_body(BUFFERED_LIMIT)
+        except http11.BodyTooLarge:
+            body = b""
+        error_type = req.header("lambda-runtime-function-error-type") or "Unhandled"
+        message = ""
+        with contextlib.suppress(ValueError, AttributeError, UnicodeDecodeError):
+            message = str(json.loads(body).get("errorMessage", ""))
+        inv.settle(Errored(error_type, message))
+        return 202, b'{"status":"OK"}', [("Content-Type", "application/json")]
+
+    async def _response(self, req: http11.Request, inv: Invocation) -> tuple[int, bytes, http11.Headers]:
+        if (req.header("lambda-runtime-function-response-mode") or "").lower() == "streaming":
+            await self._stream(req, inv)
+            return 202, b'{"status":"OK"}', [("Content-Type", "application/json")]
+        try:
+            payload = await req.read_body(BUFFERED_LIMIT)
+        except http11.BodyTooLarge as exc:
+            inv.settle(Errored("Function.ResponseSizeTooLarge", "Response payload size exceeded maximum allowed"))
+            return _json(413, "RequestEntityTooLarge",
+                         f"Exceeded maximum allowed payload size ({BUFFERED_LIMIT} bytes); got {exc.args[0]}.")
+        inv.settle(Buffered(payload))
+        return 202, b'{"status":"OK"}', [("Content-Type", "application/json")]
+
+    async def _stream(self, req: http11.Request, inv: Invocation) -> None:
+        """Pump the chunked body into the invocation's queue as it arrives; trailers end it."""
+        stream = Streamed(req.header("content-type") or "application/octet-stream")
+        inv.settle(stream)
+        size = 0
+        # Until the terminating chunk arrives, the stream counts as cut short (the runtime died or was
+        # killed mid-stream).
+        end = StreamEnd("Runtime.TruncatedResponse", "the runtime stopped before the end of the stream")
+        try:
+            async for data in req.iter_body():
+                size += len(data)
+                if size <= STREAMED_LIMIT:
+                    await stream.chunks.put(data)  # past the limit the rest is read and dropped
+            if size > STREAMED_LIMIT:
+                end = StreamEnd("Function.ResponseSizeTooLarge", "streamed response over 200 MB")
+            else:
+                end = StreamEnd(req.trailer("lambda-runtime-function-error-type"),
+                                req.trailer("lambda-runtime-function-error-body"))
+        finally:
+            await stream.chunks.put(end)
+            inv.finished.set()
+
+
+def _json(status: int, error_type: str, message: str) -> tuple[int, bytes, http11.Headers]:
+    body = json.dumps({"errorMessage": message, "errorType": error_type}).encode()
+    return status, body, [("Content-Type", "application/json")]
