@@ -121,6 +121,10 @@ class RuntimeApi:
                     break
         except (http11.BadRequest, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
             pass
+        except asyncio.CancelledError:
+            # close(): this per-connection task ends here; nothing awaits it (start_server callback), and
+            # re-raising makes asyncio log a spurious traceback.
+            pass
         finally:
             self._tasks.discard(task)
             writer.close()

@@ -1,0 +1,224 @@
+"""The front door: an aiohttp server on 127.0.0.1 that plays the chosen AWS gateway.
+
+Request -> gateway event -> pool -> instance -> outcome -> the gateway's HTTP answer (or its error page).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+import time
+import uuid
+
+from aiohttp import web
+from multidict import CIMultiDict
+
+from .gateways import Context, Failure, Gateway, Inbound, MalformedResult, Outbound
+from .gateways.base import MB
+from .instances import InitFailed, Pool
+from .options import Options
+from .report import Logger
+from .runtime_api import STREAM_TYPE, Buffered, Errored, Invocation, Streamed, StreamEnd
+
+EVENT_LIMIT = 6 * MB  # Lambda's synchronous invoke request limit (the event JSON)
+DELIMITER = b"\0" * 8
+PRELUDE_LIMIT = 64 * 1024
+
+# Never copied from the function's answer: the front door frames the body itself.
+_FRAMING = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "te", "trailer",
+                      "upgrade", "proxy-connection"})
+
+
+def trace_id() -> str:
+    return f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)}"
+
+
+def gateway_headers(gateway: Gateway, ctx: Context) -> list[tuple[str, str]]:
+    """What each front door stamps on answers it relays."""
+    if gateway.name == "rest":
+        return [("x-amzn-RequestId", ctx.request_id), ("x-amz-apigw-id", ctx.request_id[:16]),
+                ("X-Amzn-Trace-Id", ctx.trace_id)]
+    if gateway.name == "http-api":
+        return [("Apigw-Requestid", ctx.request_id)]
+    if gateway.name == "function-url":
+        return [("x-amzn-RequestId", ctx.request_id), ("X-Amzn-Trace-Id", ctx.trace_id)]
+    return []
+
+
+class FrontDoor:
+    def __init__(self, opts: Options, pool: Pool, gateway: Gateway, log: Logger) -> None:
+        self.opts = opts
+        self.pool = pool
+        self.gateway = gateway
+        self.log = log
+
+    def app(self) -> web.Application:
+        # client_max_size: we read and judge bodies ourselves, to answer with the gateway's own 413.
+        app = web.Application(client_max_size=1024**4)
+        app.router.add_route("*", "/{tail:.*}", self.handle)
+        return app
+
+    def context(self, request: web.Request) -> Context:
+        return Context(
+            request_id=str(uuid.uuid4()),
+            time_epoch_ms=int(time.time() * 1000),
+            trace_id=trace_id(),
+            host=request.host or f"127.0.0.1:{self.opts.port}",
+            port=self.opts.port,
+            region=self.opts.region,
+            stage="local" if self.gateway.name == "rest" else "$default",
+            function_name=self.opts.function_name,
+        )
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        ctx = self.context(request)
+        gw = self.gateway
+        body = await _read_limited(request, gw.max_request_body)
+        if body is None:
+            return self.answer(request, gw.failure(Failure.REQUEST_TOO_LARGE, ctx))
+        path, _, query = request.raw_path.partition("?")
+        inbound = Inbound(
+            method=request.method,
+            raw_path=path or "/",
+            raw_query=query,
+            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers],
+            body=body,
+            source_ip=request.remote or "127.0.0.1",
+            protocol=f"HTTP/{request.version.major}.{request.version.minor}",
+        )
+        event = json.dumps(gw.build_event(inbound, ctx)).encode()
+        if len(event) > EVENT_LIMIT:
+            self.log.note(f"{ctx.request_id}: event of {len(event)} bytes is over Lambda's 6 MB invoke limit")
+            return self.answer(request, gw.failure(Failure.EVENT_TOO_LARGE, ctx))
+        try:
+            async with asyncio.timeout(gw.integration_timeout):
+                inv = await self.pool.invoke(event, ctx.request_id, ctx.trace_id)
+                outcome = await asyncio.shield(inv.outcome)
+        except TimeoutError:
+            # The gateway gives up; the function keeps running until its own timeout, as on AWS.
+            return self.answer(request, gw.failure(Failure.GATEWAY_TIMEOUT, ctx), ctx)
+        except InitFailed:
+            return self.answer(request, gw.failure(Failure.FUNCTION_ERROR, ctx), ctx)
+        if isinstance(outcome, Errored):
+            return self.answer(request, self.error_answer(outcome, ctx), ctx)
+        if isinstance(outcome, Streamed):
+            if self.opts.stream:
+                return await self.relay_stream(request, inv, outcome, ctx)
+            # A streamed answer to a buffered invoke arrives as one payload, prelude and all.
+            payload = await _collect(outcome)
+            if payload is None:
+                return self.answer(request, gw.failure(Failure.FUNCTION_ERROR, ctx), ctx)
+            outcome = Buffered(payload)
+        return self.answer(request, self.buffered_answer(outcome, ctx), ctx)
+
+    def error_answer(self, outcome: Errored, ctx: Context) -> Outbound:
+        self.log.note(f"{ctx.request_id}: invocation failed: {outcome.error_type} {outcome.message}".rstrip())
+        return self.gateway.failure(Failure.FUNCTION_ERROR, ctx)
+
+    def buffered_answer(self, outcome: Buffered, ctx: Context) -> Outbound:
+        gw = self.gateway
+        if len(outcome.payload) > gw.max_result:
+            self.log.note(f"{ctx.request_id}: result of {len(outcome.payload)} bytes is over {gw.name}'s limit")
+            return gw.failure(Failure.RESPONSE_TOO_LARGE, ctx)
+        try:
+            return gw.translate_result(outcome.payload)
+        except MalformedResult as exc:
+            self.log.note(f"{ctx.request_id}: malformed Lambda result for {gw.name}: {exc}")
+            return gw.failure(Failure.MALFORMED, ctx)
+
+    def answer(self, request: web.Request, out: Outbound, ctx: Context | None = None) -> web.StreamResponse:
+        headers = CIMultiDict[str]()
+        for name, value in out.headers:
+            if name.lower() not in _FRAMING:
+                headers.add(name, value)
+            elif name.lower() == "content-length" and request.method == "HEAD" and not out.body:
+                headers.add(name, value)  # a HEAD answer announces the size of the GET body
+        if ctx is not None:
+            for name, value in gateway_headers(self.gateway, ctx):
+                headers.setdefault(name, value)
+        try:
+            return web.Response(status=out.status, reason=out.reason, headers=headers, body=out.body)
+        except ValueError as exc:  # a header aiohttp will not put on the wire (CR/LF in a value...)
+            self.log.note(f"malformed Lambda result: {exc}")
+            fail = self.gateway.failure(Failure.MALFORMED, ctx or self.context(request))
+            return web.Response(status=fail.status, headers=CIMultiDict(fail.headers), body=fail.body)
+
+    async def relay_stream(self, request: web.Request, inv: Invocation, stream: Streamed,
+                           ctx: Context) -> web.StreamResponse:
+        gw = self.gateway
+        first = b""
+        status, headers = 200, [("Content-Type", stream.content_type)]
+        item: bytes | StreamEnd = b""
+        if stream.content_type == STREAM_TYPE:
+            # Read up to the 8 NUL bytes that end the JSON prelude.
+            buf = b""
+            while DELIMITER not in buf:
+                item = await stream.chunks.get()
+                if isinstance(item, StreamEnd) or len(buf) > PRELUDE_LIMIT:
+                    await _drain(stream, item)
+                    fail = Failure.FUNCTION_ERROR if isinstance(item, StreamEnd) else Failure.MALFORMED
+                    return self.answer(request, gw.failure(fail, ctx), ctx)
+                buf += item
+            prelude_bytes, _, first = buf.partition(DELIMITER)
+            try:
+                prelude = gw.translate_prelude(json.loads(prelude_bytes))
+            except (ValueError, MalformedResult) as exc:
+                self.log.note(f"{ctx.request_id}: malformed streaming prelude: {exc}")
+                await _drain(stream, b"")
+                return self.answer(request, gw.failure(Failure.MALFORMED, ctx), ctx)
+            status, headers = prelude.status, prelude.headers
+        response = web.StreamResponse(status=status)
+        for name, value in headers:
+            if name.lower() not in _FRAMING:
+                response.headers.add(name, value)
+        for name, value in gateway_headers(gw, ctx):
+            response.headers.setdefault(name, value)
+        await response.prepare(request)
+        if first:
+            await response.write(first)
+        while True:
+            item = await stream.chunks.get()
+            if isinstance(item, StreamEnd):
+                break
+            with contextlib.suppress(ConnectionError):
+                await response.write(item)  # a client gone early must not stall the runtime's stream
+        if item.error_type:
+            # Mid-stream failure: the client sees the body cut off (no terminating chunk), as on AWS.
+            self.log.note(f"{ctx.request_id}: stream ended with {item.error_type}")
+            if request.transport is not None:
+                request.transport.abort()
+            return response
+        with contextlib.suppress(ConnectionError):
+            await response.write_eof()
+        return response
+
+
+async def _read_limited(request: web.Request, limit: int) -> bytes | None:
+    """The client's body, or None when it is larger than `limit` (read no further than needed)."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    parts: list[bytes] = []
+    size = 0
+    async for data in request.content.iter_chunked(65536):
+        size += len(data)
+        if size > limit:
+            return None
+        parts.append(data)
+    return b"".join(parts)
+
+
+async def _collect(stream: Streamed) -> bytes | None:
+    parts: list[bytes] = []
+    while True:
+        item = await stream.chunks.get()
+        if isinstance(item, StreamEnd):
+            return None if item.error_type else b"".join(parts)
+        parts.append(item)
+
+
+async def _drain(stream: Streamed, last: bytes | StreamEnd) -> None:
+    """Consume the rest of a stream nobody will read, so the runtime is never blocked on it."""
+    while not isinstance(last, StreamEnd):
+        last = await stream.chunks.get()
