@@ -12,6 +12,7 @@ import gzip
 import http.client
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -438,6 +439,8 @@ def run_site(spec: AppSpec, mode: str) -> Iterator[Site]:
             str(gw),
             "--source",
             mode,
+            "--concurrency",
+            "1",  # the app's port is fixed: one instance at a time, as one Lambda instance has one app
             "--",
             *as_user(spec.command(base), env=spec.env),
         ]
@@ -458,6 +461,10 @@ def run_site(spec: AppSpec, mode: str) -> Iterator[Site]:
         if status is None:
             raise RuntimeError(f"{spec.name}/{mode}: {spec.wait_path} never answered {spec.wait_codes}\n{proc.tail()}")
         cold = (time.monotonic() - t0) * 1000
+        if mode != "direct":
+            # The emulator's REPORT line of the first invocation says what Lambda would bill as Init Duration.
+            init = re.search(r"Init Duration: ([0-9.]+) ms", proc.tail(200_000))
+            cold = float(init.group(1)) if init else cold
         site = Site(spec, mode, base, cold)
         spec.after_start(site.client())
         yield site
