@@ -10,6 +10,7 @@ import contextlib
 import os
 import secrets
 import signal
+import socket
 import time
 from collections import deque
 from typing import Literal
@@ -351,7 +352,22 @@ def lambda_environment(opts: Options, runtime_api: str) -> dict[str, str]:
     }
     if opts.stream:
         env["REWEB_INVOKE_MODE"] = "response_stream"
+    if not any(os.environ.get(name) for name in APP_PORT_VARS):
+        # On Lambda every sandbox has its own network; here instances share one, so each app gets a
+        # port of its own (apps that read $PORT follow; reweb reads REWEB_APPLICATION_PORT).
+        port = free_port()
+        env["REWEB_APPLICATION_PORT"] = env["PORT"] = str(port)
     return env
+
+
+APP_PORT_VARS = ("REWEB_APPLICATION_PORT", "AWS_LWA_PORT", "PORT")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 _SIGNAL_TEXT = {signal.SIGKILL: "killed", signal.SIGTERM: "terminated", signal.SIGSEGV: "segmentation fault",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shlex
 import signal
 import sys
@@ -10,7 +11,7 @@ import sys
 from aiohttp import web
 
 from .gateways import gateway_for
-from .instances import Pool
+from .instances import APP_PORT_VARS, Pool
 from .options import Options, UsageError, parse
 from .report import Logger
 from .server import FrontDoor
@@ -66,4 +67,6 @@ def banner(log: Logger, opts: Options, source: str) -> None:
     log.note(f"{source} -> Lambda ({mode}) -> reweb -> {app}")
     log.note(f"concurrency {opts.concurrency}, timeout {opts.timeout:g} s, memory {opts.memory} MB, "
              f"freeze {'on' if opts.freeze else 'off'}")
+    if opts.concurrency > 1 and any(os.environ.get(v) for v in APP_PORT_VARS):
+        log.note("the app port is fixed by the environment: instances will share it, so keep --concurrency 1")
     log.note(f"ready: open http://127.0.0.1:{opts.port}/ in your browser (Ctrl-C stops everything)")
