@@ -1,124 +1,17 @@
-"""Start `reweb local` as a real process, wait for its banner, stop it with SIGINT, check nothing is left."""
+"""Fixtures for reweb local's tests; the harness itself lives in localharness.py."""
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import pytest
-
-HERE = Path(__file__).parent
-APPS = HERE / "apps"
-WEBAPP = [sys.executable, str(APPS / "webapp.py")]
-FAKE_RUNTIME = f"{sys.executable} {APPS / 'fake_runtime.py'}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def descendants(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_bytes()
-            except OSError:
-                continue
-            ppid = int(stat[stat.rfind(b")") + 2:].split()[1])
-            children.setdefault(ppid, []).append(int(entry))
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        for child in children.get(pid, []):
-            out.append(child)
-            todo.append(child)
-    return out
-
-
-def alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_bytes()
-    except OSError:
-        return False
-    return stat[stat.rfind(b")") + 2:].split()[0] != b"Z"
-
-
-@dataclass
-class Local:
-    proc: subprocess.Popen[bytes]
-    port: int
-    lines: list[str] = field(default_factory=list)
-    seen: set[int] = field(default_factory=set)
-    changed: threading.Condition = field(default_factory=threading.Condition)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def read(self) -> None:
-        assert self.proc.stdout is not None
-        for raw in self.proc.stdout:
-            with self.changed:
-                self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
-                self.changed.notify_all()
-
-    def wait_for(self, text: str, timeout: float = 15.0, count: int = 1) -> None:
-        deadline = time.monotonic() + timeout
-        with self.changed:
-            while sum(text in line for line in self.lines) < count:
-                left = deadline - time.monotonic()
-                if left <= 0 or self.proc.poll() is not None:
-                    raise AssertionError(f"{text!r} not seen; log:\n" + "\n".join(self.lines))
-                self.changed.wait(min(left, 0.1))
-
-    def count(self, text: str) -> int:
-        with self.changed:
-            return sum(text in line for line in self.lines)
-
-    def remember_tree(self) -> None:
-        self.seen.update(descendants(self.proc.pid))
-
-    def stop(self, sig: int = signal.SIGINT) -> int:
-        self.remember_tree()
-        self.proc.send_signal(sig)
-        try:
-            return self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            raise
-
-
-def start_local(args: list[str], app: list[str] | None = None, env: dict[str, str] | None = None,
-                runtime: str | None = None) -> Local:
-    port = free_port()
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("REWEB_", "AWS_LWA_"))}
-    full_env.pop("PORT", None)
-    full_env.update(env or {})
-    if runtime:
-        full_env["REWEB_LOCAL_RUNTIME"] = runtime
-    cmd = [sys.executable, "-m", "reweb.local", "--port", str(port), *args, "--", *(app or WEBAPP)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=full_env,
-                            start_new_session=True)
-    local = Local(proc, port)
-    threading.Thread(target=local.read, daemon=True).start()
-    local.wait_for("ready: open")
-    return local
+from localharness import Local, alive, start_local
 
 
 @pytest.fixture
-def run_local() -> Iterator[object]:
+def run_local() -> Iterator[Callable[..., Local]]:
     started: list[Local] = []
 
     def run(args: list[str], **kw: object) -> Local:
