@@ -215,6 +215,19 @@ class Client:
         body, ctype = multipart(fields, files)
         return self.request("POST", target, body, [("Content-Type", ctype), *headers])
 
+    def follow(self, resp: Response, target: str, limit: int = 5) -> tuple[Response, str]:
+        """Follow up to `limit` redirects with GET, resolving relative Locations against the current target."""
+        for _ in range(limit):
+            if resp.status not in (301, 302, 303, 307, 308):
+                return resp, target
+            loc = resp.header("location") or ""
+            assert loc, resp
+            if not urllib.parse.urlsplit(loc).netloc and not loc.startswith("/"):
+                loc = urllib.parse.urljoin(target, loc)
+            target = self.local_path(loc)
+            resp = self.get(target)
+        raise AssertionError(f"more than {limit} redirects, last {resp!r}")
+
     def local_path(self, location: str) -> str:
         """Turn a Location (absolute, root-relative) into a request target for this client; fail on a foreign host.
 
