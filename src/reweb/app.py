@@ -1,0 +1,158 @@
+"""The app as a child process: spawn, readiness, supervision, shutdown."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+from .config import Settings
+from .log import Log
+
+POLL_INTERVAL = 0.010  # readiness poll: the port is noticed within ~10 ms of opening
+PROGRESS_INTERVAL = 2.0
+
+
+class AppExited(Exception):
+    def __init__(self, status: int) -> None:
+        self.status = status
+        super().__init__(describe_exit(status))
+
+
+def describe_exit(status: int) -> str:
+    if status < 0:
+        try:
+            name = signal.Signals(-status).name
+        except ValueError:
+            name = f"signal {-status}"
+        return f"the app was killed by {name}"
+    return f"the app exited with status {status}"
+
+
+class App:
+    def __init__(self, settings: Settings, log: Log) -> None:
+        self.settings = settings
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+        self.ready = False
+        self.lock = threading.Lock()
+        self.restarts = 0
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        settings = self.settings
+        env = dict(os.environ)
+        env.setdefault("PORT", str(settings.port))  # many apps (Heroku style) read $PORT
+        if settings.application_argv:
+            argv = list(settings.application_argv)
+        else:
+            argv = ["/bin/sh", "-c", settings.application_exec]
+        # Own process group: shutdown and freeze reach the app's whole tree. stdout/stderr pass through.
+        self.process = subprocess.Popen(argv, env=env, start_new_session=True, stdin=subprocess.DEVNULL)
+        self.ready = False
+        self.log.info("app started", pid=self.process.pid, command=" ".join(argv)[:200])
+
+    def exit_status(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+    def stop(self, grace: float = 2.0) -> None:
+        process = self.process
+        if process is None:
+            return
+        if process.poll() is None:
+            self._signal_group(signal.SIGTERM)
+            try:
+                process.wait(grace)
+            except subprocess.TimeoutExpired:
+                pass
+        self._signal_group(signal.SIGKILL)  # whatever of the tree is left
+        try:
+            process.wait(1.0)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def _signal_group(self, sig: signal.Signals) -> None:
+        assert self.process is not None
+        try:
+            os.killpg(self.process.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def restart(self, until: float) -> bool:
+        """After a crash: start again and wait for readiness until the monotonic time `until`."""
+        with self.lock:
+            if self.ready and self.exit_status() is None:
+                return True  # another worker already restarted it
+            status = self.exit_status()
+            self.log.warn("restarting the app", reason=describe_exit(status) if status is not None else "unreachable")
+            self.stop(grace=0.5)
+            self.restarts += 1
+            self.start()
+            try:
+                return self._wait(until)
+            except AppExited as exc:
+                self.log.error("the app exited again while starting", reason=str(exc))
+                return False
+
+    # -- readiness -------------------------------------------------------------------------------------
+
+    def wait_ready(self, until: float) -> bool:
+        """Poll until ready (True) or the monotonic time `until` (False). Raises AppExited."""
+        with self.lock:
+            return self._wait(until)
+
+    def _wait(self, until: float) -> bool:
+        if self.ready:
+            return True
+        settings = self.settings
+        started = time.monotonic()
+        next_progress = started + PROGRESS_INTERVAL
+        target = f"{settings.readiness_protocol}://127.0.0.1:{settings.check_port}"
+        if settings.readiness_protocol == "http":
+            target += settings.wait_path
+        last = "not tried yet"
+        while True:
+            status = self.exit_status()
+            if status is not None:
+                raise AppExited(status)
+            last = self._check()
+            if last == "ready":
+                self.ready = True
+                self.log.info("app is ready", after_ms=round((time.monotonic() - started) * 1000, 1),
+                              check=target)
+                return True
+            now = time.monotonic()
+            if now >= until:
+                return False
+            if now >= next_progress:
+                self.log.info("waiting for the app", waited_s=round(now - started, 1), check=target, last=last)
+                next_progress += PROGRESS_INTERVAL
+            time.sleep(min(POLL_INTERVAL, max(0.0, until - now)))
+
+    def _check(self) -> str:
+        """One readiness probe: "ready", or why not."""
+        settings = self.settings
+        try:
+            sock = socket.create_connection(("127.0.0.1", settings.check_port), timeout=1.0)
+        except OSError as exc:
+            return f"connect: {exc.strerror or exc}"
+        try:
+            if settings.readiness_protocol == "tcp":
+                return "ready"
+            sock.sendall(f"GET {settings.wait_path} HTTP/1.1\r\nHost: 127.0.0.1:{settings.check_port}\r\n"
+                         "User-Agent: reweb-readiness\r\nConnection: close\r\n\r\n".encode())
+            sock.settimeout(2.0)
+            first = sock.recv(64)
+            parts = first.split(b" ", 2)
+            if len(parts) >= 2 and parts[0].startswith(b"HTTP/") and parts[1].isdigit():
+                code = int(parts[1])
+                return "ready" if code in settings.wait_codes else f"status {code}"
+            return "not an HTTP answer"
+        except OSError as exc:
+            return f"probe: {exc}"
+        finally:
+            sock.close()

@@ -1,0 +1,148 @@
+"""`reweb`: the Lambda entrypoint; `reweb local`: the emulator. Nothing imports this module."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+
+USAGE = """usage: reweb [OPTIONS] [-- CMD ARGS...]
+       reweb local [LOCAL OPTIONS] -- CMD ARGS...
+
+Runs a web app as an AWS Lambda function: starts CMD (or $REWEB_APPLICATION_EXEC), waits until it answers,
+then serves invocations from $AWS_LAMBDA_RUNTIME_API. Every option has an environment twin (see README).
+
+options:
+  --port N              app port (REWEB_APPLICATION_PORT)
+  --wait-path PATH      readiness path (REWEB_WAIT_PATH)
+  --wait-code CODES     readiness codes, e.g. 200-399,404 (REWEB_WAIT_CODE)
+  --invoke-mode MODE    buffered or response_stream (REWEB_INVOKE_MODE)
+  --debug               log every request (REWEB_DEBUG)
+  -h, --help            this text
+"""
+
+_FLAGS = {"--port": "port", "--wait-path": "wait_path", "--wait-code": "wait_codes",
+          "--invoke-mode": "invoke_mode", "--pass-through-path": "pass_through_path",
+          "--remove-base-path": "remove_base_path", "--readiness-protocol": "readiness_protocol"}
+INIT_ASYNC_LIMIT = 9.8  # Lambda gives init 10 s; stop just before and finish inside the first invocation
+
+
+def parse_args(argv: list[str]) -> tuple[dict[str, str], tuple[str, ...]]:
+    """Hand-rolled: argparse costs milliseconds of import on every cold start."""
+    overrides: dict[str, str] = {}
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            return overrides, tuple(argv[i + 1:])
+        if arg in ("-h", "--help"):
+            sys.stdout.write(USAGE)
+            raise SystemExit(0)
+        if arg == "--debug":
+            overrides["debug"] = "true"
+            i += 1
+            continue
+        name, eq, value = arg.partition("=")
+        if name in _FLAGS:
+            if not eq:
+                if i + 1 >= len(argv):
+                    raise SystemExit(f"reweb: {name} needs a value")
+                value = argv[i + 1]
+                i += 1
+            overrides[_FLAGS[name]] = value
+            i += 1
+            continue
+        if not arg.startswith("-"):
+            return overrides, tuple(argv[i:])  # the command itself, without "--"
+        raise SystemExit(f"reweb: unknown option {arg}\n{USAGE}")
+    return overrides, ()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] == "local":
+        from .local.main import main as local_main
+
+        return local_main(args[1:])
+    return run_adapter(args)
+
+
+def run_adapter(args: list[str]) -> int:
+    started = time.monotonic()
+    from .config import ConfigError, load
+    from .log import Log
+
+    log = Log.from_env()
+    address = os.environ.get("AWS_LAMBDA_RUNTIME_API", "")
+    if not address:
+        log.error("AWS_LAMBDA_RUNTIME_API is not set: reweb runs inside AWS Lambda; "
+                  "to try an app on this machine use `reweb local -- CMD`")
+        return 2
+    from .runtime import RuntimeClient
+
+    try:
+        overrides, command = parse_args(args)
+        settings = load(os.environ, overrides, command)
+    except ConfigError as exc:
+        log.error("configuration error", reason=str(exc))
+        _report_init_error(RuntimeClient(address), "Runtime.InvalidConfiguration", str(exc), log)
+        return 1
+    if settings.debug:
+        log = Log.from_env(debug=True)
+
+    from .adapter import Adapter
+    from .app import AppExited
+
+    env_config = {
+        "function_name": os.environ.get("AWS_LAMBDA_FUNCTION_NAME", ""),
+        "memory": int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "0") or 0),
+        "version": os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", ""),
+        "log_stream": os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", ""),
+        "log_group": os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", ""),
+    }
+    adapter = Adapter(settings, log, address, env_config)
+    app = adapter.app
+
+    def shutdown(signum: int, _frame: object) -> None:
+        log.info("shutting down", signal=signal.Signals(signum).name)
+        app.stop(grace=1.5)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    try:
+        app.start()
+    except OSError as exc:
+        log.error("the app could not be started", reason=str(exc))
+        _report_init_error(RuntimeClient(address), "Runtime.AppStartError", f"cannot start the app: {exc}", log)
+        return 1
+    limit = started + INIT_ASYNC_LIMIT if settings.async_init else float("inf")
+    try:
+        if not app.wait_ready(limit):
+            log.warn("the app is not ready yet; finishing the wait in the first invocation (async init)")
+    except AppExited as exc:
+        log.error("the app exited during init", reason=str(exc))
+        _report_init_error(RuntimeClient(address), "Runtime.AppExited", f"{exc} during init", log)
+        return 1
+    log.info("reweb ready", init_ms=round((time.monotonic() - started) * 1000, 1), mode=settings.invoke_mode)
+    try:
+        adapter.run()
+    finally:
+        app.stop(grace=1.0)
+    return 0
+
+
+def _report_init_error(client: object, error_type: str, message: str, log: object) -> None:
+    from .log import Log
+    from .runtime import RuntimeClient
+
+    assert isinstance(client, RuntimeClient) and isinstance(log, Log)
+    try:
+        client.init_error(error_type, message)
+    except Exception as exc:  # the Runtime API may be gone; the log line above is what remains
+        log.error("could not report the init error", reason=str(exc))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,201 @@
+"""Settings: read once at start from the environment (and `reweb` flags), frozen afterwards.
+
+Every setting has a REWEB_* name; the original re:Web names keep their meaning and AWS Lambda Web Adapter's
+AWS_LWA_* names are accepted as aliases, so an image can switch adapters without changing its environment.
+A bad value raises ConfigError naming the variable; it never surfaces as a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A setting has a value reweb cannot use; the message names the variable."""
+
+
+def parse_bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"expected true or false, got {text!r}")
+
+
+def parse_port(text: str) -> int:
+    port = int(text.strip())
+    if not 1024 <= port <= 65535:
+        raise ValueError(f"port must be between 1024 and 65535 (Lambda forbids lower ports), got {port}")
+    return port
+
+
+def parse_status_set(text: str) -> frozenset[int]:
+    """"200", "200,204", "200-399,404" -> the set of status codes. Empty -> empty set."""
+    codes: set[int] = set()
+    for part in text.replace(" ", "").split(","):
+        if not part:
+            continue
+        low, sep, high = part.partition("-")
+        first, last = int(low), int(high) if sep else int(low)
+        if not (100 <= first <= last <= 599):
+            raise ValueError(f"{part!r} is not a status code or range between 100 and 599")
+        codes.update(range(first, last + 1))
+    return frozenset(codes)
+
+
+def parse_wait_codes(text: str) -> frozenset[int]:
+    codes = parse_status_set(text)
+    if not codes:
+        raise ValueError("needs at least one status code")
+    return codes
+
+
+def parse_path(text: str) -> str:
+    path = text.strip()
+    if not path.startswith("/"):
+        raise ValueError(f"must start with '/', got {text!r}")
+    return path
+
+
+def parse_base_path(text: str) -> str:
+    path = text.strip().rstrip("/")
+    if path and not path.startswith("/"):
+        raise ValueError(f"must start with '/', got {text!r}")
+    return path
+
+
+def parse_choice(*choices: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        value = text.strip().lower()
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}, got {text!r}")
+        return value
+
+    return parse
+
+
+def parse_invoke_mode(text: str) -> str:
+    value = text.strip().lower().replace("-", "_")
+    if value == "responsestream":
+        value = "response_stream"
+    return parse_choice("buffered", "response_stream")(value)
+
+
+def parse_concurrency(text: str) -> int:
+    value = int(text.strip())
+    if not 1 <= value <= 1024:
+        raise ValueError(f"must be between 1 and 1024, got {value}")
+    return value
+
+
+def parse_header_name(text: str) -> str:
+    name = text.strip()
+    if name and not all(c.isalnum() or c in "-_" for c in name):
+        raise ValueError(f"{text!r} is not a header name")
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    field: str
+    names: tuple[str, ...]  # first is reweb's own name; the rest are aliases
+    default: str
+    parse: Callable[[str], Any]
+    help: str
+
+
+# The one table of settings: the README's table mirrors it (a test keeps them in step).
+SPECS: tuple[Spec, ...] = (
+    Spec("application_exec", ("REWEB_APPLICATION_EXEC",), "",
+         str, "Command line that starts the app (run by /bin/sh -c), or `reweb -- CMD ARGS`."),
+    Spec("port", ("REWEB_APPLICATION_PORT", "AWS_LWA_PORT", "PORT"), "8080",
+         parse_port, "Port the app listens on, on 127.0.0.1."),
+    Spec("wait_path", ("REWEB_WAIT_PATH", "AWS_LWA_READINESS_CHECK_PATH"), "/",
+         parse_path, "Path polled until the app is ready."),
+    Spec("wait_codes", ("REWEB_WAIT_CODE", "AWS_LWA_READINESS_CHECK_HEALTHY_STATUS"), "100-499",
+         parse_wait_codes, "Status codes that mean ready: `200`, `200,204`, `200-399,404`."),
+    Spec("readiness_protocol", ("REWEB_READINESS_CHECK_PROTOCOL", "AWS_LWA_READINESS_CHECK_PROTOCOL"), "http",
+         parse_choice("http", "tcp"), "`http` (GET the wait path) or `tcp` (port accepts connections)."),
+    Spec("readiness_port", ("REWEB_READINESS_CHECK_PORT", "AWS_LWA_READINESS_CHECK_PORT"), "",
+         parse_port, "Port for the readiness check, if not the app's port."),
+    Spec("async_init", ("REWEB_ASYNC_INIT", "AWS_LWA_ASYNC_INIT"), "false",
+         parse_bool, "Stop waiting at 9.8 s of init and finish the wait in the first invocation."),
+    Spec("remove_base_path", ("REWEB_REMOVE_BASE_PATH", "AWS_LWA_REMOVE_BASE_PATH"), "",
+         parse_base_path, "Path prefix removed from requests (whole segments only), e.g. `/api`."),
+    Spec("pass_through_path", ("REWEB_PASS_THROUGH_PATH", "AWS_LWA_PASS_THROUGH_PATH"), "/events",
+         parse_path, "Where non-HTTP events (SQS, S3, EventBridge...) are POSTed as JSON."),
+    Spec("enable_compression", ("REWEB_ENABLE_COMPRESSION", "AWS_LWA_ENABLE_COMPRESSION"), "false",
+         parse_bool, "Gzip compressible responses when the client accepts gzip (buffered mode)."),
+    Spec("force_gzip", ("REWEB_FORCE_GZIP",), "false",
+         parse_bool, "Gzip every response that is not already encoded (the original re:Web switch)."),
+    Spec("invoke_mode", ("REWEB_INVOKE_MODE", "AWS_LWA_INVOKE_MODE"), "buffered",
+         parse_invoke_mode, "`buffered` or `response_stream` (must match the function URL's invoke mode)."),
+    Spec("authorization_source", ("REWEB_AUTHORIZATION_SOURCE", "AWS_LWA_AUTHORIZATION_SOURCE"), "",
+         parse_header_name, "Header whose value is moved into `Authorization`."),
+    Spec("error_status_codes", ("REWEB_ERROR_STATUS_CODES", "AWS_LWA_ERROR_STATUS_CODES"), "",
+         parse_status_set, "App status codes that become invocation errors, e.g. `500,502-504`."),
+    Spec("debug", ("REWEB_DEBUG",), "false",
+         parse_bool, "Log every request and response line (also AWS_LAMBDA_LOG_LEVEL=DEBUG)."),
+    Spec("concurrency", ("AWS_LAMBDA_MAX_CONCURRENCY",), "1",
+         parse_concurrency, "Set by Lambda Managed Instances: number of workers polling for invocations."),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    application_exec: str = ""
+    application_argv: tuple[str, ...] = ()
+    port: int = 8080
+    wait_path: str = "/"
+    wait_codes: frozenset[int] = frozenset(range(100, 500))
+    readiness_protocol: str = "http"
+    readiness_port: int | str = ""
+    async_init: bool = False
+    remove_base_path: str = ""
+    pass_through_path: str = "/events"
+    enable_compression: bool = False
+    force_gzip: bool = False
+    invoke_mode: str = "buffered"
+    authorization_source: str = ""
+    error_status_codes: frozenset[int] = frozenset()
+    debug: bool = False
+    concurrency: int = 1
+
+    @property
+    def check_port(self) -> int:
+        return self.readiness_port if isinstance(self.readiness_port, int) else self.port
+
+    @property
+    def streaming(self) -> bool:
+        return self.invoke_mode == "response_stream"
+
+
+def load(env: Mapping[str, str], overrides: Mapping[str, str] | None = None,
+         argv: tuple[str, ...] = ()) -> Settings:
+    """Settings from the environment; `overrides` (from flags, keyed by field) win over it."""
+    values: dict[str, Any] = {}
+    for spec in SPECS:
+        source, raw = None, None
+        if overrides and spec.field in overrides:
+            source, raw = "--" + spec.field.replace("_", "-"), overrides[spec.field]
+        else:
+            for name in spec.names:
+                if env.get(name, "") != "":
+                    source, raw = name, env[name]
+                    break
+        if raw is None:
+            if spec.default == "":
+                continue
+            raw = spec.default
+        try:
+            values[spec.field] = spec.parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{source or spec.names[0]}: {exc}") from None
+    known = {f.name for f in fields(Settings)}
+    settings = Settings(application_argv=argv, **{k: v for k, v in values.items() if k in known})
+    if not settings.application_exec and not settings.application_argv:
+        raise ConfigError("REWEB_APPLICATION_EXEC: no app to start; set it or run `reweb -- CMD ARGS...`")
+    return settings

@@ -1,0 +1,160 @@
+"""Helpers shared by the source modules: header maps in and out, the kind descriptor."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..http import Headers, HttpRequest, HttpResponse
+
+Event = dict[str, Any]
+
+# Request headers the adapter itself decides: the body is complete, so framing comes from us.
+_REQUEST_DROP = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "expect",
+                           "upgrade", "te", "proxy-connection"})
+# Response headers that describe the app's connection, not the response.
+RESPONSE_DROP = frozenset({"transfer-encoding", "connection", "keep-alive", "proxy-connection", "upgrade",
+                           "trailer"})
+
+
+class EventError(ValueError):
+    """The event has an HTTP shape but cannot be turned into a request."""
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """One event source: how to read its requests and write its responses."""
+
+    name: str
+    decode: Callable[[Event], HttpRequest]
+    encode: Callable[[HttpResponse], dict[str, Any]]  # buffered result (body already complete)
+    prelude: Callable[[HttpResponse], dict[str, Any]] | None  # streaming prelude, None if no prelude
+    response_limit: int  # bytes of the buffered JSON result this source accepts
+    http: bool = True
+
+
+def want_str(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise EventError(f"{what} must be a string, got {type(value).__name__}")
+    return value
+
+
+def opt_map(event: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = event.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise EventError(f"{key} must be an object, got {type(value).__name__}")
+    return value
+
+
+def headers_from_single(mapping: Mapping[str, Any]) -> Headers:
+    out: Headers = []
+    for name, value in mapping.items():
+        if value is None:
+            continue
+        if name.lower() in _REQUEST_DROP:
+            continue
+        if isinstance(value, list):  # Lattice v2 may send lists
+            out.extend((name, str(v)) for v in value if v is not None)
+        else:
+            out.append((name, str(value)))
+    return out
+
+
+def headers_from_multi(mapping: Mapping[str, Any]) -> Headers:
+    out: Headers = []
+    for name, values in mapping.items():
+        if name.lower() in _REQUEST_DROP or values is None:
+            continue
+        if isinstance(values, list):
+            out.extend((name, str(v)) for v in values if v is not None)
+        else:
+            out.append((name, str(values)))
+    return out
+
+
+def pairs_from_multi(mapping: Mapping[str, Any]) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    for key, values in mapping.items():
+        if values is None:
+            continue
+        if isinstance(values, list):
+            pairs.extend((key, "" if v is None else str(v)) for v in values)
+        else:
+            pairs.append((key, str(values)))
+    return pairs
+
+
+def response_headers(response: HttpResponse) -> Headers:
+    return [(n, v) for n, v in response.headers if n.lower() not in RESPONSE_DROP]
+
+
+def multi_value_headers(headers: Headers) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for name, value in headers:
+        out.setdefault(name, []).append(value)
+    return out
+
+
+def single_value_headers(headers: Headers, cookies_in_case_variants: bool) -> dict[str, str]:
+    """Repeats comma-joined (RFC 9110 allows it for all but Set-Cookie).
+
+    Set-Cookie cannot be joined; in a single-value map the only way to carry several is the case-variant
+    trick (Set-Cookie, set-cookie, SET-COOKIE...), which the proxies forward as separate headers.
+    """
+    out: dict[str, str] = {}
+    lower_seen: dict[str, str] = {}
+    cookie_count = 0
+    for name, value in headers:
+        lower = name.lower()
+        if lower == "set-cookie" and cookies_in_case_variants:
+            out[_case_variant(cookie_count)] = value
+            cookie_count += 1
+            continue
+        if lower in lower_seen:
+            key = lower_seen[lower]
+            out[key] = out[key] + ", " + value
+        else:
+            lower_seen[lower] = name
+            out[name] = value
+    return out
+
+
+def _casing(bits: int) -> str:
+    chars = list("set-cookie")
+    letters = [i for i, c in enumerate(chars) if c.isalpha()]
+    for pos in letters:
+        if bits & 1:
+            chars[pos] = chars[pos].upper()
+        bits >>= 1
+    return "".join(chars)
+
+
+# "Set-Cookie" first, then every other casing of the name: 512 distinct header names in all.
+_COOKIE_NAMES = ["Set-Cookie", *(name for name in map(_casing, range(512)) if name != "Set-Cookie")]
+
+
+def _case_variant(index: int) -> str:
+    if index >= len(_COOKIE_NAMES):
+        raise EventError("more than 512 Set-Cookie headers cannot be carried in a single-value map")
+    return _COOKIE_NAMES[index]
+
+
+def status_description(status: int, reason: str) -> str:
+    from http import HTTPStatus  # only ALB and Lattice need it
+
+    if not reason:
+        try:
+            reason = HTTPStatus(status).phrase
+        except ValueError:
+            reason = ""
+    return f"{status} {reason}".rstrip()
+
+
+def host_or(headers: Headers, fallback: str) -> Headers:
+    """Every request needs a Host; console tests and health checks come without one."""
+    if any(n.lower() == "host" for n, _ in headers):
+        return headers
+    return [*headers, ("Host", fallback or "localhost")]

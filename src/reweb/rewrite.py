@@ -1,0 +1,142 @@
+"""Pure request and response rewrites between the event and the app.
+
+Request: drop headers a client could forge, add the Lambda context headers, move the authorization source,
+remove the base path. Response: the Location fix, and compression.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .events.body import is_text_type
+from .http import Headers, HttpRequest, HttpResponse
+
+# Names only the adapter may set: a client's copies are removed before ours are added.
+FORGEABLE = frozenset({"x-amzn-request-context", "x-amzn-lambda-context"})
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "0.0.0.0", "[::1]", "::1"})
+COMPRESS_MIN_BYTES = 256
+
+
+def lambda_context(request_id: str, deadline_ms: int, function_arn: str, trace_id: str,
+                   client_context: str, cognito_identity: str, env: dict[str, str]) -> dict[str, Any]:
+    """The x-amzn-lambda-context value (the same fields AWS Lambda Web Adapter sends)."""
+    return {
+        "request_id": request_id,
+        "deadline": deadline_ms,
+        "invoked_function_arn": function_arn,
+        "xray_trace_id": trace_id or None,
+        "client_context": _json_or_none(client_context),
+        "identity": _json_or_none(cognito_identity),
+        "env_config": env,
+    }
+
+
+def _json_or_none(text: str) -> Any:
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def prepare_request(request: HttpRequest, *, request_context: object, lambda_ctx: str, trace_id: str,
+                    authorization_source: str = "", base_path: str = "") -> HttpRequest:
+    headers: Headers = []
+    auth_value = None
+    auth_source = authorization_source.lower()
+    for name, value in request.headers:
+        lower = name.lower()
+        if lower in FORGEABLE or (trace_id and lower == "x-amzn-trace-id"):
+            continue
+        if auth_source and lower == auth_source:
+            auth_value = value
+            continue
+        headers.append((name, value))
+    if auth_value is not None:
+        headers = [(n, v) for n, v in headers if n.lower() != "authorization"]
+        headers.append(("Authorization", auth_value))
+    if request_context is not None:
+        headers.append(("x-amzn-request-context", json.dumps(request_context, separators=(",", ":"))))
+    headers.append(("x-amzn-lambda-context", lambda_ctx))
+    if trace_id:
+        headers.append(("x-amzn-trace-id", trace_id))
+    request.headers = headers
+    if base_path:
+        request.path = strip_base_path(request.path, base_path)
+    return request
+
+
+def strip_base_path(path: str, base: str) -> str:
+    """Remove `base` from the front of `path` on whole segments only: /api/x -> /x, but /apix stays."""
+    if path == base:
+        return "/"
+    if path.startswith(base + "/"):
+        return path[len(base):]
+    return path
+
+
+def public_origin(request: HttpRequest) -> str | None:
+    """scheme://host[:port] as the client sees it, from the headers the gateway set."""
+    host = request.header("host")
+    if not host:
+        return None
+    scheme = (request.header("x-forwarded-proto") or "https").split(",")[0].strip().lower()
+    port = (request.header("x-forwarded-port") or "").split(",")[0].strip()
+    host_has_port = host.rsplit(":", 1)[-1].isdigit() and not host.endswith("]")
+    if port and not host_has_port and port != {"https": "443", "http": "80"}.get(scheme):
+        host = f"{host}:{port}"
+    return f"{scheme}://{host}"
+
+
+def fix_location(response: HttpResponse, request: HttpRequest, app_port: int) -> None:
+    """A redirect the app aims at localhost or at its own port goes to the public host instead."""
+    location = response.header("location")
+    if not location or "://" not in location[:12]:
+        return
+    scheme_end = location.index("://") + 3
+    authority_end = len(location)
+    for stop in "/?#":
+        index = location.find(stop, scheme_end)
+        if index != -1:
+            authority_end = min(authority_end, index)
+    authority = location[scheme_end:authority_end].rsplit("@", 1)[-1]
+    if authority.startswith("["):
+        host, _, port = authority.partition("]")
+        host += "]"
+        port = port.lstrip(":")
+    else:
+        host, _, port = authority.partition(":")
+    if host.lower() not in _LOCAL_HOSTS and port != str(app_port):
+        return
+    origin = public_origin(request)
+    if origin is None:
+        return
+    fixed = origin + location[authority_end:]
+    response.headers = [(n, fixed if n.lower() == "location" else v) for n, v in response.headers]
+
+
+def maybe_compress(response: HttpResponse, request: HttpRequest, *, force: bool, negotiate: bool) -> None:
+    """Gzip the body in place: always with `force` (re:Web's REWEB_FORCE_GZIP), else when the client accepts
+    gzip and the type compresses well. Never a body that is already encoded, empty, or tiny."""
+    if not (force or negotiate) or not response.body or response.status in (204, 304):
+        return
+    if response.header("content-encoding") not in (None, "", "identity"):
+        return
+    if not force:
+        accepted = (request.header("accept-encoding") or "").lower()
+        if "gzip" not in accepted or "gzip;q=0" in accepted.replace(" ", ""):
+            return
+        if len(response.body) < COMPRESS_MIN_BYTES or not is_text_type(response.header("content-type")):
+            return
+    import gzip  # only when compression is on
+
+    response.body = gzip.compress(response.body, compresslevel=6, mtime=0)
+    headers = [(n, v) for n, v in response.headers if n.lower() not in ("content-length", "content-encoding")]
+    headers.append(("Content-Encoding", "gzip"))
+    headers.append(("Content-Length", str(len(response.body))))
+    vary = [v for n, v in headers if n.lower() == "vary"]
+    if not any("accept-encoding" in v.lower() or v.strip() == "*" for v in vary):
+        headers.append(("Vary", "Accept-Encoding"))
+    response.headers = headers

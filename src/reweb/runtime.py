@@ -1,0 +1,162 @@
+"""The Lambda Runtime API client: next, response (buffered or streamed), error, init error.
+
+One persistent connection per worker. `/next` blocks until Lambda has work and must never time out.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from .http1 import Connection, ResponseHead
+
+API = "/2018-06-01/runtime"
+
+
+@dataclass(slots=True)
+class Invocation:
+    request_id: str
+    deadline_ms: int
+    function_arn: str
+    trace_id: str
+    client_context: str
+    cognito_identity: str
+    tenant_id: str
+    body: bytes
+
+
+class RuntimeError_(Exception):
+    """The Runtime API refused a call (for example 413: result too large)."""
+
+    def __init__(self, status: int, body: bytes) -> None:
+        super().__init__(f"Runtime API answered {status}: {body[:200]!r}")
+        self.status = status
+        self.body = body
+
+
+class RuntimeClient:
+    def __init__(self, address: str) -> None:
+        host, _, port = address.rpartition(":")
+        self.host = host or "127.0.0.1"
+        self.authority = address.encode("ascii")
+        self.conn = Connection(self.host.strip("[]"), int(port))
+
+    def _exchange(self, head: bytes, body: bytes = b"") -> tuple[ResponseHead, bytes]:
+        for attempt in (0, 1):
+            conn = self.conn
+            if not conn.connected:
+                conn.connect(None)
+            try:
+                conn.send(head, body)
+                response = conn.read_head()
+                data = conn.read_body(response)
+            except (ConnectionError, OSError):
+                conn.close()
+                if attempt or not conn.used:
+                    raise
+                continue  # the API closed an idle keep-alive connection: one fresh try
+            conn.used = True
+            if not response.keep_alive:
+                conn.close()
+            return response, data
+        raise AssertionError("unreachable")
+
+    def next(self) -> Invocation:
+        head, body = self._exchange(b"GET " + API.encode() + b"/invocation/next HTTP/1.1\r\nHost: "
+                                    + self.authority + b"\r\n\r\n")
+        if head.status != 200:
+            raise RuntimeError_(head.status, body)
+        fields = {name.lower(): value for name, value in head.headers}
+        try:
+            deadline = int(fields.get("lambda-runtime-deadline-ms", "0"))
+        except ValueError:
+            deadline = 0
+        return Invocation(
+            request_id=fields.get("lambda-runtime-aws-request-id", ""),
+            deadline_ms=deadline,
+            function_arn=fields.get("lambda-runtime-invoked-function-arn", ""),
+            trace_id=fields.get("lambda-runtime-trace-id", ""),
+            client_context=fields.get("lambda-runtime-client-context", ""),
+            cognito_identity=fields.get("lambda-runtime-cognito-identity", ""),
+            tenant_id=fields.get("lambda-runtime-aws-tenant-id", ""),
+            body=body,
+        )
+
+    def _post(self, path: str, payload: bytes, extra: str = "", content_type: str = "application/json") -> None:
+        head = (f"POST {API}{path} HTTP/1.1\r\nHost: {self.authority.decode()}\r\nContent-Type: {content_type}\r\n"
+                f"{extra}Content-Length: {len(payload)}\r\n\r\n").encode("latin-1")
+        response, body = self._exchange(head, payload)
+        if response.status >= 300:
+            raise RuntimeError_(response.status, body)
+
+    def respond(self, request_id: str, payload: bytes) -> None:
+        self._post(f"/invocation/{request_id}/response", payload)
+
+    def error(self, request_id: str, error_type: str, message: str) -> None:
+        self._post(f"/invocation/{request_id}/error", _error_body(error_type, message),
+                   f"Lambda-Runtime-Function-Error-Type: {error_type}\r\n")
+
+    def init_error(self, error_type: str, message: str) -> None:
+        self._post("/init/error", _error_body(error_type, message),
+                   f"Lambda-Runtime-Function-Error-Type: {error_type}\r\n")
+
+    def stream(self, request_id: str, content_type: str) -> ResponseStream:
+        return ResponseStream(self, request_id, content_type)
+
+
+def _error_body(error_type: str, message: str) -> bytes:
+    return json.dumps({"errorMessage": message, "errorType": error_type, "stackTrace": []}).encode()
+
+
+class ResponseStream:
+    """A streamed response: chunked POST, with failures reported in trailers."""
+
+    def __init__(self, client: RuntimeClient, request_id: str, content_type: str) -> None:
+        self.client = client
+        self.request_id = request_id
+        self.content_type = content_type
+        self.started = False
+
+    def _start(self) -> None:
+        conn = self.client.conn
+        if not conn.connected:
+            conn.connect(None)
+        head = (f"POST {API}/invocation/{self.request_id}/response HTTP/1.1\r\n"
+                f"Host: {self.client.authority.decode()}\r\n"
+                f"Content-Type: {self.content_type}\r\n"
+                "Lambda-Runtime-Function-Response-Mode: streaming\r\n"
+                "Transfer-Encoding: chunked\r\n"
+                "Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body\r\n\r\n")
+        try:
+            conn.send_raw(head.encode("latin-1"))
+        except OSError:
+            # A stale keep-alive socket; nothing was accepted yet, so a fresh connection is safe.
+            conn.connect(None)
+            conn.send_raw(head.encode("latin-1"))
+        self.started = True
+
+    def write(self, data: bytes) -> None:
+        if not self.started:
+            self._start()
+        if data:
+            self.client.conn.send_parts([b"%x\r\n" % len(data), data, b"\r\n"])
+
+    def finish(self, error_type: str = "", error_message: str = "") -> None:
+        import base64
+
+        if not self.started:
+            self._start()
+        trailers = b""
+        if error_type:
+            body = base64.b64encode(_error_body(error_type, error_message))
+            trailers = (b"Lambda-Runtime-Function-Error-Type: " + error_type.encode() + b"\r\n"
+                        b"Lambda-Runtime-Function-Error-Body: " + body + b"\r\n")
+        conn = self.client.conn
+        conn.send_raw(b"0\r\n" + trailers + b"\r\n")
+        response = conn.read_head()
+        conn.read_body(response)
+        conn.used = True
+        if not response.keep_alive:
+            conn.close()
+        if response.status >= 300:
+            raise RuntimeError_(response.status, b"")
