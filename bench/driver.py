@@ -185,9 +185,9 @@ class RuntimeDriver:
         keep = found is not None and found[1] in found[0].keep
         first = 0.0
         if header(lower, b"lambda-runtime-function-response-mode") == b"streaming":
-            stream = ChunkedStream(reader, keep_prefix=1 << 62 if keep else 0, prelude=True)
+            stream = ChunkedStream(reader, keep_prefix=1 << 16 if keep else 0, prelude=True)
             stream.read_all()
-            body, size, first = stream.prefix, stream.size, stream.first_byte_at
+            body, size, first = stream.prelude_json, stream.size, stream.first_byte_at
             if stream.trailers:
                 body = body + b"\n--trailers--\n" + b"\n".join(stream.trailers)
         else:

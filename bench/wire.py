@@ -104,19 +104,21 @@ class Reader:
         if header(head_lower, b"transfer-encoding") == b"chunked":
             stream = ChunkedStream(self, keep_prefix=1 << 62 if keep else 0)
             stream.read_all()
-            return stream.prefix, stream.size
+            return stream.kept, stream.size
         return b"", 0
 
 
 class ChunkedStream:
-    """Reads a chunked body; keeps the first `keep_prefix` bytes; notes when the first byte past the
-    streaming prelude (JSON + 8 NUL bytes) arrived if `prelude` is set."""
+    """Reads a chunked body and keeps its first `keep_prefix` bytes. With `prelude`, the body starts with a
+    streaming prelude (JSON + 8 NUL bytes): that goes to `prelude_json` and `size` counts only what follows.
+    `first_byte_at` is when the first body byte (past any prelude) arrived."""
 
     def __init__(self, reader: Reader, keep_prefix: int = 0, prelude: bool = False) -> None:
         self.reader = reader
         self.keep_prefix = keep_prefix
         self.prelude = prelude
-        self.prefix = b""
+        self.prelude_json = b""
+        self.kept = b""
         self.size = 0  # bytes after the prelude (all bytes without one)
         self.first_byte_at = 0.0
         self.trailers: list[bytes] = []
@@ -125,18 +127,20 @@ class ChunkedStream:
         reader = self.reader
         in_prelude = self.prelude
         pending = bytearray()
+        kept = bytearray()
         while True:
             size = int(reader.line().split(b";")[0], 16)
             if size == 0:
                 while line := reader.line():
                     self.trailers.append(line)
+                self.kept = bytes(kept)
                 return
             if in_prelude:
                 pending += reader.exact(size)
                 at = pending.find(DELIMITER)
                 if at >= 0:
                     in_prelude = False
-                    self.prefix = bytes(pending[:at])
+                    self.prelude_json = bytes(pending[:at])
                     rest = len(pending) - at - len(DELIMITER)
                     if rest:
                         self.first_byte_at = time.perf_counter()
@@ -144,8 +148,8 @@ class ChunkedStream:
             else:
                 if not self.first_byte_at:
                     self.first_byte_at = time.perf_counter()
-                if len(self.prefix) < self.keep_prefix:
-                    self.prefix += reader.exact(size)
+                if len(kept) < self.keep_prefix:
+                    kept += reader.exact(size)
                 else:
                     reader.skip(size)
                 self.size += size
