@@ -39,6 +39,16 @@ TEST_PNG = KIT / "testdata" / "test.png"
 RANDOM_BIN = KIT / "testdata" / "random.bin"
 PASSWORD = "s3cret-Pass"
 
+#: ALB's limit for a Lambda target's response (the whole JSON result, so base64 costs a third for binary bodies).
+ALB_LIMIT = 1_048_576
+
+
+def over_alb_limit(mode: str, size: int, binary: bool) -> bool:
+    """True when a response body of `size` bytes cannot pass ALB to Lambda: the suite then expects reweb's 502."""
+    if mode != "alb-multi":
+        return False
+    return (4 * ((size + 2) // 3) if binary else size) > ALB_LIMIT - 4096
+
 
 # --------------------------------------------------------------------------------------------------------------- HTTP
 @dataclass
