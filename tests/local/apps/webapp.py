@@ -5,7 +5,7 @@
   /empty           204, no body
   /redirect        302 to /text
   /cookies         two Set-Cookie headers and a repeated X-Multi header
-  /echo            JSON: method, path, query, headers (list), body (base64)
+  /echo...         JSON: method, path, query, headers (list), body (base64)
   /stream          chunked: "first", then (after $GATE_FILE exists, at most 5 s) "second"
   /ticks           ticks of a background thread since the previous /ticks
   /sleep?s=S       sleep S seconds
@@ -74,7 +74,7 @@ class Handler(BaseHTTPRequestHandler):
         elif url.path == "/cookies":
             self.send(200, b"ok", [("Content-Type", "text/plain"), ("Set-Cookie", "a=1; Path=/"),
                                    ("Set-Cookie", "b=2; Path=/; HttpOnly"), ("X-Multi", "one"), ("X-Multi", "two")])
-        elif url.path == "/echo":
+        elif url.path.startswith("/echo"):
             doc = {"method": self.command, "path": url.path, "query": url.query,
                    "headers": [[k, v] for k, v in self.headers.items()],
                    "body": base64.b64encode(body).decode()}
