@@ -8,6 +8,7 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 
 from .config import Settings
 from .log import Log
@@ -32,6 +33,22 @@ def describe_exit(status: int) -> str:
     return f"the app exited with status {status}"
 
 
+def _die_with_parent() -> Callable[[], None] | None:
+    """The app gets SIGKILL if reweb dies (Linux PR_SET_PDEATHSIG): never an orphan app on a port."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+    except (OSError, ImportError):
+        return None
+    prctl = libc.prctl
+
+    def set_pdeathsig() -> None:
+        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+    return set_pdeathsig
+
+
 class App:
     def __init__(self, settings: Settings, log: Log) -> None:
         self.settings = settings
@@ -52,7 +69,8 @@ class App:
         else:
             argv = ["/bin/sh", "-c", settings.application_exec]
         # Own process group: shutdown and freeze reach the app's whole tree. stdout/stderr pass through.
-        self.process = subprocess.Popen(argv, env=env, start_new_session=True, stdin=subprocess.DEVNULL)
+        self.process = subprocess.Popen(argv, env=env, start_new_session=True, stdin=subprocess.DEVNULL,
+                                        preexec_fn=_die_with_parent())
         self.ready = False
         self.log.info("app started", pid=self.process.pid, command=" ".join(argv)[:200])
 

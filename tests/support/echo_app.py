@@ -79,7 +79,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         if path == "/text":
             size = int(args.get("size", "1024"))
-            data = (b"reweb text line \xce\xbb\n" * (size // 18 + 1))[:size]
+            data = (b"reweb text line \xce\xbb\n" * (size // 19 + 1))[:size]
+            data = data.decode("utf-8", "ignore").encode().ljust(size, b".")  # valid UTF-8, exact size
             self._send(200, data, [("Content-Type", "text/plain; charset=utf-8")])
             return
         if path == "/redirect":
