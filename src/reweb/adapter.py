@@ -6,6 +6,7 @@ its own Runtime API connection and its own keep-alive connection to the app.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -88,10 +89,8 @@ class Worker:
             except Exception as exc:  # last line of defence: report, never die
                 self.log.error("unexpected failure", request_id=invocation.request_id,
                                reason=f"{type(exc).__name__}: {exc}")
-                try:
+                with contextlib.suppress(Exception):
                     self.runtime.error(invocation.request_id, "Runtime.AdapterError", f"{type(exc).__name__}: {exc}")
-                except Exception:
-                    pass
             if self.restart_needed:
                 self.restart_needed = False
                 self.upstream.close()

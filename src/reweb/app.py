@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -83,22 +84,16 @@ class App:
             return
         if process.poll() is None:
             self._signal_group(signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(grace)
-            except subprocess.TimeoutExpired:
-                pass
         self._signal_group(signal.SIGKILL)  # whatever of the tree is left
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(1.0)
-        except subprocess.TimeoutExpired:
-            pass
 
     def _signal_group(self, sig: signal.Signals) -> None:
         assert self.process is not None
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
 
     def restart(self, until: float) -> bool:
         """After a crash: start again and wait for readiness until the monotonic time `until`."""

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from tests.conftest import FIXTURES
 from tests.support.rie import RieFunction, free_port
 
@@ -236,7 +235,7 @@ def test_crash_is_502_then_app_restarts(echo: RieFunction) -> None:
 def test_app_exiting_during_init_is_an_init_error() -> None:
     function = RieFunction({"REWEB_APPLICATION_EXEC": "exit 7", "REWEB_APPLICATION_PORT": str(free_port())})
     try:
-        status, body = function.invoke_raw(json.dumps(load(V2)).encode(), timeout=20)
+        _status, body = function.invoke_raw(json.dumps(load(V2)).encode(), timeout=20)
         assert b"exited with status 7" in body or "exited with status 7" in function.logs()
         assert "the app exited during init" in function.logs()
     finally:

@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 
 STARTED = time.monotonic()
 READY_AFTER = float(os.environ.get("READY_AFTER", "0"))
+SLEEP = float(os.environ.get("ECHO_SLEEP", "0"))  # every request takes this long (concurrency tests)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -51,6 +52,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def handle_any(self) -> None:
         body = self._body()
+        if SLEEP:
+            time.sleep(SLEEP)
         url = urlsplit(self.path)
         args = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         path = url.path

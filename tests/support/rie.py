@@ -3,6 +3,7 @@ run reweb under it. The binary is cached under ~/.cache/reweb (or $REWEB_CACHE).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -36,7 +37,8 @@ def rie_binary() -> Path:
         subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--dest", tmp,
                         f"aws-sam-cli=={SAM_CLI_VERSION}"], check=True)
         wheel = next(Path(tmp).glob("aws_sam_cli-*.whl"))
-        with zipfile.ZipFile(wheel) as archive, archive.open(MEMBER) as src, open(target.with_suffix(".tmp"), "wb") as dst:
+        partial = target.with_suffix(".tmp")
+        with zipfile.ZipFile(wheel) as archive, archive.open(MEMBER) as src, open(partial, "wb") as dst:
             shutil.copyfileobj(src, dst)
     target.with_suffix(".tmp").chmod(0o755)
     target.with_suffix(".tmp").rename(target)
@@ -59,7 +61,7 @@ class RieFunction:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith(("REWEB_", "AWS_LWA_"))}
         full_env.update({"AWS_LAMBDA_FUNCTION_TIMEOUT": str(timeout_s), "AWS_LAMBDA_FUNCTION_NAME": "reweb-test"})
         full_env.update(env)
-        self.log = open(self.log_path, "wb")
+        self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in close()
         self.process = subprocess.Popen(
             [str(rie_binary()), "--runtime-interface-emulator-address", f"127.0.0.1:{self.port}",
              "--runtime-api-address", f"127.0.0.1:{self.api_port}", sys.executable, "-m", "reweb", *args],
@@ -84,7 +86,7 @@ class RieFunction:
             return exc.code, exc.read()
 
     def invoke(self, event: Any, timeout: float = 60) -> Any:
-        status, body = self.invoke_raw(json.dumps(event).encode(), timeout)
+        _status, body = self.invoke_raw(json.dumps(event).encode(), timeout)
         return json.loads(body)
 
     def logs(self) -> str:
@@ -92,10 +94,8 @@ class RieFunction:
         return self.log_path.read_text(errors="replace")
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         try:
             self.process.wait(5)
         except subprocess.TimeoutExpired:
