@@ -23,7 +23,7 @@ LATTICE_V1 = Kind("lattice-v1", lattice.decode_v1, lattice.encode, None, LAMBDA_
 LATTICE_V2 = Kind("lattice-v2", lattice.decode_v2, lattice.encode, None, LAMBDA_LIMIT)
 
 
-def _not_http(event: Event) -> Any:
+def _not_http(event: object) -> Any:
     raise EventError("not an HTTP event")
 
 
@@ -44,10 +44,9 @@ def detect(event: object) -> Kind:
             return HTTP_API
         if "serviceNetworkArn" in context or "serviceArn" in context:
             return LATTICE_V2
-    if "httpMethod" in event and "methodArn" not in event:
-        # REST and HTTP API 1.0; a REST authorizer input has a methodArn and is not a request to serve.
-        if isinstance(context, dict) or "path" in event:
-            return REST
+    # REST and HTTP API 1.0; a REST authorizer input has a methodArn and is not a request to serve.
+    if "httpMethod" in event and "methodArn" not in event and (isinstance(context, dict) or "path" in event):
+        return REST
     if "raw_path" in event and "method" in event:
         return LATTICE_V1
     if event.get("version") == "2.0" and "method" in event and "path" in event:

@@ -22,13 +22,14 @@ from .common import (
     response_headers,
     single_value_headers,
     status_description,
+    want_method,
     want_str,
 )
 from .url import encode_path, join_raw_pairs
 
 
 def decode(event: Event) -> HttpRequest:
-    method = want_str(event.get("httpMethod"), "httpMethod").upper()
+    method = want_method(event.get("httpMethod"), "httpMethod")
     multi_headers = opt_map(event, "multiValueHeaders")
     if event.get("multiValueHeaders") is not None:
         headers = headers_from_multi(multi_headers)

@@ -40,6 +40,17 @@ def want_str(value: object, what: str) -> str:
     return value
 
 
+_TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+def want_method(value: object, what: str) -> str:
+    """An HTTP method: a non-empty token (RFC 9110), upper-cased."""
+    method = want_str(value, what).upper()
+    if not method or not all(c in _TOKEN for c in method):
+        raise EventError(f"{what} is not an HTTP method: {method[:20]!r}")
+    return method
+
+
 def opt_map(event: Mapping[str, Any], key: str) -> Mapping[str, Any]:
     value = event.get(key)
     if value is None:

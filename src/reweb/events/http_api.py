@@ -11,14 +11,23 @@ from typing import Any
 
 from ..http import HttpRequest, HttpResponse
 from .body import decode_body, encode_body
-from .common import Event, EventError, headers_from_single, host_or, opt_map, response_headers, want_str
+from .common import (
+    Event,
+    EventError,
+    headers_from_single,
+    host_or,
+    opt_map,
+    response_headers,
+    want_method,
+    want_str,
+)
 from .url import encode_path, encode_raw_query
 
 
 def decode(event: Event) -> HttpRequest:
     context = opt_map(event, "requestContext")
     http = opt_map(context, "http")
-    method = want_str(http.get("method"), "requestContext.http.method").upper()
+    method = want_method(http.get("method"), "requestContext.http.method")
     path = want_str(event.get("rawPath") or http.get("path") or "/", "rawPath")
     stage = context.get("stage")
     if isinstance(stage, str) and stage and stage != "$default":

@@ -19,13 +19,14 @@ from .common import (
     response_headers,
     single_value_headers,
     status_description,
+    want_method,
     want_str,
 )
 from .url import encode_path, encode_query_pairs
 
 
 def _decode(event: Event, path_key: str, query_key: str, base64_key: str) -> HttpRequest:
-    method = want_str(event.get("method"), "method").upper()
+    method = want_method(event.get("method"), "method")
     raw_path = want_str(event.get(path_key) or "/", path_key)
     path, _, inline_query = raw_path.partition("?")
     query_map = opt_map(event, query_key)

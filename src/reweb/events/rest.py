@@ -20,13 +20,14 @@ from .common import (
     opt_map,
     pairs_from_multi,
     response_headers,
+    want_method,
     want_str,
 )
 from .url import encode_path, encode_query_pairs
 
 
 def decode(event: Event) -> HttpRequest:
-    method = want_str(event.get("httpMethod"), "httpMethod").upper()
+    method = want_method(event.get("httpMethod"), "httpMethod")
     path = event.get("path") or "/"
     multi_query = opt_map(event, "multiValueQueryStringParameters")
     query_map = multi_query or opt_map(event, "queryStringParameters")

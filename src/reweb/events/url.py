@@ -3,6 +3,11 @@
 A path from a source that hands it over decoded (HTTP API) and one that keeps it encoded (REST, Function URL,
 ALB) go through the same function: characters that cannot appear in a request target are percent-encoded,
 and a `%` that already starts an escape is left alone, so nothing is ever double-encoded.
+
+"Cannot appear" follows the WHATWG URL standard's percent-encode sets, i.e. what a browser itself escapes:
+controls, space, non-ASCII, `"`, `#`, `<`, `>` everywhere, and in a path also `?`, `^`, `` ` ``, `{`, `}`.
+Everything else a client may send raw (`[`, `]`, `|`, `'`...) is passed on raw, so an ALB or HTTP API query
+such as `foo[]=1` reaches the app byte for byte.
 """
 
 from __future__ import annotations
@@ -11,20 +16,32 @@ import re
 from collections.abc import Iterable
 from urllib.parse import quote
 
-# RFC 3986 pchar plus "/": unreserved, sub-delims, ":" and "@". "%" is handled separately.
-_PATH_SAFE = "/:@!$&'()*+,;=-._~"
-# In a query a raw "+" must stay "+" (it may mean space) and "?" and "/" are allowed.
-_QUERY_SAFE = _PATH_SAFE + "?"
-_LONE_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
-_NEEDS_WORK = re.compile(r"[^A-Za-z0-9/:@!$&'()*+,;=\-._~%]")
-_NEEDS_WORK_QUERY = re.compile(r"[^A-Za-z0-9/?:@!$&'()*+,;=\-._~%]")
+from .common import EventError
+
+_QUERY_ESCAPE = ' "#<>'
+_PATH_ESCAPE = _QUERY_ESCAPE + "?^`{}"
+_NEEDS_WORK = re.compile(r'[\x00-\x20\x7f-\U0010ffff"#<>?^`{}%]')
+_NEEDS_WORK_QUERY = re.compile(r'[\x00-\x20\x7f-\U0010ffff"#<>%]')
+_HEX = frozenset("0123456789abcdefABCDEF")
 
 
-def _escape_keeping_escapes(text: str, safe: str, needs_work: re.Pattern[str]) -> str:
-    if not needs_work.search(text) and "%" not in text:
+def _escape_keeping_escapes(text: str, escape: str, needs_work: re.Pattern[str]) -> str:
+    if not needs_work.search(text):
         return text  # the common case: already a clean target
-    text = _LONE_PERCENT.sub("%25", text)
-    return quote(text, safe=safe + "%", encoding="utf-8", errors="surrogateescape")
+    out: list[str] = []
+    for i, char in enumerate(text):
+        if char == "%":
+            is_escape = len(text) > i + 2 and text[i + 1] in _HEX and text[i + 2] in _HEX
+            out.append("%" if is_escape else "%25")
+        elif char <= " " or char >= "\x7f" or char in escape:
+            try:
+                data = char.encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate: JSON can carry it, no URL can
+                raise EventError(f"invalid character {char!r} in the request target") from None
+            out.append("".join(f"%{byte:02X}" for byte in data))
+        else:
+            out.append(char)
+    return "".join(out)
 
 
 def encode_path(path: str) -> str:
@@ -33,17 +50,20 @@ def encode_path(path: str) -> str:
         return "/"
     if not path.startswith("/"):
         path = "/" + path
-    return _escape_keeping_escapes(path, _PATH_SAFE, _NEEDS_WORK)
+    return _escape_keeping_escapes(path, _PATH_ESCAPE, _NEEDS_WORK)
 
 
 def encode_raw_query(query: str) -> str:
     """A query the source passed undecoded (HTTP API rawQueryString, ALB) -> valid on the wire as is."""
-    return _escape_keeping_escapes(query, _QUERY_SAFE, _NEEDS_WORK_QUERY)
+    return _escape_keeping_escapes(query, _QUERY_ESCAPE, _NEEDS_WORK_QUERY)
 
 
 def _component(text: str) -> str:
     # Decoded key or value -> encoded; "+" must become %2B since apps read "+" as space.
-    return quote(text, safe="-._~!$'()*,;:@/?", encoding="utf-8", errors="surrogateescape")
+    try:
+        return quote(text, safe="-._~!$'()*,;:@/?", encoding="utf-8")
+    except UnicodeEncodeError:
+        raise EventError(f"invalid character in query parameter {text[:40]!r}") from None
 
 
 def encode_query_pairs(pairs: Iterable[tuple[str, str]]) -> str:

@@ -1,0 +1,32 @@
+"""Shared bits for tests/unit (imported by module name: pytest puts this directory on sys.path)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+from reweb.http import HttpRequest
+
+FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "events"
+
+
+def load(rel: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / rel).read_text(encoding="utf-8"))
+    return data
+
+
+def all_fixture_files() -> list[str]:
+    return sorted(p.relative_to(FIXTURES).as_posix() for p in FIXTURES.glob("*/*.json"))
+
+
+def values(request: HttpRequest, name: str) -> list[str]:
+    """Every value of a header, in order (names compare case-insensitively)."""
+    return [v for n, v in request.headers if n.lower() == name.lower()]
+
+
+def body_of(result: dict[str, Any]) -> bytes:
+    """The body bytes a Lambda result carries."""
+    body = result.get("body") or ""
+    return base64.b64decode(body, validate=True) if result.get("isBase64Encoded") else body.encode("utf-8")
