@@ -246,7 +246,7 @@ class Client:
         parts = urllib.parse.urlsplit(location)
         if parts.netloc:
             assert parts.netloc == self.host, f"redirect leaves the site: {location!r} (site is {self.host})"
-        path = parts.path
+        path = urllib.parse.quote(parts.path, safe="/%:@!$&'()*+,;=-._~")  # as a browser sends it
         if self.prefix and path.startswith(self.prefix):
             path = path[len(self.prefix) :]
         return path + (f"?{parts.query}" if parts.query else "")
