@@ -7,9 +7,8 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -17,6 +16,16 @@ REPO_DIR = BENCH_DIR.parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 HOST = "127.0.0.1"
+CACHE_DIR = BENCH_DIR / ".cache"
+
+
+def bytecode_env(cached: bool = True) -> dict[str, str]:
+    """Environment for Python children: with `cached`, bytecode is written and reused (under bench/.cache/,
+    so the source tree stays clean), as in a built container image; this sandbox sets
+    PYTHONDONTWRITEBYTECODE=1, which makes every start compile every module from source."""
+    if not cached:
+        return {"PYTHONDONTWRITEBYTECODE": "1"}
+    return {"PYTHONDONTWRITEBYTECODE": "", "PYTHONPYCACHEPREFIX": str(CACHE_DIR / "pycache")}
 
 
 def free_port() -> int:
@@ -109,13 +118,17 @@ class Child:
     """A process this benchmark started; stop() ends it and every descendant it left, each by pid."""
 
     def __init__(self, argv: Sequence[str], env: Mapping[str, str] | None = None, quiet: bool = True,
-                 cwd: Path | None = None) -> None:
+                 stderr_path: Path | None = None) -> None:
         full_env = dict(os.environ)
+        full_env.update(bytecode_env())
         full_env.update(env or {})
         out = subprocess.DEVNULL if quiet else None
+        err = stderr_path.open("wb") if stderr_path else out
         self.started = time.monotonic()
         self.proc = subprocess.Popen(list(argv), env=full_env, stdin=subprocess.DEVNULL, stdout=out,
-                                     stderr=out, cwd=cwd or REPO_DIR)
+                                     stderr=err, cwd=REPO_DIR)
+        if stderr_path and err is not None and not isinstance(err, int):
+            err.close()
         self.pid = self.proc.pid
 
     def alive(self) -> bool:
@@ -139,16 +152,3 @@ class Child:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-@contextlib.contextmanager
-def started(argv: Sequence[str], env: Mapping[str, str] | None = None, quiet: bool = True) -> Iterator[Child]:
-    child = Child(argv, env, quiet)
-    try:
-        yield child
-    finally:
-        child.stop()
-
-
-def python() -> str:
-    return sys.executable

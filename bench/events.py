@@ -51,6 +51,11 @@ class Case:
     first_delay_ms: int = 0
 
     @property
+    def expected_size(self) -> int:
+        """Body bytes the app answers with: a non-HTTP event goes to the pass-through path, which has no query."""
+        return 2 if self.kind == "sqs" else self.response_size
+
+    @property
     def method(self) -> str:
         return "POST" if self.request_size else "GET"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from client import DirectClient
 from common import BENCH_DIR, Child, cpu_ns, cpu_seconds, free_port, percentile
@@ -23,10 +24,12 @@ LAMBDA_ENV = {
 
 
 def adapter_argv(name: str) -> list[str]:
-    if name == "fake":
-        return [sys.executable, str(BENCH_DIR / "fake_adapter.py")]
+    if name in ("fake", "lean"):
+        return [sys.executable, str(BENCH_DIR / f"{name}_adapter.py")]
     if name == "reweb":
-        found = shutil.which("reweb")
+        # The console script next to this interpreter (a pyenv shim on PATH would add a shell to every start).
+        script = Path(sys.executable).with_name("reweb")
+        found = str(script) if script.exists() else shutil.which("reweb")
         return [found] if found else [sys.executable, "-m", "reweb"]
     return name.split()
 
@@ -115,12 +118,14 @@ def check(case: Case, batch: Batch) -> list[str]:
             if batch.sizes[index] != case.response_size:
                 problems.append(f"streamed {batch.sizes[index]} bytes, expected {case.response_size}")
             continue
+        if case.kind == "sqs":  # non-HTTP: the app's answer comes back as it is
+            if len(payload) != case.expected_size:
+                problems.append(f"pass-through answer has {len(payload)} bytes, expected {case.expected_size}")
+            continue
         try:
             status, body = decode_response(payload)
         except ValueError as exc:
             problems.append(f"response is not JSON: {exc}: {payload[:120]!r}")
-            continue
-        if case.kind == "sqs":
             continue
         if status != 200 or len(body) != case.response_size:
             problems.append(f"got status {status} with {len(body)} body bytes, expected 200 with "

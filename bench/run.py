@@ -20,12 +20,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from coldstart import cold_start
 from common import REPO_DIR
 from concurrency import concurrency
+from cpuprof import cpuprof
 from harness import Stats
 from memory import memory
 from overhead import Budget, kinds, nagle, sizes
 from report import Report
 from rie import rie_crosscheck
 from spy import profile
+from stages import stages
 from streaming import streaming
 
 GO_REFERENCE = ("For scale, a compiled Go adapter (AWS Lambda Web Adapter) spends about 540 us of CPU on a 1 KB "
@@ -52,8 +54,10 @@ def machine() -> str:
                 if line.startswith("model name")), platform.processor())
     commit = subprocess.run(["git", "-C", str(REPO_DIR), "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, check=False).stdout.strip()
+    load = os.getloadavg()[0]
+    busy = " (busy: numbers may be noisy)" if load > 0.5 else ""
     return (f"{os.cpu_count()} x {cpu}; Linux {platform.release()}; Python {platform.python_version()}; "
-            f"reweb at {commit or '?'}; {time.strftime('%Y-%m-%d %H:%M')}")
+            f"reweb at {commit or '?'}; {time.strftime('%Y-%m-%d %H:%M')}; load {load:.2f} before the run{busy}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,14 +71,17 @@ def main(argv: list[str] | None = None) -> int:
         "concurrency": concurrency,
         "rie": rie_crosscheck,
         "profile": profile,
+        "cpuprof": cpuprof,
+        "stages": stages,
     }
-    default = [name for name in sections if name != "profile"]
+    default = [name for name in sections if name not in ("profile", "cpuprof", "stages")]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer invocations (about 2 minutes in all)")
     parser.add_argument("--sections", default=",".join(default),
-                        help=f"comma-separated, from: {', '.join(sections)} (default: all but profile)")
+                        help=f"comma-separated, from: {', '.join(sections)} (default: all but the profilers)")
     parser.add_argument("--adapter", default="reweb",
-                        help="reweb (default), fake (bench/fake_adapter.py, to check the benchmark) or a command")
+                        help="reweb (default), fake (bench/fake_adapter.py, checks the benchmark), lean "
+                        "(bench/lean_adapter.py, the least a Python loop can do) or a command")
     parser.add_argument("--markdown", type=Path, help="also write the tables as markdown to this file")
     args = parser.parse_args(argv)
     chosen = [s.strip() for s in args.sections.split(",") if s.strip()]
