@@ -16,6 +16,7 @@ from . import events
 from .app import App, AppExited, describe_exit
 from .config import Settings
 from .events.common import EventError, Kind
+from .events.payload import result_bytes
 from .http import HttpRequest, HttpResponse
 from .log import Log
 from .rewrite import fix_location, lambda_context, maybe_compress, prepare_request
@@ -211,12 +212,12 @@ class Worker:
         if not kind.http:
             self.send_passthrough(invocation, response)
             return
-        payload = encode_json(kind.encode(response))
+        payload = result_bytes(kind, response)
         if len(payload) > kind.response_limit:
             message = (f"the app's response encodes to {len(payload)} bytes; a buffered {kind.name} result can be "
                        f"at most {kind.response_limit} bytes")
             self.log.error("response too large", request_id=invocation.request_id, size=len(payload))
-            payload = encode_json(kind.encode(error_response(502, message)))
+            payload = result_bytes(kind, error_response(502, message))
         self.runtime.respond(invocation.request_id, payload)
 
     def send_passthrough(self, invocation: Invocation, response: HttpResponse) -> None:

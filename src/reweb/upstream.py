@@ -6,12 +6,15 @@ timeout -> 504, garbage -> 502, too large -> 502 with the size.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from .http import HttpRequest, HttpResponse
 from .http1 import BodyTooLarge, Connection, PeerClosed, ProtocolError
 
-_TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+# Names joined by ":" must be tokens separated by single ":" (":" is not a token character).
+_TOKENS = re.compile(r"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:)*\Z")
 _BODYLESS_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS", "TRACE"})
 
 
@@ -24,7 +27,7 @@ class UpstreamError(Exception):
 
 
 def _is_token(text: str) -> bool:
-    return bool(text) and all(c in _TOKEN for c in text)
+    return _TOKEN.match(text) is not None
 
 
 def serialize_head(request: HttpRequest) -> bytes:
@@ -41,7 +44,7 @@ def serialize_head(request: HttpRequest) -> bytes:
         lines = [f"{name}: {value.replace(chr(13), ' ').replace(chr(10), ' ').replace(chr(0), ' ')}\r\n"
                  for name, value in request.headers if _is_token(name)]
         block = "".join(lines)
-    elif not all(_is_token(name) for name, _ in request.headers):
+    elif _TOKENS.match("".join(name + ":" for name, _ in request.headers)) is None:
         block = "".join(f"{n}: {v}\r\n" for n, v in request.headers if _is_token(n))
     length = ""
     if request.body or request.method not in _BODYLESS_METHODS:
