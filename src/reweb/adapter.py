@@ -10,7 +10,6 @@ import contextlib
 import json
 import threading
 import time
-from typing import Any
 
 from . import events
 from .app import App, AppExited, describe_exit
@@ -22,6 +21,10 @@ from .log import Log
 from .rewrite import fix_location, lambda_context, maybe_compress, prepare_request
 from .runtime import Invocation, RuntimeClient, RuntimeError_
 from .upstream import Upstream, UpstreamError
+
+TYPE_CHECKING = False  # typing itself costs milliseconds of import at every cold start
+if TYPE_CHECKING:
+    from typing import Any
 
 DEADLINE_MARGIN = 0.1  # seconds kept back to answer 504 ourselves before Lambda kills the sandbox
 RESTART_WAIT = 10.0
@@ -198,7 +201,7 @@ class Worker:
             message = (f"the app's response is {'at least ' if exc.size > limit else ''}{exc.size} bytes; "
                        f"a buffered {kind.name} result can be at most {limit} bytes")
         elif exc.kind in ("refused", "reset", "closed"):
-            exit_status = self.app.exit_status()
+            exit_status = self.app.wait_exit(0.2)  # a dying app closes its sockets just before it exits
             if exit_status is not None:
                 message = f"{describe_exit(exit_status)} while handling {request.method} {request.path}; restarting it"
                 self.restart_needed = True

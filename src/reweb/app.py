@@ -78,6 +78,15 @@ class App:
     def exit_status(self) -> int | None:
         return None if self.process is None else self.process.poll()
 
+    def wait_exit(self, timeout: float) -> int | None:
+        """The exit status if the app exits within `timeout` seconds, else None."""
+        if self.process is None:
+            return None
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
     def stop(self, grace: float = 2.0) -> None:
         process = self.process
         if process is None:

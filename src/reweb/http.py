@@ -2,57 +2,87 @@
 
 Headers are a list of (name, value) pairs so that order and repeats (Set-Cookie!) survive.
 Paths and queries are kept raw: exactly the bytes that go on the wire, percent-encoding included.
+Plain slotted classes rather than dataclasses: the dataclasses module (and the inspect module it pulls in)
+would cost milliseconds of every cold start.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 
 Headers = list[tuple[str, str]]
 
 
-@dataclass(slots=True)
+def _last(headers: Headers, name: str) -> str | None:
+    """The last value of a header (names compare case-insensitively)."""
+    name = name.lower()
+    found = None
+    for key, value in headers:
+        if key.lower() == name:
+            found = value
+    return found
+
+
 class HttpRequest:
-    method: str
-    path: str  # raw, percent-encoded, starts with "/"
-    query: str = ""  # raw, without the leading "?"
-    headers: Headers = field(default_factory=list)
-    body: bytes = b""
+    __slots__ = ("body", "headers", "method", "path", "query")
+
+    def __init__(self, method: str, path: str, query: str = "", headers: Headers | None = None,
+                 body: bytes = b"") -> None:
+        self.method = method
+        self.path = path  # raw, percent-encoded, starts with "/"
+        self.query = query  # raw, without the leading "?"
+        self.headers: Headers = [] if headers is None else headers
+        self.body = body
 
     @property
     def target(self) -> str:
         return f"{self.path}?{self.query}" if self.query else self.path
 
     def header(self, name: str) -> str | None:
-        """The last value of a header (names compare case-insensitively)."""
-        name = name.lower()
-        found = None
-        for key, value in self.headers:
-            if key.lower() == name:
-                found = value
-        return found
+        return _last(self.headers, name)
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.method, self.path, self.query, self.headers, self.body)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, HttpRequest) and self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable value
+
+    def __repr__(self) -> str:
+        return (f"HttpRequest(method={self.method!r}, path={self.path!r}, query={self.query!r}, "
+                f"headers={self.headers!r}, body={self.body[:80]!r}{'...' if len(self.body) > 80 else ''})")
 
 
-@dataclass(slots=True)
 class HttpResponse:
-    status: int
-    headers: Headers = field(default_factory=list)
-    body: bytes = b""
-    reason: str = ""
-    # For streamed responses: chunks still to come after `body`.
-    stream: Iterator[bytes] | None = None
+    __slots__ = ("body", "headers", "reason", "status", "stream")
+
+    def __init__(self, status: int, headers: Headers | None = None, body: bytes = b"", reason: str = "",
+                 stream: Iterator[bytes] | None = None) -> None:
+        self.status = status
+        self.headers: Headers = [] if headers is None else headers
+        self.body = body
+        self.reason = reason
+        # For streamed responses: chunks still to come after `body`.
+        self.stream = stream
 
     def header(self, name: str) -> str | None:
-        name = name.lower()
-        found = None
-        for key, value in self.headers:
-            if key.lower() == name:
-                found = value
-        return found
+        return _last(self.headers, name)
 
     def chunks(self) -> Iterable[bytes]:
         if self.body:
             yield self.body
         if self.stream is not None:
             yield from self.stream
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.status, self.headers, self.body, self.reason, self.stream)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, HttpResponse) and self._key() == other._key()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (f"HttpResponse(status={self.status!r}, headers={self.headers!r}, "
+                f"body={self.body[:80]!r}{'...' if len(self.body) > 80 else ''}, reason={self.reason!r})")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from dataclasses import dataclass
 from io import BufferedReader, BytesIO
 
 from .http import Headers
@@ -27,14 +26,17 @@ class PeerClosed(ConnectionError):
     """The peer closed the connection before sending anything."""
 
 
-@dataclass(slots=True)
 class ResponseHead:
-    status: int
-    reason: str
-    headers: Headers
-    length: int | None  # Content-Length, or None
-    chunked: bool
-    keep_alive: bool
+    __slots__ = ("chunked", "headers", "keep_alive", "length", "reason", "status")
+
+    def __init__(self, status: int, reason: str, headers: Headers, length: int | None, chunked: bool,
+                 keep_alive: bool) -> None:
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.length = length  # Content-Length, or None
+        self.chunked = chunked
+        self.keep_alive = keep_alive
 
     def get(self, name: str) -> str | None:
         name = name.lower()

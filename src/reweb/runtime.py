@@ -6,23 +6,26 @@ One persistent connection per worker. `/next` blocks until Lambda has work and m
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
 from .http1 import Connection, ResponseHead
 
 API = "/2018-06-01/runtime"
 
 
-@dataclass(slots=True)
 class Invocation:
-    request_id: str
-    deadline_ms: int
-    function_arn: str
-    trace_id: str
-    client_context: str
-    cognito_identity: str
-    tenant_id: str
-    body: bytes
+    __slots__ = ("body", "client_context", "cognito_identity", "deadline_ms", "function_arn", "request_id",
+                 "tenant_id", "trace_id")
+
+    def __init__(self, request_id: str, deadline_ms: int, function_arn: str, trace_id: str, client_context: str,
+                 cognito_identity: str, tenant_id: str, body: bytes) -> None:
+        self.request_id = request_id
+        self.deadline_ms = deadline_ms  # epoch milliseconds
+        self.function_arn = function_arn
+        self.trace_id = trace_id
+        self.client_context = client_context
+        self.cognito_identity = cognito_identity
+        self.tenant_id = tenant_id
+        self.body = body
 
 
 class RuntimeError_(Exception):
