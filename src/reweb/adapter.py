@@ -248,6 +248,9 @@ class Worker:
                 stream.write(chunk)
         except UpstreamError as exc:
             self.log.error("stream failed", request_id=invocation.request_id, reason=exc.detail, sent=sent)
+            if exc.kind != "too_large" and self.app.wait_exit(0.2) is not None:
+                self.restart_needed = True
+                self.app.ready = False
             if response.stream is not None:
                 response.stream.close()  # type: ignore[attr-defined]
             stream.finish("Runtime.StreamError", exc.detail)

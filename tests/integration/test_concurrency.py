@@ -18,6 +18,7 @@ from pathlib import Path
 from queue import Empty, Queue
 
 import pytest
+
 from tests.support.rie import free_port
 
 pytestmark = pytest.mark.integration

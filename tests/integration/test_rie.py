@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tests.conftest import FIXTURES
 from tests.support.rie import RieFunction, free_port
 

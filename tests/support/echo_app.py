@@ -9,7 +9,7 @@ GET/POST anything      -> JSON {method, target, path, query, headers: [[name, va
 /crash                 -> the process exits at once (status 3), no answer
 /hang                  -> never answers
 /garbage               -> answers bytes that are not HTTP
-/stream?chunks=N&delay=S -> chunked text, one chunk every S seconds
+/stream?chunks=N&delay=S[&die_after=K] -> chunked text, one chunk every S seconds (crash before chunk K)
 /events                -> POST echo of non-HTTP events: JSON {"received": <event>}
 /ready                 -> 200 only after READY_AFTER seconds since start (503 before)
 
@@ -95,7 +95,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "text/plain")
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
+            die_after = int(args.get("die_after", "-1"))
             for i in range(chunks):
+                if i == die_after:
+                    os._exit(4)  # mid-stream crash
                 piece = f"chunk {i} at {time.time():.3f}\n".encode()
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
                 self.wfile.flush()

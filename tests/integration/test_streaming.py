@@ -1,0 +1,123 @@
+"""Response streaming at the Runtime API level: the exact bytes reweb sends, trailers included.
+
+The RIE does not stream, and reweb local's Runtime API is tested with reweb in tests/local; here a raw-socket
+Runtime API records the streamed POST byte for byte, with its arrival times.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.rie import free_port
+
+pytestmark = pytest.mark.integration
+ECHO = Path(__file__).resolve().parent.parent / "support" / "echo_app.py"
+
+
+class StreamingRuntimeApi:
+    """Serves one event per /next; records each streamed response: head, body pieces with times, trailers."""
+
+    def __init__(self, events: list[dict[str, object]]) -> None:
+        self.events = list(events)
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.responses: list[dict[str, object]] = []
+        self.done = threading.Event()
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self) -> None:
+        conn, _ = self.sock.accept()
+        reader = conn.makefile("rb")
+        while True:
+            request_line = reader.readline()
+            if not request_line:
+                return
+            headers = {}
+            while (line := reader.readline()) not in (b"\r\n", b""):
+                name, _, value = line.decode().partition(":")
+                headers[name.strip().lower()] = value.strip()
+            if request_line.startswith(b"GET"):
+                if not self.events:
+                    self.done.set()
+                    time.sleep(30)
+                    return
+                body = json.dumps(self.events.pop(0)).encode()
+                deadline = int(time.time() * 1000 + 20000)
+                conn.sendall(b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: r%d\r\n"
+                             b"Lambda-Runtime-Deadline-Ms: %d\r\nContent-Length: %d\r\n\r\n%s"
+                             % (len(self.responses), deadline, len(body), body))
+                continue
+            pieces: list[tuple[float, bytes]] = []
+            trailers: dict[str, str] = {}
+            if headers.get("transfer-encoding") == "chunked":
+                while True:
+                    size = int(reader.readline().split(b";")[0], 16)
+                    if size == 0:
+                        while (line := reader.readline()) not in (b"\r\n", b""):
+                            name, _, value = line.decode().partition(":")
+                            trailers[name.strip()] = value.strip()
+                        break
+                    pieces.append((time.monotonic(), reader.read(size)))
+                    reader.readline()
+            else:
+                pieces.append((time.monotonic(), reader.read(int(headers.get("content-length", "0")))))
+            self.responses.append({"headers": headers, "pieces": pieces, "trailers": trailers})
+            conn.sendall(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
+
+
+def function_url_event(path: str, query: str) -> dict[str, object]:
+    return {"version": "2.0", "rawPath": path, "rawQueryString": query, "headers": {"host": "abc.lambda-url.aws"},
+            "requestContext": {"http": {"method": "GET", "path": path}, "stage": "$default",
+                               "domainName": "abc.lambda-url.aws"}, "isBase64Encoded": False}
+
+
+def run_reweb(api: StreamingRuntimeApi) -> subprocess.Popen[bytes]:
+    port = free_port()
+    env = {**os.environ, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{api.port}", "REWEB_INVOKE_MODE": "response_stream",
+           "REWEB_APPLICATION_PORT": str(port), "REWEB_APPLICATION_EXEC": f"{sys.executable} {ECHO} {port}"}
+    return subprocess.Popen([sys.executable, "-m", "reweb"], env=env, start_new_session=True,
+                            stderr=subprocess.DEVNULL)
+
+
+def test_stream_prelude_then_chunks_as_written_then_trailers_on_failure() -> None:
+    api = StreamingRuntimeApi([function_url_event("/stream", "chunks=3&delay=0.3"),
+                               function_url_event("/stream", "chunks=5&delay=0.05&die_after=2"),
+                               function_url_event("/text", "size=100")])
+    process = run_reweb(api)
+    try:
+        assert api.done.wait(30), "the three invocations were not answered"
+        ok, broken, after = api.responses
+        assert ok["headers"]["lambda-runtime-function-response-mode"] == "streaming"
+        assert ok["headers"]["content-type"] == "application/vnd.awslambda.http-integration-response"
+        body = b"".join(piece for _, piece in ok["pieces"])  # type: ignore[attr-defined]
+        prelude, _, rest = body.partition(b"\0" * 8)
+        assert json.loads(prelude)["statusCode"] == 200
+        assert json.loads(prelude)["headers"]["content-type"] == "text/plain"
+        assert rest.count(b"chunk ") == 3
+        times = [t for t, piece in ok["pieces"] if b"chunk" in piece]  # type: ignore[attr-defined]
+        assert times[-1] - times[0] > 0.45  # pieces went out as the app wrote them, not at the end
+        assert ok["trailers"] == {}
+        # The app dies after two chunks: what was written is kept, the failure is in the trailers.
+        broken_body = b"".join(piece for _, piece in broken["pieces"])  # type: ignore[attr-defined]
+        assert broken_body.count(b"chunk ") == 2
+        trailers = broken["trailers"]
+        assert trailers["Lambda-Runtime-Function-Error-Type"] == "Runtime.StreamError"  # type: ignore[index]
+        error = json.loads(base64.b64decode(trailers["Lambda-Runtime-Function-Error-Body"]))  # type: ignore[index]
+        assert "broke off" in error["errorMessage"]
+        # ...and the app was restarted for the next invocation.
+        after_body = b"".join(piece for _, piece in after["pieces"])  # type: ignore[attr-defined]
+        assert json.loads(after_body.partition(b"\0" * 8)[0])["statusCode"] == 200
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(10)
