@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -32,6 +33,20 @@ def describe_exit(status: int) -> str:
             name = f"signal {-status}"
         return f"the app was killed by {name}"
     return f"the app exited with status {status}"
+
+
+_COMPOUND = re.compile(r"[;&|()<>`\n]")
+_SHELL_WORDS = frozenset({"cd", "export", ".", "source", "set", "ulimit", "umask", "eval", "exec", "alias", "trap",
+                          "if", "for", "while", "until", "case", "{", "!", "time", "unset", "read"})
+
+
+def shell_command(command: str) -> str:
+    """A simple command runs as `exec CMD`, so the app replaces the shell: it is reweb's own child, gets
+    signals directly, reports its own exit status and dies with reweb. Compound commands are left as they are."""
+    words = command.split()
+    if not words or _COMPOUND.search(command) or words[0] in _SHELL_WORDS or "=" in words[0]:
+        return command
+    return "exec " + command
 
 
 def _die_with_parent() -> Callable[[], None] | None:
@@ -68,7 +83,7 @@ class App:
         if settings.application_argv:
             argv = list(settings.application_argv)
         else:
-            argv = ["/bin/sh", "-c", settings.application_exec]
+            argv = ["/bin/sh", "-c", shell_command(settings.application_exec)]
         # Own process group: shutdown and freeze reach the app's whole tree. stdout/stderr pass through.
         self.process = subprocess.Popen(argv, env=env, start_new_session=True, stdin=subprocess.DEVNULL,
                                         preexec_fn=_die_with_parent())
