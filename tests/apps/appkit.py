@@ -39,6 +39,9 @@ TEST_PNG = KIT / "testdata" / "test.png"
 RANDOM_BIN = KIT / "testdata" / "random.bin"
 PASSWORD = "s3cret-Pass"
 
+PG_PORT = 54329
+MARIADB_PORT = 33069
+
 #: ALB's limit for a Lambda target's response (the whole JSON result, so base64 costs a third for binary bodies).
 ALB_LIMIT = 1_048_576
 
@@ -431,11 +434,30 @@ def reweb_local_available() -> bool:
     return p.returncode == 0 and "--source" in p.stdout
 
 
+#: The places outside /tmp where an unprivileged user can still write on a Debian machine (world-writable).
+#: On Lambda they are read-only, so an app that writes there works here but fails there: the suite catches it.
+WRITABLE_OUTSIDE_TMP = ("/var/tmp", "/dev/shm", "/var/lib/php/sessions", "/run/lock", "/dev/mqueue")
+
+
+def written_outside_tmp(user: str = APP_USER) -> list[str]:
+    uid = user_ids(user)[0]
+    found = []
+    for top in WRITABLE_OUTSIDE_TMP:
+        for root, dirs, files in os.walk(top):
+            for n in dirs + files:
+                path = os.path.join(root, n)
+                with contextlib.suppress(OSError):
+                    if os.lstat(path).st_uid == uid:
+                        found.append(path)
+    return found
+
+
 @contextlib.contextmanager
 def run_site(spec: AppSpec, mode: str) -> Iterator[Site]:
     """Cold-start `spec` in `mode` and yield the Site; stop everything afterwards and check nothing is left."""
     assert not user_pids(), f"processes of {APP_USER} still running before {spec.name}: {user_pids()}"
     assert not port_open(spec.port), f"port {spec.port} is taken before {spec.name} starts"
+    assert not written_outside_tmp(), f"files of {APP_USER} outside /tmp: {written_outside_tmp()}"
     spec.prepare()
     log = LOG_DIR / f"{spec.name}-{mode}.log"
     if mode == "direct":
@@ -500,3 +522,26 @@ def run_site(spec: AppSpec, mode: str) -> Iterator[Site]:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
             raise AssertionError(f"{spec.name}/{mode}: processes left after stop: {pids}\n{proc.tail()}")
+        outside = written_outside_tmp()
+        if outside:
+            raise AssertionError(f"{spec.name}/{mode} wrote outside /tmp (read-only on Lambda): {outside[:20]}")
+
+
+# ---------------------------------------------------------------------------------------------------------- databases
+def psql(sql: str, db: str = "postgres") -> str:
+    p = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", "-d", db, "-v", "ON_ERROR_STOP=1",
+         "-qAtc", sql],
+        capture_output=True, text=True, timeout=60,
+    )
+    if p.returncode:
+        raise RuntimeError(f"psql {sql!r}: {p.stderr}")
+    return p.stdout
+
+
+def mysql(sql: str) -> str:
+    p = subprocess.run(["mariadb", "--no-defaults", "-h127.0.0.1", f"-P{MARIADB_PORT}", "-uroot", "-Nse", sql],
+                       capture_output=True, text=True, timeout=60)
+    if p.returncode:
+        raise RuntimeError(f"mariadb {sql!r}: {p.stderr}")
+    return p.stdout

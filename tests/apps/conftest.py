@@ -16,12 +16,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from appkit import DB_USER, KIT, MODES, REWEB_MODES, Site, fresh_dir, reweb_local_available, run_site, user_ids
+from appkit import (
+    DB_USER,
+    KIT,
+    MARIADB_PORT,
+    MODES,
+    PG_PORT,
+    REWEB_MODES,
+    Site,
+    as_user,
+    fresh_dir,
+    reweb_local_available,
+    run_site,
+    user_ids,
+)
 
 RESULTS = Path(os.environ.get("REWEB_APPS_RESULTS", Path(__file__).resolve().parent / "results" / "results.json"))
 REQUIRE = os.environ.get("REWEB_REQUIRE_APPS", "") not in ("", "0")
-PG_PORT = 54329
-MARIADB_PORT = 33069
 
 
 def apps_installed() -> bool:
@@ -64,17 +75,6 @@ def postgres() -> Iterator[int]:
         _as_db([str(pgbin / "pg_ctl"), "-D", f"{d}/data", "-m", "fast", "-w", "stop"], check=False)
 
 
-def psql(sql: str, db: str = "postgres") -> str:
-    p = subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-p", str(PG_PORT), "-U", "postgres", "-d", db, "-v", "ON_ERROR_STOP=1",
-         "-qAtc", sql],
-        capture_output=True, text=True, timeout=60,
-    )
-    if p.returncode:
-        raise RuntimeError(f"psql {sql!r}: {p.stderr}")
-    return p.stdout
-
-
 @pytest.fixture(scope="session")
 def mariadb() -> Iterator[int]:
     """MariaDB on 127.0.0.1:33069, data in /tmp/reweb-mysql, as `nobody`."""
@@ -86,8 +86,6 @@ def mariadb() -> Iterator[int]:
     argv = ["mariadbd", "--no-defaults", f"--datadir={d}/data", f"--socket={d}/mysql.sock", f"--port={MARIADB_PORT}",
             "--bind-address=127.0.0.1", f"--pid-file={d}/mariadb.pid", f"--tmpdir={d}", f"--log-error={d}/error.log",
             "--skip-log-bin", "--innodb-buffer-pool-size=64M"]
-    from appkit import as_user
-
     with open(d / "stdout.log", "wb") as log:
         proc = subprocess.Popen(as_user(argv, DB_USER), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
@@ -111,17 +109,7 @@ def mariadb() -> Iterator[int]:
             proc.wait(5)
 
 
-def mysql(sql: str) -> str:
-    p = subprocess.run(["mariadb", "--no-defaults", "-h127.0.0.1", f"-P{MARIADB_PORT}", "-uroot", "-Nse", sql],
-                       capture_output=True, text=True, timeout=60)
-    if p.returncode:
-        raise RuntimeError(f"mariadb {sql!r}: {p.stderr}")
-    return p.stdout
-
-
 def _as_db(argv: list[str], check: bool = True) -> None:
-    from appkit import as_user
-
     p = subprocess.run(as_user(argv, DB_USER), capture_output=True, text=True, timeout=120, cwd="/tmp")
     if check and p.returncode:
         raise RuntimeError(f"{argv[0]} failed: {p.stdout} {p.stderr}")

@@ -7,8 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from appkit import AppSpec, Client, Site, fresh_dir
-from conftest import PG_PORT, psql
+from appkit import PG_PORT, AppSpec, Client, Site, fresh_dir, psql
 
 pytestmark = [pytest.mark.apps, pytest.mark.timeout(300)]
 NEEDS = ("postgres",)

@@ -120,7 +120,8 @@ def test_csrf_form_post_with_cookies(site: Site) -> None:
     assert r.status == 403, r
     form = re.search(r'name="csrftoken" value="([^"]+)"', page.text())
     assert form, page.text()[:2000]
-    r = c.post_form("/-/messages", [("message", "Grüße & Küsse"), ("message_type", "INFO"), ("csrftoken", form.group(1))])
+    fields = [("message", "Grüße & Küsse"), ("message_type", "INFO"), ("csrftoken", form.group(1))]
+    r = c.post_form("/-/messages", fields)
     assert r.status == 302, r
     assert r.header("location") == "/"
     assert any(sc.startswith("ds_messages=") for sc in r.set_cookies), r.set_cookies

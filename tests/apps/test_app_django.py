@@ -7,8 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from appkit import KIT, TEST_PNG, AppSpec, Client, Site, fresh_dir, run_as
-from conftest import psql
+from appkit import KIT, TEST_PNG, AppSpec, Client, Site, fresh_dir, psql, run_as
 
 pytestmark = [pytest.mark.apps, pytest.mark.timeout(300)]
 NEEDS = ("postgres",)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import urllib.parse
+from pathlib import Path
 
 import pytest
 from appkit import KIT, TEST_PNG, AppSpec, Client, Site, fresh_dir
@@ -140,6 +141,7 @@ def test_binary_assets(site: Site) -> None:
     gif = c.get("/lib/exe/taskrunner.php?id=start")
     assert gif.status == 200 and gif.header("content-type") == "image/gif" and gif.body[:6] == b"GIF89a", gif
     ico = c.get("/lib/tpl/dokuwiki/images/favicon.ico")
-    assert ico.status == 200 and ico.body == open("/usr/share/dokuwiki/lib/tpl/dokuwiki/images/favicon.ico", "rb").read()
+    want = Path("/usr/share/dokuwiki/lib/tpl/dokuwiki/images/favicon.ico").read_bytes()
+    assert ico.status == 200 and ico.body == want, ico
     deny = c.get("/conf/local.php")
     assert deny.status == 403, deny

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import re
 import urllib.parse
+from pathlib import Path
 
 import pytest
 from appkit import KIT, AppSpec, Site, chown_tree, fresh_dir
 
 pytestmark = [pytest.mark.apps, pytest.mark.timeout(300)]
+JOURNAL = Path("/tmp/hledger/main.journal")
 
 
 def _prepare() -> None:
@@ -62,19 +64,19 @@ def test_add_form_repeated_keys(site: Site) -> None:
     reg = c.get("/register?q=" + urllib.parse.quote("inacct:expenses:food:café"))
     assert reg.status == 200, reg
     assert "Café Zürich ✓ &amp; Co" in reg.text(), reg.text()[:3000]
-    journal = open("/tmp/hledger/main.journal", encoding="utf-8").read()
+    journal = JOURNAL.read_text(encoding="utf-8")
     assert "Café Zürich ✓ & Co" in journal and "expenses:food:café" in journal
 
 
 def test_add_without_token_is_refused(site: Site) -> None:
     c = site.client()
     c.get("/journal")
-    before = open("/tmp/hledger/main.journal", encoding="utf-8").read()
+    before = JOURNAL.read_text(encoding="utf-8")
     r = c.post_form("/add", [("_formid", "identify-add"), ("date", "2026-02-03"), ("description", "no token"),
                              ("account", "a"), ("amount", "1"), ("account", "b"), ("amount", "")])
     # Yesod answers 200, re-rendering the form (the CSRF check failed), and does not touch the journal.
     assert r.status == 200, r
-    assert open("/tmp/hledger/main.journal", encoding="utf-8").read() == before
+    assert JOURNAL.read_text(encoding="utf-8") == before
 
 
 def test_json_non_ascii(site: Site) -> None:

@@ -5,10 +5,9 @@ cookies, a multipart upload of two binary files; and multi-megabyte editor bundl
 from __future__ import annotations
 
 import json
-
-import pytest
 import time
 
+import pytest
 from appkit import KIT, RANDOM_BIN, TEST_PNG, AppSpec, Client, Site, fresh_dir, over_alb_limit
 
 pytestmark = [pytest.mark.apps, pytest.mark.timeout(300)]
@@ -90,7 +89,8 @@ def test_flow_multipart_two_binary_files(site: Site) -> None:
     _deploy(c)
     png, rnd = TEST_PNG.read_bytes(), RANDOM_BIN.read_bytes()[:300_000]
     r = c.post_multipart("/upload", [("title", "Grüße")],
-                         [("img", "bild.png", "image/png", png), ("blob", "random.bin", "application/octet-stream", rnd)])
+                         [("img", "bild.png", "image/png", png),
+                          ("blob", "random.bin", "application/octet-stream", rnd)])
     assert r.status == 200, r
     doc = r.json()
     assert doc["body"] == {"title": "Grüße"}, doc  # type: ignore[index]
@@ -112,7 +112,8 @@ def test_editor_and_assets(site: Site) -> None:
     ico = c.get("/favicon.ico")
     assert ico.status == 200 and ico.header("content-type") == "image/x-icon", ico
     font = c.get("/vendor/font-awesome/fonts/fontawesome-webfont.woff2?v=4.7.0")
-    assert font.status == 200 and font.body == (PKG / "vendor/font-awesome/fonts/fontawesome-webfont.woff2").read_bytes()
+    want = (PKG / "vendor/font-awesome/fonts/fontawesome-webfont.woff2").read_bytes()
+    assert font.status == 200 and font.body == want, font
     red = c.get("/red/red.min.js")
     assert red.status == 200 and red.body == (PKG / "red/red.min.js").read_bytes(), red
 

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import re
 import urllib.parse
+from pathlib import Path
 
 import pytest
-from appkit import KIT, TEST_PNG, AppSpec, Client, Site, fresh_dir, over_alb_limit
-from conftest import mysql
+from appkit import KIT, TEST_PNG, AppSpec, Client, Site, fresh_dir, mysql, over_alb_limit
 
 pytestmark = [pytest.mark.apps, pytest.mark.timeout(300)]
 NEEDS = ("mariadb",)
 PASSWORD = "s3cret-Pass-123"
-WP = "/usr/share/wordpress"
+WP = Path("/usr/share/wordpress")
 
 
 def _prepare() -> None:
@@ -35,7 +35,8 @@ def _install(c: Client) -> None:
     # single-instance function that request cannot be served while the installer's own request is in flight, so the
     # structure is set here, as a deployment step (the same for every mode).
     mysql("UPDATE wordpress.wp_options SET option_value='/%year%/%monthnum%/%day%/%postname%/' "
-          "WHERE option_name='permalink_structure'; DELETE FROM wordpress.wp_options WHERE option_name='rewrite_rules';")
+          "WHERE option_name='permalink_structure';"
+          "DELETE FROM wordpress.wp_options WHERE option_name='rewrite_rules';")
 
 
 SPEC = AppSpec(
@@ -88,8 +89,8 @@ def test_media_upload_bytes(site: Site) -> None:
     assert nonce, page.text()[:2000]
     png = TEST_PNG.read_bytes()
     r = c.post_multipart("/wp-admin/media-new.php",
-                         [("post_id", "0"), ("_wpnonce", nonce.group(1)), ("_wp_http_referer", "/wp-admin/media-new.php"),
-                          ("html-upload", "Upload")],
+                         [("post_id", "0"), ("_wpnonce", nonce.group(1)),
+                          ("_wp_http_referer", "/wp-admin/media-new.php"), ("html-upload", "Upload")],
                          [("async-upload", "Grüße ✓.png", "image/png", png)])
     assert r.status == 302 and (r.header("location") or "").startswith(c.url("/wp-admin/upload.php")), r
     media = c.get("/?rest_route=/wp/v2/media&_fields[]=source_url&_fields[]=mime_type")
@@ -172,21 +173,21 @@ def test_comment_redirect_with_fragment_and_cookies(site: Site) -> None:
 def test_static_font_and_large_js(site: Site) -> None:
     c = site.client()
     font = "/wp-content/themes/twentytwentythree/assets/fonts/source-serif-pro/SourceSerif4Variable-Roman.ttf.woff2"
-    want = open(WP + font, "rb").read()
+    want = (WP / font.lstrip("/")).read_bytes()
     r = c.get(font)
     if over_alb_limit(site.mode, len(want), binary=True):
         assert r.status == 502, r  # 428 KB binary fits, so this branch documents the rule rather than runs
     else:
         assert r.status == 200 and r.header("content-type") == "font/woff2" and r.body == want, r
     js = "/wp-includes/js/dist/block-editor.min.js"
-    want = open(WP + js, "rb").read()
+    want = (WP / js.lstrip("/")).read_bytes()
     gz = c.get(js, [("Accept-Encoding", "gzip")])
     assert gz.status == 200 and gz.header("content-encoding") == "gzip", gz
     assert gz.decoded() == want
     plain = c.get(js)
     assert plain.status == 200 and plain.body == want, plain
     logo = c.get("/wp-includes/images/w-logo-blue.png")
-    assert logo.status == 200 and logo.body == open(WP + "/wp-includes/images/w-logo-blue.png", "rb").read()
+    assert logo.status == 200 and logo.body == (WP / "wp-includes/images/w-logo-blue.png").read_bytes()
 
 
 def test_head_and_not_found(site: Site) -> None:

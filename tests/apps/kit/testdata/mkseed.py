@@ -97,7 +97,8 @@ def main(kit: Path) -> None:
     bundle = js_bundle()
     write(site / "app.js", bundle)
     write(site / "app.js.gz", gzip.compress(bundle, 9, mtime=0))
-    write(site / "big.txt", b"".join(b"line %06d: the quick brown fox jumps over the lazy dog\n" % i for i in range(4000)))
+    text = b"".join(b"line %06d: the quick brown fox jumps over the lazy dog\n" % i for i in range(4000))
+    write(site / "big.txt", text)
 
     datasette_db(kit / "datasette/demo.db", image)
 
