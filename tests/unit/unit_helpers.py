@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import copy
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -12,9 +14,15 @@ from reweb.http import HttpRequest
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "events"
 
 
-def load(rel: str) -> dict[str, Any]:
+@functools.cache
+def _load(rel: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((FIXTURES / rel).read_text(encoding="utf-8"))
     return data
+
+
+def load(rel: str) -> dict[str, Any]:
+    """A fresh copy of a fixture event (tests may change it)."""
+    return copy.deepcopy(_load(rel))
 
 
 def all_fixture_files() -> list[str]:
