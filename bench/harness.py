@@ -4,12 +4,13 @@ measurement of a case through it (latency from the driver, CPU from /proc) and s
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from client import DirectClient
-from common import BENCH_DIR, Child, cpu_ns, cpu_seconds, free_port, percentile
+from common import BENCH_DIR, CACHE_DIR, REPO_DIR, Child, cpu_ns, cpu_seconds, free_port, percentile
 from driver import Batch, RuntimeDriver
 from events import Case, decode_response
 
@@ -23,7 +24,25 @@ LAMBDA_ENV = {
 }
 
 
+def checkout(rev: str) -> Path:
+    """reweb's source at a commit, extracted once under bench/.cache/ (the work tree is not touched)."""
+    sha = subprocess.run(["git", "-C", str(REPO_DIR), "rev-parse", "--short", rev], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    dest = CACHE_DIR / f"src-{sha}"
+    if not (dest / "src" / "reweb").exists():
+        dest.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "-C", str(REPO_DIR), "archive", sha, "src/reweb"], capture_output=True,
+                                 check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest / "src"
+
+
 def adapter_argv(name: str) -> list[str]:
+    """reweb (the installed console script), reweb@REV (that commit's source), fake, lean, or a command line."""
+    if name.startswith("reweb@"):
+        src = checkout(name[len("reweb@"):])
+        return [sys.executable, "-c",
+                f"import sys; sys.path.insert(0, {str(src)!r}); from reweb.cli import main; sys.exit(main())"]
     if name in ("fake", "lean"):
         return [sys.executable, str(BENCH_DIR / f"{name}_adapter.py")]
     if name == "reweb":
