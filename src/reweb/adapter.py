@@ -17,6 +17,7 @@ from .config import Settings
 from .events.common import EventError, Kind
 from .events.payload import result_bytes
 from .http import HttpRequest, HttpResponse
+from .jsonenc import dumps_ascii, dumps_utf8
 from .log import Log
 from .rewrite import fix_location, lambda_context, maybe_compress, prepare_request
 from .runtime import Invocation, RuntimeClient, RuntimeError_
@@ -42,8 +43,7 @@ def error_response(status: int, message: str, reason: str = "") -> HttpResponse:
 
 def encode_json(result: dict[str, Any]) -> bytes:
     # ensure_ascii=False: non-ASCII text costs its UTF-8 bytes, not six bytes per character.
-    return json.dumps(result, ensure_ascii=False, separators=(",", ":"), check_circular=False).encode(
-        "utf-8", "surrogatepass")
+    return dumps_utf8(result).encode("utf-8", "surrogatepass")
 
 
 class Adapter:
@@ -128,10 +128,9 @@ class Worker:
         request = prepare_request(
             request,
             request_context=context,
-            lambda_ctx=json.dumps(lambda_context(
+            lambda_ctx=dumps_ascii(lambda_context(
                 invocation.request_id, invocation.deadline_ms, invocation.function_arn, invocation.trace_id,
-                invocation.client_context, invocation.cognito_identity, self.adapter.env_config),
-                separators=(",", ":")),
+                invocation.client_context, invocation.cognito_identity, self.adapter.env_config)),
             trace_id=invocation.trace_id,
             authorization_source=settings.authorization_source,
             base_path=settings.remove_base_path if kind.http else "",

@@ -246,6 +246,9 @@ def _parse_head(lines: list[bytes], head_request: bool) -> ResponseHead:
             raise ProtocolError(f"bad header line {line[:80]!r}")
         value = value.strip(" \t")
         headers.append((name, value))
+        size = len(name)
+        if size != 14 and size != 17 and size != 10:
+            continue  # not one of the three framing headers: skip the lower() on the hot path
         lower = name.lower()
         if lower == "content-length":
             if not value.isdigit() or (length is not None and int(value) != length):

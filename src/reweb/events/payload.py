@@ -13,6 +13,7 @@ import binascii
 import json
 
 from ..http import HttpResponse
+from ..jsonenc import dumps_utf8
 from .body import is_text_type
 from .common import Kind
 
@@ -66,6 +67,6 @@ def result_bytes(kind: Kind, response: HttpResponse) -> bytes:
         elif lower == "content-encoding":
             content_encoding = value
     text, is_base64 = json_string_body(body, content_type, content_encoding)
-    head = json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
+    head = dumps_utf8(result).encode("utf-8", "surrogatepass")
     return b"".join((head[:-1], b',"body":"', text, b'","isBase64Encoded":',
                      b"true}" if is_base64 else b"false}"))
