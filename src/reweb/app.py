@@ -36,8 +36,12 @@ def describe_exit(status: int) -> str:
 
 
 _COMPOUND = re.compile(r"[;&|()<>`\n]")
-_SHELL_WORDS = frozenset({"cd", "export", ".", "source", "set", "ulimit", "umask", "eval", "exec", "alias", "trap",
-                          "if", "for", "while", "until", "case", "{", "!", "time", "unset", "read"})
+# Shell keywords and builtins: `exec` of these would fail or change meaning.
+_SHELL_WORDS = frozenset({
+    "!", "{", ".", ":", "alias", "bg", "break", "case", "cd", "command", "continue", "eval", "exec", "exit",
+    "export", "fg", "for", "getopts", "hash", "if", "jobs", "local", "read", "readonly", "return", "set", "shift",
+    "source", "time", "times", "trap", "type", "ulimit", "umask", "unalias", "unset", "until", "wait", "while",
+})
 
 
 def shell_command(command: str) -> str:

@@ -57,6 +57,6 @@ def test_simple_commands_replace_the_shell() -> None:
     from reweb.app import shell_command
 
     assert shell_command("python app.py 8080") == "exec python app.py 8080"
-    for compound in ("cd /srv && python app.py", "PORT=9000 node server.js", "a; b", 'nginx -g "daemon off;"',
+    for compound in ("exit 7", "cd /srv && python app.py", "PORT=9000 node server.js", "a; b", 'nginx -g "daemon off;"',
                      "php-fpm & nginx", "exec gunicorn app:app"):
         assert shell_command(compound) == compound
