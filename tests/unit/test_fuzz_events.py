@@ -10,15 +10,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from unit_helpers import all_fixture_files, load
+from unit_helpers import SETTINGS, all_fixture_files, load
 
 from reweb import events
 from reweb.events import EventError
 from reweb.http import HttpRequest
-
-SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Text with the characters that break URL and header code: lone surrogates (JSON can carry "\ud800"), NUL,
 # CR/LF, "%" and the URL delimiters.
