@@ -117,6 +117,26 @@ def fix_location(response: HttpResponse, request: HttpRequest, app_port: int) ->
     response.headers = [(n, fixed if n.lower() == "location" else v) for n, v in response.headers]
 
 
+def accepts_gzip(accept_encoding: str) -> bool:
+    """RFC 9110 12.5.3: gzip (or x-gzip, or `*`) listed with a q-value above zero; `gzip;q=0` refuses."""
+    weights: dict[str, float] = {}
+    for item in accept_encoding.split(","):
+        coding, *params = item.split(";")
+        weight = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    weight = float(value.strip())
+                except ValueError:
+                    weight = 0.0
+        weights.setdefault(coding.strip().lower(), weight)
+    for coding in ("gzip", "x-gzip", "*"):
+        if coding in weights:
+            return weights[coding] > 0
+    return False
+
+
 def maybe_compress(response: HttpResponse, request: HttpRequest, *, force: bool, negotiate: bool) -> None:
     """Gzip the body in place: always with `force` (re:Web's REWEB_FORCE_GZIP), else when the client accepts
     gzip and the type compresses well. Never a body that is already encoded, empty, or tiny."""
@@ -125,8 +145,7 @@ def maybe_compress(response: HttpResponse, request: HttpRequest, *, force: bool,
     if response.header("content-encoding") not in (None, "", "identity"):
         return
     if not force:
-        accepted = (request.header("accept-encoding") or "").lower()
-        if "gzip" not in accepted or "gzip;q=0" in accepted.replace(" ", ""):
+        if not accepts_gzip(request.header("accept-encoding") or ""):
             return
         if len(response.body) < COMPRESS_MIN_BYTES or not is_text_type(response.header("content-type")):
             return

@@ -1,0 +1,160 @@
+"""rewrite.py: forged-header stripping, context headers, base path, Location fix, compression."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from unit_helpers import SETTINGS, values
+
+from reweb.http import HttpRequest, HttpResponse
+from reweb.rewrite import fix_location, maybe_compress, prepare_request, public_origin, strip_base_path
+
+
+def req(headers: list[tuple[str, str]], path: str = "/") -> HttpRequest:
+    return HttpRequest("GET", path, "", list(headers))
+
+
+# --- forged context headers -------------------------------------------------------------------------------
+def test_client_copies_of_context_headers_are_replaced() -> None:
+    request = req([("Host", "h"), ("X-Amzn-Request-Context", "forged"), ("x-amzn-lambda-context", "forged"),
+                   ("x-amzn-request-context", "again"), ("X-Amzn-Trace-Id", "client"), ("Accept", "*/*")])
+    out = prepare_request(request, request_context={"stage": "live"}, lambda_ctx='{"request_id":"1"}',
+                          trace_id="Root=1-abc")
+    assert values(out, "x-amzn-request-context") == ['{"stage":"live"}']
+    assert values(out, "x-amzn-lambda-context") == ['{"request_id":"1"}']
+    assert values(out, "x-amzn-trace-id") == ["Root=1-abc"]
+    assert values(out, "accept") == ["*/*"] and values(out, "host") == ["h"]
+
+
+def test_no_request_context_for_passthrough_and_client_trace_kept_without_ours() -> None:
+    out = prepare_request(req([("x-amzn-request-context", "forged"), ("X-Amzn-Trace-Id", "client")]),
+                          request_context=None, lambda_ctx="{}", trace_id="")
+    assert values(out, "x-amzn-request-context") == []
+    assert values(out, "x-amzn-trace-id") == ["client"]
+
+
+def test_authorization_source_moves_into_authorization() -> None:
+    out = prepare_request(req([("Authorization", "old"), ("X-Api-Token", "Bearer t")]), request_context=None,
+                          lambda_ctx="{}", trace_id="", authorization_source="x-api-token")
+    assert values(out, "authorization") == ["Bearer t"] and values(out, "x-api-token") == []
+    untouched = prepare_request(req([("Authorization", "old")]), request_context=None, lambda_ctx="{}",
+                                trace_id="", authorization_source="x-api-token")
+    assert values(untouched, "authorization") == ["old"]
+
+
+def test_request_context_is_compact_json() -> None:
+    context = {"http": {"path": "/a b", "method": "GET"}, "unicode": "\u03bb"}
+    out = prepare_request(req([]), request_context=context, lambda_ctx="{}", trace_id="")
+    (value,) = values(out, "x-amzn-request-context")
+    assert json.loads(value) == context and "\n" not in value
+
+
+# --- base path ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("path", "base", "want"), [
+    ("/api", "/api", "/"), ("/api/", "/api", "/"), ("/api/x/y", "/api", "/x/y"), ("/apix", "/api", "/apix"),
+    ("/apix/y", "/api", "/apix/y"), ("/x/api/y", "/api", "/x/api/y"), ("/v1/api/z", "/v1/api", "/z"),
+    ("/api%2Fx", "/api", "/api%2Fx"), ("/", "/api", "/"), ("/API/x", "/api", "/API/x"),
+])
+def test_strip_base_path_whole_segments_only(path: str, base: str, want: str) -> None:
+    assert strip_base_path(path, base) == want
+
+
+def test_base_path_through_prepare_request() -> None:
+    out = prepare_request(req([], "/stage/items"), request_context=None, lambda_ctx="{}", trace_id="",
+                          base_path="/stage")
+    assert out.path == "/items"
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from(["api", "apix", "x", "a%2Fb", ""]), max_size=4),
+       st.lists(st.sampled_from(["api", "v1", "x"]), min_size=1, max_size=2))
+def test_strip_base_path_property(segments: list[str], base_segments: list[str]) -> None:
+    path, base = "/" + "/".join(segments), "/" + "/".join(base_segments)
+    out = strip_base_path(path, base)
+    assert out.startswith("/")
+    if segments[: len(base_segments)] == base_segments:
+        assert out == "/" + "/".join(segments[len(base_segments):]) or (out == "/" and path == base)
+    else:
+        assert out == path
+
+
+# --- Location fix --------------------------------------------------------------------------------------------
+GW = [("Host", "api.example.com"), ("X-Forwarded-Proto", "https"), ("X-Forwarded-Port", "443")]
+
+
+@pytest.mark.parametrize(("location", "want"), [
+    ("http://localhost:8080/login?next=/a#f", "https://api.example.com/login?next=/a#f"),
+    ("http://127.0.0.1:8080/", "https://api.example.com/"),
+    ("http://0.0.0.0:8080", "https://api.example.com"),
+    ("http://[::1]:8080/x", "https://api.example.com/x"),
+    ("http://LOCALHOST/x", "https://api.example.com/x"),
+    ("http://user:pw@localhost:8080/x", "https://api.example.com/x"),
+    ("http://internal.host:8080/x", "https://api.example.com/x"),  # the app's own port
+    ("https://other.example.org/x", "https://other.example.org/x"),  # a real external redirect
+    ("http://other.example.org:9090/x", "http://other.example.org:9090/x"),
+    ("/relative/path", "/relative/path"),
+    ("//localhost:8080/x", "//localhost:8080/x"),  # scheme-relative: left alone (see report)
+])
+def test_location_fix(location: str, want: str) -> None:
+    response = HttpResponse(302, [("Location", location), ("Set-Cookie", "a=1")])
+    fix_location(response, req(GW), app_port=8080)
+    assert response.header("location") == want
+    assert response.headers[1] == ("Set-Cookie", "a=1")
+
+
+@pytest.mark.parametrize(("headers", "want"), [
+    ([("Host", "h.example"), ("X-Forwarded-Proto", "http"), ("X-Forwarded-Port", "80")], "http://h.example"),
+    ([("Host", "h.example"), ("X-Forwarded-Proto", "https"), ("X-Forwarded-Port", "8443")], "https://h.example:8443"),
+    ([("Host", "h.example:8443"), ("X-Forwarded-Proto", "https"), ("X-Forwarded-Port", "8443")],
+     "https://h.example:8443"),
+    ([("Host", "h.example")], "https://h.example"),
+    ([("Host", "[2001:db8::1]"), ("X-Forwarded-Proto", "http"), ("X-Forwarded-Port", "8080")],
+     "http://[2001:db8::1]:8080"),
+    ([("Host", "h.example"), ("X-Forwarded-Proto", "HTTPS, http")], "https://h.example"),
+    ([], None),
+])
+def test_public_origin(headers: list[tuple[str, str]], want: str | None) -> None:
+    assert public_origin(req(headers)) == want
+
+
+# --- compression ------------------------------------------------------------------------------------------------
+TEXT = b"hello world " * 100
+
+
+@pytest.mark.parametrize(("accept", "compressed"), [
+    ("gzip", True), ("gzip, deflate, br", True), ("br;q=1.0, gzip;q=0.8", True), ("gzip;q=0.5", True),
+    ("GZIP", True), ("deflate", False), ("gzip;q=0", False), ("gzip; q=0.0", False), ("", False),
+    ("x-gzip;q=0, gzip", True), ("*", True), ("*;q=0", False), ("identity", False), ("gzip;q=abc", False),
+])
+def test_compression_negotiation(accept: str, compressed: bool) -> None:
+    response = HttpResponse(200, [("Content-Type", "text/html"), ("Content-Length", str(len(TEXT)))], TEXT)
+    maybe_compress(response, req([("Accept-Encoding", accept)]), force=False, negotiate=True)
+    assert (response.header("content-encoding") == "gzip") is compressed
+    if compressed:
+        assert gzip.decompress(response.body) == TEXT
+        assert response.header("content-length") == str(len(response.body))
+        assert response.header("vary") == "Accept-Encoding"
+
+
+def test_compression_skips_encoded_small_binary_and_bodyless() -> None:
+    accept = req([("Accept-Encoding", "gzip")])
+    cases = [HttpResponse(200, [("Content-Type", "text/html"), ("Content-Encoding", "br")], TEXT),
+             HttpResponse(200, [("Content-Type", "text/html")], b"tiny"),
+             HttpResponse(200, [("Content-Type", "image/png")], TEXT),
+             HttpResponse(204, [("Content-Type", "text/html")], b""),
+             HttpResponse(304, [("Content-Type", "text/html")], TEXT)]
+    for response in cases:
+        before = (list(response.headers), response.body)
+        maybe_compress(response, accept, force=False, negotiate=True)
+        assert (response.headers, response.body) == before
+
+
+def test_force_gzip_ignores_accept_encoding_but_not_existing_encoding() -> None:
+    response = HttpResponse(200, [("Content-Type", "image/png"), ("Vary", "Accept-Encoding")], b"\x89PNG")
+    maybe_compress(response, req([]), force=True, negotiate=False)
+    assert gzip.decompress(response.body) == b"\x89PNG"
+    assert values(HttpRequest("GET", "/", "", response.headers), "vary") == ["Accept-Encoding"]
