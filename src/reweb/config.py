@@ -25,8 +25,16 @@ def parse_bool(text: str) -> bool:
     raise ValueError(f"expected true or false, got {text!r}")
 
 
+def _int(text: str, what: str) -> int:
+    """Plain ASCII digits only: int() would also take "8_080", "+80" and non-ASCII digits."""
+    value = text.strip()
+    if not (value.isascii() and value.isdigit()):
+        raise ValueError(f"expected {what}, got {text!r}")
+    return int(value)
+
+
 def parse_port(text: str) -> int:
-    port = int(text.strip())
+    port = _int(text, "a port number")
     if not 1024 <= port <= 65535:
         raise ValueError(f"port must be between 1024 and 65535 (Lambda forbids lower ports), got {port}")
     return port
@@ -39,7 +47,11 @@ def parse_status_set(text: str) -> frozenset[int]:
         if not part:
             continue
         low, sep, high = part.partition("-")
-        first, last = int(low), int(high) if sep else int(low)
+        try:
+            first = _int(low, "a status code")
+            last = _int(high, "a status code") if sep else first
+        except ValueError:
+            raise ValueError(f"{part!r} is not a status code or range between 100 and 599") from None
         if not (100 <= first <= last <= 599):
             raise ValueError(f"{part!r} is not a status code or range between 100 and 599")
         codes.update(range(first, last + 1))
@@ -85,7 +97,7 @@ def parse_invoke_mode(text: str) -> str:
 
 
 def parse_concurrency(text: str) -> int:
-    value = int(text.strip())
+    value = _int(text, "a number of workers")
     if not 1 <= value <= 1024:
         raise ValueError(f"must be between 1 and 1024, got {value}")
     return value

@@ -1,0 +1,125 @@
+"""config.load: every setting's good and bad values, AWS_LWA_* aliases, precedence, clear errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from reweb.config import SPECS, ConfigError, Settings, load
+
+APP = {"REWEB_APPLICATION_EXEC": "python app.py"}
+
+# field -> ([(raw, parsed)...], [bad raw...])
+CASES: dict[str, tuple[list[tuple[str, Any]], list[str]]] = {
+    "application_exec": ([("node server.js --port 8080", "node server.js --port 8080")], []),
+    "port": ([("8080", 8080), (" 3000 ", 3000), ("1024", 1024), ("65535", 65535)],
+             ["80", "1023", "65536", "http", "", "8080x", "-1", "8_080", "+8080", "\uff18\uff10\uff18\uff10"]),
+    "wait_path": ([("/healthz", "/healthz"), ("/", "/"), ("/ready?full=1", "/ready?full=1")], ["healthz", "http://x/"]),
+    "wait_codes": ([("200", frozenset({200})), ("200,204", frozenset({200, 204})),
+                    ("200-202,404", frozenset({200, 201, 202, 404})), (" 200 , 301 ", frozenset({200, 301}))],
+                   ["", ",", "abc", "99", "600", "300-200", "200-", "2xx"]),
+    "readiness_protocol": ([("http", "http"), ("TCP", "tcp")], ["udp", "https"]),
+    "readiness_port": ([("9000", 9000)], ["1", "nope"]),
+    "async_init": ([("true", True), ("1", True), ("YES", True), ("on", True), ("false", False), ("0", False),
+                    ("off", False)], ["maybe", "2", "truee"]),
+    "remove_base_path": ([("/api", "/api"), ("/api/", "/api"), ("/v1/api", "/v1/api"), ("/", "")], ["api"]),
+    "pass_through_path": ([("/events", "/events"), ("/sqs", "/sqs")], ["events"]),
+    "enable_compression": ([("true", True), ("false", False)], ["gzip"]),
+    "force_gzip": ([("1", True), ("0", False)], ["always"]),
+    "invoke_mode": ([("buffered", "buffered"), ("response_stream", "response_stream"),
+                     ("RESPONSE_STREAM", "response_stream"), ("response-stream", "response_stream"),
+                     ("ResponseStream", "response_stream")], ["stream", "sync"]),
+    "authorization_source": ([("X-Api-Token", "X-Api-Token"), ("x_auth", "x_auth")], ["X Token", "a:b"]),
+    "error_status_codes": ([("500", frozenset({500})), ("500,502-504", frozenset({500, 502, 503, 504})),
+                            ("", None)], ["5xx", "700"]),
+    "debug": ([("true", True), ("false", False)], ["verbose"]),
+    "concurrency": ([("1", 1), ("64", 64), ("1024", 1024)], ["0", "1025", "many"]),
+}
+DEFAULTS = Settings()
+
+
+def test_every_setting_has_cases() -> None:
+    assert {spec.field for spec in SPECS} == set(CASES)
+
+
+GOOD = [(spec, raw, parsed) for spec in SPECS for raw, parsed in CASES[spec.field][0]]
+BAD = [(spec, name, raw) for spec in SPECS for name in spec.names for raw in CASES[spec.field][1]]
+
+
+@pytest.mark.parametrize(("spec", "raw", "parsed"), GOOD, ids=[f"{s.field}={r!r}" for s, r, _ in GOOD])
+def test_good_values_under_every_name(spec: Any, raw: str, parsed: Any) -> None:
+    for name in spec.names:
+        settings = load({**APP, name: raw})
+        want = getattr(DEFAULTS, spec.field) if parsed is None else parsed  # "" means unset
+        assert getattr(settings, spec.field) == want, name
+
+
+@pytest.mark.parametrize(("spec", "name", "raw"), BAD, ids=[f"{n}={r!r}" for _, n, r in BAD])
+def test_bad_values_name_the_variable(spec: Any, name: str, raw: str) -> None:
+    if raw == "":  # an empty variable is the same as an unset one
+        assert getattr(load({**APP, name: raw}), spec.field) == getattr(DEFAULTS, spec.field)
+        return
+    with pytest.raises(ConfigError) as info:
+        load({**APP, name: raw})
+    assert str(info.value).startswith(name + ":"), str(info.value)
+    reason = str(info.value)[len(name) + 1:].strip()
+    assert reason and "invalid literal" not in reason, reason  # says what is wrong, in words
+    if raw.strip(" ,"):
+        assert repr(raw)[1:-1].strip(" ,")[:3] in reason, reason  # and quotes the offending value
+
+
+def test_defaults() -> None:
+    settings = load(APP)
+    assert settings == Settings(application_exec="python app.py")
+    assert settings.port == 8080 and settings.wait_codes == frozenset(range(100, 500))
+    assert settings.check_port == 8080 and not settings.streaming and settings.concurrency == 1
+
+
+def test_reweb_names_win_over_aliases() -> None:
+    for spec in SPECS:
+        if len(spec.names) < 2:
+            continue
+        (raw_a, want_a), (raw_b, _) = (CASES[spec.field][0] * 2)[:2]
+        env = {**APP, spec.names[0]: raw_a}
+        for alias in spec.names[1:]:
+            env[alias] = raw_b
+        assert getattr(load(env), spec.field) == (want_a if want_a is not None else getattr(DEFAULTS, spec.field))
+
+
+def test_lwa_aliases_and_port_order() -> None:
+    env = {**APP, "AWS_LWA_PORT": "9001", "PORT": "9002", "AWS_LWA_READINESS_CHECK_PATH": "/up",
+           "AWS_LWA_INVOKE_MODE": "response_stream", "AWS_LWA_REMOVE_BASE_PATH": "/prod",
+           "AWS_LWA_READINESS_CHECK_HEALTHY_STATUS": "200-299", "AWS_LWA_ASYNC_INIT": "true"}
+    settings = load(env)
+    assert settings.port == 9001  # AWS_LWA_PORT before the bare PORT
+    assert (settings.wait_path, settings.invoke_mode, settings.remove_base_path) == ("/up", "response_stream", "/prod")
+    assert settings.wait_codes == frozenset(range(200, 300)) and settings.async_init and settings.streaming
+    assert load({**APP, "PORT": "9002"}).port == 9002
+    assert load({**APP, "REWEB_APPLICATION_PORT": "", "PORT": "9002"}).port == 9002  # empty = unset
+
+
+def test_readiness_port_separate_from_app_port() -> None:
+    settings = load({**APP, "REWEB_APPLICATION_PORT": "3000", "AWS_LWA_READINESS_CHECK_PORT": "3001"})
+    assert (settings.port, settings.check_port) == (3000, 3001)
+
+
+def test_overrides_win_and_are_named_as_flags() -> None:
+    assert load({**APP, "REWEB_APPLICATION_PORT": "3000"}, overrides={"port": "4000"}).port == 4000
+    with pytest.raises(ConfigError, match=r"^--port: "):
+        load({**APP, "REWEB_APPLICATION_PORT": "3000"}, overrides={"port": "http"})
+    with pytest.raises(ConfigError, match=r"^--wait-codes: "):
+        load(APP, overrides={"wait_codes": "abc"})
+
+
+def test_an_app_is_required() -> None:
+    with pytest.raises(ConfigError, match="REWEB_APPLICATION_EXEC"):
+        load({})
+    settings = load({}, argv=("node", "server.js"))
+    assert settings.application_argv == ("node", "server.js") and settings.application_exec == ""
+
+
+def test_config_error_is_a_value_error_with_no_traceback_chain() -> None:
+    with pytest.raises(ConfigError) as info:
+        load({**APP, "REWEB_APPLICATION_PORT": "x"})
+    assert isinstance(info.value, ValueError) and info.value.__cause__ is None and info.value.__suppress_context__
