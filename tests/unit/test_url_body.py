@@ -1,0 +1,60 @@
+"""url.py and body.py directly: the encoding rules every kind relies on."""
+
+from __future__ import annotations
+
+import pytest
+
+from reweb.events import EventError
+from reweb.events.body import decode_body
+from reweb.events.url import encode_path, encode_query_pairs, encode_raw_query, join_raw_pairs
+
+
+@pytest.mark.parametrize(("given", "want"), [
+    ("/a%2Fb/%7e/~/x%20y", "/a%2Fb/%7e/~/x%20y"),  # already encoded: untouched, never double-encoded
+    ("/space value", "/space%20value"),  # HTTP API hands it over decoded
+    ("/caf\u00e9/\U0001f600", "/caf%C3%A9/%F0%9F%98%80"),
+    ("/100%", "/100%25"), ("/%zz", "/%25zz"), ("/%4", "/%254"),  # a lone % is a literal percent
+    ("/a?b#c", "/a%3Fb%23c"),  # a decoded ? or # must not start a query or fragment
+    ("/a[1]|b/:@!$&'()*+,;=", "/a[1]|b/:@!$&'()*+,;="),  # raw as the client may send them
+    ("/{x}^`\"<>", "/%7Bx%7D%5E%60%22%3C%3E"),
+    ("/tab\there\r\n", "/tab%09here%0D%0A"),
+    ("", "/"), ("no-slash", "/no-slash"),
+])
+def test_encode_path(given: str, want: str) -> None:
+    assert encode_path(given) == want
+    assert encode_path(want) == want  # idempotent: applying it twice changes nothing
+
+
+@pytest.mark.parametrize(("given", "want"), [
+    ("a=1&b=%2B+c&d[]=x/y?z", "a=1&b=%2B+c&d[]=x/y?z"),
+    ("q=a b&r=\u00e9#frag", "q=a%20b&r=%C3%A9%23frag"),
+    ("p=100%&s=%E9", "p=100%25&s=%E9"),
+])
+def test_encode_raw_query(given: str, want: str) -> None:
+    assert encode_raw_query(given) == want
+    assert encode_raw_query(want) == want
+
+
+def test_decoded_pairs_are_re_encoded_unambiguously() -> None:
+    pairs = [("a b", "c+d"), ("e&f", "g=h"), ("", ""), ("k", "100%"), ("\u00e9", "x/y?z:@")]
+    assert encode_query_pairs(pairs) == "a%20b=c%2Bd&e%26f=g%3Dh&=&k=100%25&%C3%A9=x/y?z:@"
+    assert join_raw_pairs([("date%5Bfrom%5D", "2020"), ("x", "a+b")]) == "date%5Bfrom%5D=2020&x=a+b"
+
+
+@pytest.mark.parametrize("bad", ["/\ud800", "/x\udfff"])
+def test_lone_surrogates_are_event_errors(bad: str) -> None:
+    with pytest.raises(EventError):
+        encode_path(bad)
+    with pytest.raises(EventError):
+        encode_raw_query(bad)
+    with pytest.raises(EventError):
+        encode_query_pairs([("k", bad)])
+
+
+def test_decode_body() -> None:
+    assert decode_body(None, False) == b"" and decode_body("", True) == b""
+    assert decode_body("aGk=", True) == b"hi" and decode_body("aGk=", False) == b"aGk="
+    assert decode_body("\u03bb", False) == "\u03bb".encode()
+    for body, b64 in (("\u00e9", True), ("abc", True), (5, False), (["x"], True)):
+        with pytest.raises(ValueError):
+            decode_body(body, b64)
