@@ -118,24 +118,34 @@ class Connection:
         """Read a status line and headers, skipping 1xx interim responses."""
         reader = self.reader
         while True:
-            line = reader.readline(MAX_LINE)
-            if not line:
-                raise PeerClosed("connection closed before a response")
-            if line in (b"\r\n", b"\n"):
-                continue  # tolerate stray blank lines between responses
-            lines = [line]
-            while True:
-                line = reader.readline(MAX_LINE)
-                if not line:
-                    raise ProtocolError("connection closed inside the response head")
-                if line in (b"\r\n", b"\n"):
-                    break
-                lines.append(line)
-                if len(lines) > MAX_HEADERS:
-                    raise ProtocolError(f"more than {MAX_HEADERS} header lines")
-            head = _parse_head(lines, head_request)
+            # Fast path: the whole head is usually in the first segment; take it with one peek and one read.
+            buffered = reader.peek(1)
+            end = buffered.find(b"\r\n\r\n")
+            if end > 0:
+                raw = reader.read(end + 4)[:-2]
+            else:
+                raw = self._read_head_lines()
+            head = _parse_head(raw, head_request)
             if head.status >= 200 or head.status == 101:
                 return head
+
+    def _read_head_lines(self) -> bytes:
+        reader = self.reader
+        line = reader.readline(MAX_LINE)
+        while line in (b"\r\n", b"\n"):
+            line = reader.readline(MAX_LINE)  # tolerate stray blank lines between responses
+        if not line:
+            raise PeerClosed("connection closed before a response")
+        lines = [line]
+        while True:
+            line = reader.readline(MAX_LINE)
+            if not line:
+                raise ProtocolError("connection closed inside the response head")
+            if line in (b"\r\n", b"\n"):
+                return b"".join(lines)
+            lines.append(line)
+            if len(lines) > MAX_HEADERS:
+                raise ProtocolError(f"more than {MAX_HEADERS} header lines")
 
     def read_body(self, head: ResponseHead, limit: int | None = None) -> bytes:
         """The whole body. Raises BodyTooLarge past `limit` bytes."""
@@ -221,13 +231,16 @@ class BodyTooLarge(Exception):
         self.exact = exact
 
 
-def _parse_head(lines: list[bytes], head_request: bool) -> ResponseHead:
-    raw = b"".join(lines)
+def _parse_head(raw: bytes, head_request: bool) -> ResponseHead:
+    """Status line and header lines (each ending in CRLF or LF), without the blank line."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         text = raw.decode("latin-1")  # keeps every byte; nothing else can be done for such a header
-    status_line, *header_lines = text.splitlines()
+    # Split on LF only: str.splitlines() would also split inside values at \x0c, \x1c, U+2028...
+    status_line, *header_lines = text.lstrip("\r\n").replace("\r\n", "\n").rstrip("\n").split("\n")
+    if len(header_lines) > MAX_HEADERS:
+        raise ProtocolError(f"more than {MAX_HEADERS} header lines")
     parts = status_line.split(" ", 2)
     if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or len(parts[1]) != 3 or not parts[1].isdigit():
         raise ProtocolError(f"not an HTTP/1.x status line: {status_line[:80]!r}")
