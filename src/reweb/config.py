@@ -8,8 +8,10 @@ A bad value raises ConfigError naming the variable; it never surfaces as a trace
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
-from typing import Any
+
+TYPE_CHECKING = False  # typing itself costs milliseconds of import at every cold start
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class ConfigError(ValueError):
@@ -110,13 +112,18 @@ def parse_header_name(text: str) -> str:
     return name
 
 
-@dataclass(frozen=True, slots=True)
 class Spec:
-    field: str
-    names: tuple[str, ...]  # first is reweb's own name; the rest are aliases
-    default: str
-    parse: Callable[[str], Any]
-    help: str
+    """One setting: its field, its names (reweb's own first, then aliases), default, parser, help text."""
+
+    __slots__ = ("default", "field", "help", "names", "parse")
+
+    def __init__(self, field: str, names: tuple[str, ...], default: str, parse: Callable[[str], Any],
+                 help: str) -> None:
+        self.field = field
+        self.names = names
+        self.default = default
+        self.parse = parse
+        self.help = help
 
 
 # The one table of settings: the README's table mirrors it (a test keeps them in step).
@@ -156,8 +163,15 @@ SPECS: tuple[Spec, ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+SETTING_FIELDS = ("application_exec", "application_argv", "port", "wait_path", "wait_codes", "readiness_protocol",
+                  "readiness_port", "async_init", "remove_base_path", "pass_through_path", "enable_compression",
+                  "force_gzip", "invoke_mode", "authorization_source", "error_status_codes", "debug", "concurrency")
+
+
 class Settings:
+    """All settings, read once and never changed (a plain frozen class: the dataclasses module would cost
+    milliseconds of every cold start)."""
+
     application_exec: str = ""
     application_argv: tuple[str, ...] = ()
     port: int = 8080
@@ -175,6 +189,27 @@ class Settings:
     error_status_codes: frozenset[int] = frozenset()
     debug: bool = False
     concurrency: int = 1
+
+    def __init__(self, **values: Any) -> None:
+        for name, value in values.items():
+            if name not in SETTING_FIELDS:
+                raise TypeError(f"Settings has no field {name!r}")
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Settings are read once at start and never changed")
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in SETTING_FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Settings) and self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        return "Settings(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in SETTING_FIELDS) + ")"
 
     @property
     def check_port(self) -> int:
@@ -206,7 +241,7 @@ def load(env: Mapping[str, str], overrides: Mapping[str, str] | None = None,
             values[spec.field] = spec.parse(raw)
         except ValueError as exc:
             raise ConfigError(f"{source or spec.names[0]}: {exc}") from None
-    known = {f.name for f in fields(Settings)}
+    known = SETTING_FIELDS
     settings = Settings(application_argv=argv, **{k: v for k, v in values.items() if k in known})
     if not settings.application_exec and not settings.application_argv:
         raise ConfigError("REWEB_APPLICATION_EXEC: no app to start; set it or run `reweb -- CMD ARGS...`")

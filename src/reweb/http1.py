@@ -121,10 +121,7 @@ class Connection:
             # Fast path: the whole head is usually in the first segment; take it with one peek and one read.
             buffered = reader.peek(1)
             end = buffered.find(b"\r\n\r\n")
-            if end > 0:
-                raw = reader.read(end + 4)[:-2]
-            else:
-                raw = self._read_head_lines()
+            raw = reader.read(end + 4)[:-2] if end > 0 else self._read_head_lines()
             head = _parse_head(raw, head_request)
             if head.status >= 200 or head.status == 101:
                 return head

@@ -7,10 +7,13 @@ remove the base path. Response: the Location fix, and compression.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from .events.body import is_text_type
 from .http import Headers, HttpRequest, HttpResponse
+
+TYPE_CHECKING = False  # typing itself costs milliseconds of import at every cold start
+if TYPE_CHECKING:
+    from typing import Any
 
 # Names only the adapter may set: a client's copies are removed before ours are added.
 FORGEABLE = frozenset({"x-amzn-request-context", "x-amzn-lambda-context"})

@@ -6,10 +6,12 @@ into the result (or streaming prelude) that its source expects.
 
 from __future__ import annotations
 
-from typing import Any
-
 from . import alb, http_api, lattice, rest
 from .common import Event, EventError, Kind
+
+TYPE_CHECKING = False  # typing itself costs milliseconds of import at every cold start
+if TYPE_CHECKING:
+    from typing import Any
 
 MB = 1024 * 1024
 LAMBDA_LIMIT = 6 * MB  # buffered invocation result

@@ -6,8 +6,6 @@ all or nothing: the request has only multiValue* maps, and the response must use
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..http import HttpRequest, HttpResponse
 from .body import decode_body, encode_body
 from .common import (
@@ -26,6 +24,10 @@ from .common import (
     want_str,
 )
 from .url import encode_path, join_raw_pairs
+
+TYPE_CHECKING = False  # typing itself costs milliseconds of import at every cold start
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def decode(event: Event) -> HttpRequest:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
 
 from ..http import Headers, HttpRequest, HttpResponse
 
-Event = dict[str, Any]
+TYPE_CHECKING = False  # typing itself costs milliseconds of import at every cold start
+if TYPE_CHECKING:
+    from typing import Any
+
+    Event = dict[str, Any]
+else:
+    Event = dict
+
 
 # Request headers the adapter itself decides: the body is complete, so framing comes from us.
 _REQUEST_DROP = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "expect",
@@ -22,16 +27,24 @@ class EventError(ValueError):
     """The event has an HTTP shape but cannot be turned into a request."""
 
 
-@dataclass(frozen=True, slots=True)
 class Kind:
     """One event source: how to read its requests and write its responses."""
 
-    name: str
-    decode: Callable[[Event], HttpRequest]
-    encode: Callable[[HttpResponse], dict[str, Any]]  # buffered result (body already complete)
-    prelude: Callable[[HttpResponse], dict[str, Any]] | None  # streaming prelude, None if no prelude
-    response_limit: int  # bytes of the buffered JSON result this source accepts
-    http: bool = True
+    __slots__ = ("decode", "encode", "http", "name", "prelude", "response_limit")
+
+    def __init__(self, name: str, decode: Callable[[Event], HttpRequest],
+                 encode: Callable[[HttpResponse], dict[str, Any]],
+                 prelude: Callable[[HttpResponse], dict[str, Any]] | None, response_limit: int,
+                 http: bool = True) -> None:
+        self.name = name
+        self.decode = decode
+        self.encode = encode  # buffered result (body already complete)
+        self.prelude = prelude  # streaming prelude, None if the source does not stream
+        self.response_limit = response_limit  # bytes of the buffered JSON result this source accepts
+        self.http = http
+
+    def __repr__(self) -> str:
+        return f"Kind({self.name!r})"
 
 
 def want_str(value: object, what: str) -> str:
@@ -144,10 +157,14 @@ def _casing(bits: int) -> str:
 
 
 # "Set-Cookie" first, then every other casing of the name: 512 distinct header names in all.
-_COOKIE_NAMES = ["Set-Cookie", *(name for name in map(_casing, range(512)) if name != "Set-Cookie")]
+_COOKIE_NAMES: list[str] = []  # built on first use: only single-value sources with several cookies need it
 
 
 def _case_variant(index: int) -> str:
+    if index == 0:
+        return "Set-Cookie"
+    if not _COOKIE_NAMES:
+        _COOKIE_NAMES.extend(["Set-Cookie", *(name for name in map(_casing, range(512)) if name != "Set-Cookie")])
     if index >= len(_COOKIE_NAMES):
         raise EventError("more than 512 Set-Cookie headers cannot be carried in a single-value map")
     return _COOKIE_NAMES[index]

@@ -7,8 +7,6 @@ removed so the app sees the same path as on any other source. Cookies travel in 
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..http import HttpRequest, HttpResponse
 from .body import decode_body, encode_body
 from .common import (
@@ -22,6 +20,10 @@ from .common import (
     want_str,
 )
 from .url import encode_path, encode_raw_query
+
+TYPE_CHECKING = False  # typing itself costs milliseconds of import at every cold start
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def decode(event: Event) -> HttpRequest:

@@ -5,8 +5,6 @@ Query values arrive decoded in both versions, so they are re-encoded. Responses 
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..http import HttpRequest, HttpResponse
 from .body import decode_body, encode_body
 from .common import (
@@ -23,6 +21,10 @@ from .common import (
     want_str,
 )
 from .url import encode_path, encode_query_pairs
+
+TYPE_CHECKING = False  # typing itself costs milliseconds of import at every cold start
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _decode(event: Event, path_key: str, query_key: str, base64_key: str) -> HttpRequest:

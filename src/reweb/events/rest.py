@@ -6,8 +6,6 @@ as decoded maps, so it is re-encoded from `multiValueQueryStringParameters` (whi
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..http import HttpRequest, HttpResponse
 from .body import decode_body, encode_body
 from .common import (
@@ -24,6 +22,10 @@ from .common import (
     want_str,
 )
 from .url import encode_path, encode_query_pairs
+
+TYPE_CHECKING = False  # typing itself costs milliseconds of import at every cold start
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def decode(event: Event) -> HttpRequest:
