@@ -15,7 +15,7 @@ from . import events
 from .app import App, AppExited, describe_exit
 from .config import Settings
 from .events.common import EventError, Kind
-from .events.payload import result_bytes
+from .events.payload import result_parts
 from .http import HttpRequest, HttpResponse
 from .jsonenc import dumps_ascii, dumps_utf8
 from .log import Log
@@ -214,13 +214,14 @@ class Worker:
         if not kind.http:
             self.send_passthrough(invocation, response)
             return
-        payload = result_bytes(kind, response)
-        if len(payload) > kind.response_limit:
-            message = (f"the app's response encodes to {len(payload)} bytes; a buffered {kind.name} result can be "
+        parts = result_parts(kind, response)
+        size = sum(map(len, parts))
+        if size > kind.response_limit:
+            message = (f"the app's response encodes to {size} bytes; a buffered {kind.name} result can be "
                        f"at most {kind.response_limit} bytes")
-            self.log.error("response too large", request_id=invocation.request_id, size=len(payload))
-            payload = result_bytes(kind, error_response(502, message))
-        self.runtime.respond(invocation.request_id, payload)
+            self.log.error("response too large", request_id=invocation.request_id, size=size)
+            parts = result_parts(kind, error_response(502, message))
+        self.runtime.respond_parts(invocation.request_id, parts)
 
     def send_passthrough(self, invocation: Invocation, response: HttpResponse) -> None:
         if not 200 <= response.status < 300:

@@ -96,9 +96,14 @@ def public_origin(request: HttpRequest) -> str | None:
 def fix_location(response: HttpResponse, request: HttpRequest, app_port: int) -> None:
     """A redirect the app aims at localhost or at its own port goes to the public host instead."""
     location = response.header("location")
-    if not location or "://" not in location[:12]:
+    if not location:
         return
-    scheme_end = location.index("://") + 3
+    if location.startswith("//"):
+        scheme_end = 2  # scheme-relative: //localhost:8080/x
+    elif "://" in location[:12]:
+        scheme_end = location.index("://") + 3
+    else:
+        return
     authority_end = len(location)
     for stop in "/?#":
         index = location.find(stop, scheme_end)

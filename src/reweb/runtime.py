@@ -44,13 +44,16 @@ class RuntimeClient:
         self.authority = address.encode("ascii")
         self.conn = Connection(self.host.strip("[]"), int(port))
 
-    def _exchange(self, head: bytes, body: bytes = b"") -> tuple[ResponseHead, bytes]:
+    def _exchange(self, head: bytes, body: bytes = b"", parts: list[bytes] | None = None) -> tuple[ResponseHead, bytes]:
         for attempt in (0, 1):
             conn = self.conn
             if not conn.connected:
                 conn.connect(None)
             try:
-                conn.send(head, body)
+                if parts is None:
+                    conn.send(head, body)
+                else:
+                    conn.send_parts([head, *parts])
                 response = conn.read_head()
                 data = conn.read_body(response)
             except (ConnectionError, OSError):
@@ -94,6 +97,15 @@ class RuntimeClient:
 
     def respond(self, request_id: str, payload: bytes) -> None:
         self._post(f"/invocation/{request_id}/response", payload)
+
+    def respond_parts(self, request_id: str, parts: list[bytes]) -> None:
+        """The result as parts sent in one scatter-gather write: a large body is never joined."""
+        size = sum(map(len, parts))
+        head = (f"POST {API}/invocation/{request_id}/response HTTP/1.1\r\nHost: {self.authority.decode()}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {size}\r\n\r\n").encode("latin-1")
+        response, body = self._exchange(head, parts=parts)
+        if response.status >= 300:
+            raise RuntimeError_(response.status, body)
 
     def error(self, request_id: str, error_type: str, message: str) -> None:
         self._post(f"/invocation/{request_id}/error", _error_body(error_type, message),

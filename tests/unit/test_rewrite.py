@@ -97,7 +97,8 @@ GW = [("Host", "api.example.com"), ("X-Forwarded-Proto", "https"), ("X-Forwarded
     ("https://other.example.org/x", "https://other.example.org/x"),  # a real external redirect
     ("http://other.example.org:9090/x", "http://other.example.org:9090/x"),
     ("/relative/path", "/relative/path"),
-    ("//localhost:8080/x", "//localhost:8080/x"),  # scheme-relative: left alone (see report)
+    ("//localhost:8080/x", "https://api.example.com/x"),  # scheme-relative to localhost: fixed too
+    ("//cdn.example.com/x", "//cdn.example.com/x"),  # scheme-relative elsewhere: left alone
 ])
 def test_location_fix(location: str, want: str) -> None:
     response = HttpResponse(302, [("Location", location), ("Set-Cookie", "a=1")])

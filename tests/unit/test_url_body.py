@@ -58,3 +58,9 @@ def test_decode_body() -> None:
     for body, b64 in (("\u00e9", True), ("abc", True), (5, False), (["x"], True)):
         with pytest.raises(ValueError):
             decode_body(body, b64)
+
+
+@pytest.mark.parametrize("body", ["!!!", "aGVsbG8", "aGV sbG8="])
+def test_body_marked_base64_that_is_not_is_rejected(body: str) -> None:
+    with pytest.raises(ValueError, match="marked base64"):
+        decode_body(body, True)

@@ -66,7 +66,7 @@ def decode_body(body: object, is_base64: object) -> bytes:
         raise ValueError(f"body must be a string, not {type(body).__name__}")
     if is_base64 is True:
         try:
-            return binascii.a2b_base64(body)
+            return binascii.a2b_base64(body, strict_mode=True)
         except binascii.Error as exc:
             raise ValueError(f"body is marked base64 but is not: {exc}") from None
     return body.encode("utf-8", "surrogatepass")

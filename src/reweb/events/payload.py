@@ -49,8 +49,9 @@ def _is_utf8(body: bytes) -> bool:
     return True
 
 
-def result_bytes(kind: Kind, response: HttpResponse) -> bytes:
-    """The buffered Lambda result for `response`, serialised."""
+def result_parts(kind: Kind, response: HttpResponse) -> list[bytes]:
+    """The buffered Lambda result for `response`, serialised as parts to send in one scatter-gather write
+    (a large body is never copied into one joined buffer)."""
     body = response.body
     response.body = b""
     try:
@@ -68,5 +69,10 @@ def result_bytes(kind: Kind, response: HttpResponse) -> bytes:
             content_encoding = value
     text, is_base64 = json_string_body(body, content_type, content_encoding)
     head = dumps_utf8(result).encode("utf-8", "surrogatepass")
-    return b"".join((head[:-1], b',"body":"', text, b'","isBase64Encoded":',
-                     b"true}" if is_base64 else b"false}"))
+    return [head[:-1] + b',"body":"', text, b'","isBase64Encoded":true}' if is_base64 else
+            b'","isBase64Encoded":false}']
+
+
+def result_bytes(kind: Kind, response: HttpResponse) -> bytes:
+    """The buffered Lambda result for `response`, serialised."""
+    return b"".join(result_parts(kind, response))
