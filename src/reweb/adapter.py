@@ -52,6 +52,7 @@ class Adapter:
         self.log = log
         self.runtime_address = runtime_address
         self.env_config = env_config
+        self.env_json = dumps_ascii(env_config)  # constant for the life of the process: encoded once
         self.app = App(settings, log)
 
     def worker(self) -> Worker:
@@ -131,9 +132,9 @@ class Worker:
         request = prepare_request(
             request,
             request_context=context,
-            lambda_ctx=dumps_ascii(lambda_context(
+            lambda_ctx=lambda_context(
                 invocation.request_id, invocation.deadline_ms, invocation.function_arn, invocation.trace_id,
-                invocation.client_context, invocation.cognito_identity, self.adapter.env_config)),
+                invocation.client_context, invocation.cognito_identity, self.adapter.env_json),
             trace_id=invocation.trace_id,
             authorization_source=settings.authorization_source,
             base_path=settings.remove_base_path if kind.http else "",

@@ -10,6 +10,7 @@ import json
 
 from .events.body import is_text_type
 from .http import Headers, HttpRequest, HttpResponse
+from .jsonenc import dumps_ascii
 
 TYPE_CHECKING = False  # typing itself costs milliseconds of import at every cold start
 if TYPE_CHECKING:
@@ -22,17 +23,17 @@ COMPRESS_MIN_BYTES = 256
 
 
 def lambda_context(request_id: str, deadline_ms: int, function_arn: str, trace_id: str,
-                   client_context: str, cognito_identity: str, env: dict[str, str]) -> dict[str, Any]:
-    """The x-amzn-lambda-context value (the same fields AWS Lambda Web Adapter sends)."""
-    return {
-        "request_id": request_id,
-        "deadline": deadline_ms,
-        "invoked_function_arn": function_arn,
-        "xray_trace_id": trace_id or None,
-        "client_context": _json_or_none(client_context),
-        "identity": _json_or_none(cognito_identity),
-        "env_config": env,
-    }
+                   client_context: str, cognito_identity: str, env_json: str) -> str:
+    """The x-amzn-lambda-context value as ASCII JSON (the same fields AWS Lambda Web Adapter sends).
+    `env_json` is the environment part, encoded once at start; the rest is spliced, not dict-encoded."""
+    return (f'{{"request_id":{dumps_ascii(request_id)},"deadline":{int(deadline_ms)},'
+            f'"invoked_function_arn":{dumps_ascii(function_arn)},"xray_trace_id":{dumps_ascii(trace_id or None)},'
+            f'"client_context":{_json_or_null(client_context)},"identity":{_json_or_null(cognito_identity)},'
+            f'"env_config":{env_json}}}')
+
+
+def _json_or_null(text: str) -> str:
+    return dumps_ascii(_json_or_none(text)) if text else "null"
 
 
 def _json_or_none(text: str) -> Any:
@@ -61,7 +62,7 @@ def prepare_request(request: HttpRequest, *, request_context: object, lambda_ctx
         headers = [(n, v) for n, v in headers if n.lower() != "authorization"]
         headers.append(("Authorization", auth_value))
     if request_context is not None:
-        headers.append(("x-amzn-request-context", json.dumps(request_context, separators=(",", ":"))))
+        headers.append(("x-amzn-request-context", dumps_ascii(request_context)))
     headers.append(("x-amzn-lambda-context", lambda_ctx))
     if trace_id:
         headers.append(("x-amzn-trace-id", trace_id))

@@ -11,14 +11,30 @@ from hypothesis import strategies as st
 from unit_helpers import SETTINGS, values
 
 from reweb.http import HttpRequest, HttpResponse
-from reweb.rewrite import fix_location, maybe_compress, prepare_request, public_origin, strip_base_path
+from reweb.rewrite import fix_location, lambda_context, maybe_compress, prepare_request, public_origin, strip_base_path
 
 
 def req(headers: list[tuple[str, str]], path: str = "/") -> HttpRequest:
     return HttpRequest("GET", path, "", list(headers))
 
 
+# --- x-amzn-lambda-context -------------------------------------------------------------------------------
+
+@given(st.text(), st.integers(0, 2**53), st.text(), st.text(),
+       st.one_of(st.just(""), st.just('{"custom":{"a":"\u00e9"}}'), st.just("not json")), st.just(""))
+def test_lambda_context_is_ascii_json_with_every_field(request_id: str, deadline: int, arn: str, trace: str,
+                                                       client_context: str, identity: str) -> None:
+    env = {"function_name": "f\u00e9\"", "memory_size": 128}
+    text = lambda_context(request_id, deadline, arn, trace, client_context, identity, json.dumps(env))
+    assert text.isascii() and "\n" not in text and "\r" not in text  # a valid header value
+    client = json.loads(client_context) if client_context.startswith("{") else (client_context or None)
+    assert json.loads(text) == {"request_id": request_id, "deadline": deadline, "invoked_function_arn": arn,
+                                "xray_trace_id": trace or None, "client_context": client, "identity": None,
+                                "env_config": env}
+
+
 # --- forged context headers -------------------------------------------------------------------------------
+
 def test_client_copies_of_context_headers_are_replaced() -> None:
     request = req([("Host", "h"), ("X-Amzn-Request-Context", "forged"), ("x-amzn-lambda-context", "forged"),
                    ("x-amzn-request-context", "again"), ("X-Amzn-Trace-Id", "client"), ("Accept", "*/*")])
