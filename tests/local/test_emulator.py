@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import http.client
 import json
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -50,6 +52,33 @@ def test_function_timeout_kills_and_replaces_the_instance(run_local: Run) -> Non
     r = fetch(local.port, "/echo")  # a new instance, cold
     assert r.status == 200
     local.wait_for("Init Duration", count=2)
+
+
+def test_memory_over_the_limit_kills_and_replaces_the_instance(run_local: Run) -> None:
+    local = fake(run_local, "--source", "http-api", "--memory", "128")
+    assert fetch(local.port, "/alloc/16").status == 200  # well under 128 MB: answered
+    r = fetch(local.port, "/alloc/200")
+    assert (r.status, json.loads(r.body)) == (500, {"message": "Internal Server Error"})
+    local.wait_for("Error Type: Runtime.OutOfMemory")
+    local.wait_for("Max Memory Used: 128 MB")
+    assert fetch(local.port, "/echo").status == 200  # a new instance, cold
+    local.wait_for("Init Duration", count=2)
+
+
+@pytest.mark.timeout(90)
+def test_gateway_integration_timeouts_answer_before_the_function_timeout(run_local: Run) -> None:
+    """REST gives up after 29 s (504), HTTP API after 30 s (503); the function (timeout 60 s) runs on."""
+    rest = fake(run_local, "--source", "rest", "--timeout", "60")
+    http_api = fake(run_local, "--source", "http-api", "--timeout", "60")
+    with ThreadPoolExecutor(2) as pool:
+        started = time.monotonic()
+        rest_answer = pool.submit(fetch, rest.port, "/sleep/40", timeout=80)
+        api_answer = pool.submit(fetch, http_api.port, "/sleep/40", timeout=80)
+        r, a = rest_answer.result(), api_answer.result()
+        elapsed = time.monotonic() - started
+    assert (r.status, json.loads(r.body)) == (504, {"message": "Endpoint request timed out"})
+    assert (a.status, json.loads(a.body)) == (503, {"message": "Service Unavailable"})
+    assert 29 <= elapsed < 38, elapsed  # both at their gateway's limit, well before the app's 40 s
 
 
 def test_crashed_instance_is_replaced(run_local: Run) -> None:

@@ -113,6 +113,12 @@ def main() -> None:
             os._exit(1)
         if path.startswith("/sleep/"):
             time.sleep(float(path.split("/")[2]))
+        if path.startswith("/alloc/"):  # hold N MiB of touched memory for a few seconds, then answer
+            hog = bytearray(int(path.split("/")[2]) << 20)
+            for offset in range(0, len(hog), 4096):
+                hog[offset] = 1
+            time.sleep(3)
+            del hog
         if path.startswith("/big/"):
             answer = {"statusCode": 200, "headers": {"content-type": "text/plain"},
                       "body": "x" * int(path.split("/")[2])}
