@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import binascii
 
-from reweb.events import EventError
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reweb.events import EventError, b64
 from reweb.events.body import decode_body
 from reweb.events.url import encode_path, encode_query_pairs, encode_raw_query, join_raw_pairs
 
@@ -55,12 +59,40 @@ def test_decode_body() -> None:
     assert decode_body(None, False) == b"" and decode_body("", True) == b""
     assert decode_body("aGk=", True) == b"hi" and decode_body("aGk=", False) == b"aGk="
     assert decode_body("\u03bb", False) == "\u03bb".encode()
-    for body, b64 in (("\u00e9", True), ("abc", True), (5, False), (["x"], True)):
+    for body, marked in (("\u00e9", True), ("abc", True), (5, False), (["x"], True)):
         with pytest.raises(ValueError):
-            decode_body(body, b64)
+            decode_body(body, marked)
 
 
 @pytest.mark.parametrize("body", ["!!!", "aGVsbG8", "aGV sbG8="])
 def test_body_marked_base64_that_is_not_is_rejected(body: str) -> None:
     with pytest.raises(ValueError, match="marked base64"):
         decode_body(body, True)
+
+
+# --- large bodies take the SIMD base64 path (events/b64.py); it must agree with binascii -------------------
+
+@given(st.binary(max_size=64), st.binary(min_size=1, max_size=64), st.binary(max_size=3))
+@settings(max_examples=30)
+def test_large_base64_agrees_with_binascii(head: bytes, unit: bytes, tail: bytes) -> None:
+    data = head + unit * (b64.FAST_MIN // len(unit) + 1) + tail  # every padding length, sizes past FAST_MIN
+    encoded = b64.encode(data)
+    assert encoded == binascii.b2a_base64(data, newline=False)
+    assert decode_body(encoded.decode(), True) == data
+    assert b64._fast is not None  # pybase64 is a dependency: the fast path really ran
+
+
+@pytest.mark.parametrize("damage", ["bad char", "space", "newline", "no padding", "after padding", "non-ascii"])
+def test_large_body_marked_base64_that_is_not_is_rejected(damage: str) -> None:
+    text = binascii.b2a_base64(bytes(range(256)) * (b64.FAST_MIN // 256 + 1) + b"x", newline=False).decode()
+    assert text.endswith("=")
+    middle = len(text) // 2
+    text = {"bad char": text[:middle] + "!" + text[middle + 1:],
+            "space": text[:middle] + " " + text[middle:],
+            "newline": text[:middle] + "\n" + text[middle:],
+            "no padding": text.rstrip("="),
+            "after padding": text + "QQ==",
+            "non-ascii": text[:middle] + "\u00e9" + text[middle + 1:]}[damage]
+    assert len(text) >= b64.FAST_MIN
+    with pytest.raises(ValueError, match="marked base64"):
+        decode_body(text, True)

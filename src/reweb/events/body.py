@@ -10,7 +10,7 @@ Base64 costs a third of the 6 MB limit, so every body that is text goes as text.
 
 from __future__ import annotations
 
-import binascii
+from . import b64
 
 _TEXT_TYPES = frozenset({
     "application/json",
@@ -55,7 +55,7 @@ def encode_body(body: bytes, content_type: str | None, content_encoding: str | N
             return body.decode("utf-8"), False
         except UnicodeDecodeError:
             pass
-    return binascii.b2a_base64(body, newline=False).decode("ascii"), True
+    return b64.encode(body).decode("ascii"), True
 
 
 def decode_body(body: object, is_base64: object) -> bytes:
@@ -66,7 +66,7 @@ def decode_body(body: object, is_base64: object) -> bytes:
         raise ValueError(f"body must be a string, not {type(body).__name__}")
     if is_base64 is True:
         try:
-            return binascii.a2b_base64(body, strict_mode=True)
-        except binascii.Error as exc:
+            return b64.decode(body)
+        except ValueError as exc:  # binascii.Error, or non-ASCII text
             raise ValueError(f"body is marked base64 but is not: {exc}") from None
     return body.encode("utf-8", "surrogatepass")

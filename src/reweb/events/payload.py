@@ -9,12 +9,12 @@ escaped, which bytes.replace does at memory speed. json.loads(result_bytes(...))
 
 from __future__ import annotations
 
-import binascii
 import codecs
 import json
 
 from ..http import HttpResponse
 from ..jsonenc import dumps_utf8
+from . import b64
 from .body import is_text_type
 from .common import Kind
 
@@ -48,7 +48,7 @@ def json_string_parts(body: bytes, content_type: str | None,
                 piece = piece.replace(b"\t", b"\\t")
             parts.append(piece)
         return parts, False
-    return [binascii.b2a_base64(body, newline=False)], True
+    return [b64.encode(body)], True
 
 
 def json_string_body(body: bytes, content_type: str | None, content_encoding: str | None) -> tuple[bytes, bool]:
