@@ -156,6 +156,7 @@ class App:
         if settings.readiness_protocol == "http":
             target += settings.wait_path
         last = "not tried yet"
+        next_probe = started
         while True:
             status = self.exit_status()
             if status is not None:
@@ -172,7 +173,9 @@ class App:
             if now >= next_progress:
                 self.log.info("waiting for the app", waited_s=round(now - started, 1), check=target, last=last)
                 next_progress += PROGRESS_INTERVAL
-            time.sleep(min(POLL_INTERVAL, max(0.0, until - now)))
+            # Probes on a fixed 10 ms grid: the probe's own time and sleep overshoot do not add up.
+            next_probe = max(next_probe + POLL_INTERVAL, now)
+            time.sleep(max(0.0, min(next_probe, until) - now))
 
     def _check(self) -> str:
         """One readiness probe: "ready", or why not."""
