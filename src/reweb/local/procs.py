@@ -10,10 +10,11 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+from collections.abc import Iterator
 
 
-def _children_map() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
+def _stats() -> Iterator[tuple[int, list[bytes]]]:
+    """(pid, the fields of /proc/pid/stat from the state on) for every process that can be read."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -23,8 +24,13 @@ def _children_map() -> dict[int, list[int]]:
         except OSError:
             continue
         # The command name may hold spaces and parentheses: fields start after the last ")".
-        fields = stat[stat.rfind(b")") + 2:].split()
-        children.setdefault(int(fields[1]), []).append(int(entry))
+        yield int(entry), stat[stat.rfind(b")") + 2:].split()
+
+
+def _children_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for pid, fields in _stats():
+        children.setdefault(int(fields[1]), []).append(pid)
     return children
 
 
@@ -72,19 +78,7 @@ def kill(root: int, pgid: int) -> None:
 
 def group_members(pgid: int) -> list[int]:
     """Live (not zombie) processes whose process group is pgid."""
-    out = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(b")") + 2:].split()
-        if fields[0] != b"Z" and int(fields[2]) == pgid:
-            out.append(int(entry))
-    return out
+    return [pid for pid, fields in _stats() if fields[0] != b"Z" and int(fields[2]) == pgid]
 
 
 def rss_kib(pids: list[int], key: bytes = b"VmRSS:") -> int:
