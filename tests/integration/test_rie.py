@@ -270,6 +270,24 @@ def test_app_never_ready_async_init_gives_504() -> None:
         function.close()
 
 
+def test_async_init_finishes_the_wait_inside_the_first_invocation() -> None:
+    """The app is ready only after 11 s: init stops waiting at 9.8 s, the first invocation waits the rest."""
+    port = free_port()
+    env = echo_env(port, REWEB_WAIT_PATH="/ready", REWEB_WAIT_CODE="200", AWS_LWA_ASYNC_INIT="true",
+                   READY_AFTER="11")
+    function = RieFunction(env, timeout_s=30)
+    try:
+        result = function.invoke(with_path(load(V2), "/after/async-init"), timeout=40)
+        assert result["statusCode"] == 200, result
+        assert json.loads(body_of(result))["path"] == "/after/async-init"
+        logs = function.logs()
+        assert "async init" in logs and "app is ready" in logs
+        assert logs.index("async init") < logs.index("app is ready")  # ready only after init had given up
+        assert function.invoke(load(V2))["statusCode"] == 200  # and the next one does not wait
+    finally:
+        function.close()
+
+
 def test_python_http_server_serves_files(tmp_path: Path) -> None:
     (tmp_path / "hello.txt").write_text("hello from http.server ✓\n")
     (tmp_path / "blob.bin").write_bytes(os.urandom(70000))
