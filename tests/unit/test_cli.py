@@ -1,0 +1,55 @@
+"""The `reweb` command line: help and option errors answer anywhere, before anything needs Lambda."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from reweb.cli import main, parse_args
+
+
+def test_help_works_outside_lambda(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_LAMBDA_RUNTIME_API", raising=False)
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: reweb") and "--wait-code" in out and "reweb local --help" in out
+
+
+def test_unknown_option_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_LAMBDA_RUNTIME_API", raising=False)
+    with pytest.raises(SystemExit) as exit_:
+        main(["--bogus"])
+    assert str(exit_.value.code).startswith("reweb: unknown option --bogus")
+
+
+def test_outside_lambda_says_what_to_do(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_LAMBDA_RUNTIME_API", raising=False)
+    assert main(["--", "true"]) == 2
+    captured = capsys.readouterr()
+    assert "AWS_LAMBDA_RUNTIME_API is not set" in captured.err + captured.out
+
+
+@pytest.mark.parametrize(("argv", "overrides", "command"), [
+    (["--port", "9000", "--", "srv", "-x"], {"port": "9000"}, ("srv", "-x")),
+    (["--wait-code=200-399", "--debug", "srv"], {"wait_codes": "200-399", "debug": "true"}, ("srv",)),
+    (["--readiness-protocol", "tcp", "--remove-base-path", "/api"],
+     {"readiness_protocol": "tcp", "remove_base_path": "/api"}, ()),
+])
+def test_options_and_command(argv: list[str], overrides: dict[str, str], command: tuple[str, ...]) -> None:
+    assert parse_args(argv) == (overrides, command)
+
+
+def test_option_without_value_is_an_error() -> None:
+    with pytest.raises(SystemExit, match="--port needs a value"):
+        parse_args(["--port"])
+
+
+def test_init_budget_counts_from_process_start() -> None:
+    """Async init's 9.8 s are Lambda's 10 s of init, which start with the process, not with reweb's first line."""
+    code = "import time; time.sleep(0.4); from reweb.cli import process_age; print(process_age())"
+    age = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    assert 0.4 <= age < 3.0
