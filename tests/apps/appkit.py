@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reweb.local.ports import free_port
+
 KIT = Path(os.environ.get("REWEB_APPS_KIT", "/opt/reweb-apps"))
 APP_USER = "reweb-app"
 DB_USER = "nobody"
@@ -272,10 +274,6 @@ def multipart(fields: Sequence[tuple[str, str]], files: Sequence[tuple[str, str,
 
 
 # ---------------------------------------------------------------------------------------------------------- processes
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -12,17 +11,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reweb.local.ports import free_port
+
 HERE = Path(__file__).parent
 APPS = HERE / "apps"
 WEBAPP = [sys.executable, str(APPS / "webapp.py")]
 FAKE_RUNTIME = f"{sys.executable} {APPS / 'fake_runtime.py'}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def descendants(root: int) -> list[int]:

@@ -19,6 +19,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from reweb.local.ports import free_port
+
 SAM_CLI_VERSION = "1.170.0"
 MEMBER = "samcli/local/rapid/aws-lambda-rie-x86_64"
 
@@ -43,12 +45,6 @@ def rie_binary() -> Path:
     target.with_suffix(".tmp").chmod(0o755)
     target.with_suffix(".tmp").rename(target)
     return target
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class RieFunction:

@@ -10,13 +10,13 @@ import contextlib
 import os
 import secrets
 import signal
-import socket
 import time
 from collections import deque
 from typing import Literal
 
 from . import procs
 from .options import Options
+from .ports import free_port
 from .report import Logger
 from .runtime_api import Errored, Invocation, RuntimeApi
 
@@ -361,13 +361,6 @@ def lambda_environment(opts: Options, runtime_api: str) -> dict[str, str]:
 
 
 APP_PORT_VARS = ("REWEB_APPLICATION_PORT", "AWS_LWA_PORT", "PORT")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 _SIGNAL_TEXT = {signal.SIGKILL: "killed", signal.SIGTERM: "terminated", signal.SIGSEGV: "segmentation fault",
