@@ -197,7 +197,7 @@ def test_malformed_http_event_gets_400(echo: RieFunction) -> None:
     result = echo.invoke(event)
     assert result["statusCode"] == 400
     assert "malformed http-api event" in body_of(result).decode()
-    assert "malformed event" in echo.logs()
+    assert "malformed event" in echo.logs_with("malformed event")
 
 
 def test_event_that_is_not_json(echo: RieFunction) -> None:
@@ -228,7 +228,7 @@ def test_crash_is_502_then_app_restarts(echo: RieFunction) -> None:
     assert "exited with status 3" in body_of(result).decode()
     after = echo.invoke(with_path(load(V2), "/text", "size=10"))
     assert after["statusCode"] == 200
-    assert "restarting the app" in echo.logs()
+    assert "restarting the app" in echo.logs_with("restarting the app")
 
 
 # -- init ----------------------------------------------------------------------------------------------
@@ -237,8 +237,8 @@ def test_app_exiting_during_init_is_an_init_error() -> None:
     function = RieFunction({"REWEB_APPLICATION_EXEC": "exit 7", "REWEB_APPLICATION_PORT": str(free_port())})
     try:
         _status, body = function.invoke_raw(json.dumps(load(V2)).encode(), timeout=20)
-        assert b"exited with status 7" in body or "exited with status 7" in function.logs()
-        assert "the app exited during init" in function.logs()
+        assert b"exited with status 7" in body or "exited with status 7" in function.logs_with("exited with status 7")
+        assert "the app exited during init" in function.logs_with("the app exited during init")
     finally:
         function.close()
 
@@ -247,7 +247,7 @@ def test_bad_setting_is_a_clear_init_error() -> None:
     function = RieFunction(echo_env(free_port(), REWEB_WAIT_CODE="two hundred"))
     try:
         function.invoke_raw(json.dumps(load(V2)).encode(), timeout=20)
-        logs = function.logs()
+        logs = function.logs_with("REWEB_WAIT_CODE", "configuration error")
         assert "REWEB_WAIT_CODE" in logs and "configuration error" in logs
         assert "Traceback" not in logs
     finally:
@@ -262,10 +262,10 @@ def test_app_never_ready_async_init_gives_504() -> None:
     try:
         started = time.monotonic()
         result = function.invoke(load(V2), timeout=30)
-        assert result["statusCode"] == 504, result
+        assert result["statusCode"] == 504, (result, function.logs())
         assert "did not become ready" in body_of(result).decode()
         assert time.monotonic() - started < 12.5
-        assert "async init" in function.logs()
+        assert "async init" in function.logs_with("async init")
     finally:
         function.close()
 
@@ -278,10 +278,10 @@ def test_async_init_finishes_the_wait_inside_the_first_invocation() -> None:
     function = RieFunction(env, timeout_s=30)
     try:
         result = function.invoke(with_path(load(V2), "/after/async-init"), timeout=40)
-        assert result["statusCode"] == 200, result
+        assert result["statusCode"] == 200, (result, function.logs())
         assert json.loads(body_of(result))["path"] == "/after/async-init"
-        logs = function.logs()
-        assert "async init" in logs and "app is ready" in logs
+        logs = function.logs_with("async init", "app is ready")
+        assert "async init" in logs and "app is ready" in logs, logs
         assert logs.index("async init") < logs.index("app is ready")  # ready only after init had given up
         assert function.invoke(load(V2))["statusCode"] == 200  # and the next one does not wait
     finally:

@@ -74,7 +74,8 @@ def test_negotiated_compression(configured: RieFunction) -> None:
 
 def test_json_logs(configured: RieFunction) -> None:
     configured.invoke(with_path(load(V2), "/garbage"))
-    records = [json.loads(line) for line in configured.logs().splitlines() if line.startswith('{"timestamp"')]
+    logs = configured.logs_with("app request failed")
+    records = [json.loads(line) for line in logs.splitlines() if line.startswith('{"timestamp"')]
     assert any(r["level"] == "ERROR" and r["message"] == "app request failed" for r in records)
     assert any(r["message"] == "reweb ready" for r in records)
 

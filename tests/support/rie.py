@@ -89,6 +89,16 @@ class RieFunction:
         self.log.flush()
         return self.log_path.read_text(errors="replace")
 
+    def logs_with(self, *needles: str, timeout: float = 3.0) -> str:
+        """The log once every needle is in it: the RIE relays the runtime's output asynchronously, so a line
+        written before the result can still be on its way when the result arrives."""
+        deadline = time.monotonic() + timeout
+        while True:
+            logs = self.logs()
+            if all(needle in logs for needle in needles) or time.monotonic() > deadline:
+                return logs
+            time.sleep(0.05)
+
     def close(self) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGTERM)
