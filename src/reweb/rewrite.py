@@ -12,10 +12,6 @@ from .events.body import is_text_type
 from .http import Headers, HttpRequest, HttpResponse
 from .jsonenc import dumps_ascii
 
-TYPE_CHECKING = False  # typing itself costs milliseconds of import at every cold start
-if TYPE_CHECKING:
-    from typing import Any
-
 # Names only the adapter may set: a client's copies are removed before ours are added.
 FORGEABLE = frozenset({"x-amzn-request-context", "x-amzn-lambda-context"})
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "0.0.0.0", "[::1]", "::1"})
@@ -33,16 +29,14 @@ def lambda_context(request_id: str, deadline_ms: int, function_arn: str, trace_i
 
 
 def _json_or_null(text: str) -> str:
-    return dumps_ascii(_json_or_none(text)) if text else "null"
-
-
-def _json_or_none(text: str) -> Any:
+    """A Runtime API JSON header re-encoded as ASCII JSON; kept as a string if it is not JSON."""
     if not text:
-        return None
+        return "null"
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except ValueError:
-        return text
+        value = text
+    return dumps_ascii(value)
 
 
 def prepare_request(request: HttpRequest, *, request_context: object, lambda_ctx: str, trace_id: str,

@@ -254,11 +254,15 @@ def test_bad_setting_is_a_clear_init_error() -> None:
         function.close()
 
 
+def async_init_function(ready_after: str, timeout_s: int) -> RieFunction:
+    """The echo app behind async init, answering /ready with 200 only `ready_after` seconds after its start."""
+    env = echo_env(free_port(), REWEB_WAIT_PATH="/ready", REWEB_WAIT_CODE="200", AWS_LWA_ASYNC_INIT="true",
+                   READY_AFTER=ready_after)
+    return RieFunction(env, timeout_s=timeout_s)
+
+
 def test_app_never_ready_async_init_gives_504() -> None:
-    port = free_port()
-    env = echo_env(port, REWEB_WAIT_PATH="/ready", REWEB_WAIT_CODE="200", AWS_LWA_ASYNC_INIT="true",
-                   READY_AFTER="1000")
-    function = RieFunction(env, timeout_s=12)
+    function = async_init_function("1000", timeout_s=12)
     try:
         started = time.monotonic()
         result = function.invoke(load(V2), timeout=30)
@@ -272,10 +276,7 @@ def test_app_never_ready_async_init_gives_504() -> None:
 
 def test_async_init_finishes_the_wait_inside_the_first_invocation() -> None:
     """The app is ready only after 11 s: init stops waiting at 9.8 s, the first invocation waits the rest."""
-    port = free_port()
-    env = echo_env(port, REWEB_WAIT_PATH="/ready", REWEB_WAIT_CODE="200", AWS_LWA_ASYNC_INIT="true",
-                   READY_AFTER="11")
-    function = RieFunction(env, timeout_s=30)
+    function = async_init_function("11", timeout_s=30)
     try:
         result = function.invoke(with_path(load(V2), "/after/async-init"), timeout=40)
         assert result["statusCode"] == 200, (result, function.logs())

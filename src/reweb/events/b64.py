@@ -10,6 +10,7 @@ except that pybase64 also refuses padding past `==`.
 from __future__ import annotations
 
 import binascii
+import functools  # already loaded by re: free at start-up
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -17,20 +18,13 @@ if TYPE_CHECKING:
 
 FAST_MIN = 1 << 15  # below this binascii is within a few microseconds and needs no import
 
-_fast: ModuleType | None = None
-_tried = False
-
-
+@functools.cache
 def _fast_module() -> ModuleType | None:
-    global _fast, _tried
-    if not _tried:
-        _tried = True
-        try:
-            import pybase64 as module
-        except ImportError:
-            return None
-        _fast = module
-    return _fast
+    try:
+        import pybase64
+    except ImportError:
+        return None
+    return pybase64
 
 
 def encode(data: bytes) -> bytes:

@@ -13,7 +13,6 @@ from collections import deque
 
 _RECENT = 2048  # far fewer than the ~28 000 ephemeral ports, far more than one run starts at once
 _given: deque[int] = deque(maxlen=_RECENT)
-_given_set: set[int] = set()
 _lock = threading.Lock()
 
 
@@ -24,11 +23,7 @@ def free_port() -> int:
             with socket.socket() as sock:
                 sock.bind(("127.0.0.1", 0))
                 port = int(sock.getsockname()[1])
-            if port in _given_set:
-                continue
-            if len(_given) == _RECENT:
-                _given_set.discard(_given[0])
-            _given.append(port)
-            _given_set.add(port)
-            return port
+            if port not in _given:
+                _given.append(port)  # the oldest falls out past _RECENT
+                return port
     raise OSError("no loopback port left that was not handed out recently")
