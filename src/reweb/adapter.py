@@ -31,14 +31,16 @@ DEADLINE_MARGIN = 0.1  # seconds kept back to answer 504 ourselves before Lambda
 RESTART_WAIT = 10.0
 STREAM_CONTENT_TYPE = "application/vnd.awslambda.http-integration-response"
 STREAM_LIMIT = 200 * 1024 * 1024
-_STATUS_FOR = {"refused": 502, "reset": 502, "closed": 502, "garbage": 502, "too_large": 502,
-               "timeout": 504, "bad_request": 400}
+RUNTIME_API_GIVE_UP = 5.0  # seconds of failed /next calls after which the Runtime API is taken to be gone
+_STATUS_FOR = {"refused": 502, "closed": 502, "garbage": 502, "too_large": 502, "timeout": 504, "bad_request": 400}
 
 
 def error_response(status: int, message: str, reason: str = "") -> HttpResponse:
     body = ("reweb: " + message + "\n").encode()
-    return HttpResponse(status, [("Content-Type", "text/plain; charset=utf-8"),
-                                 ("Content-Length", str(len(body)))], body, reason)
+    response = HttpResponse(status, [("Content-Type", "text/plain; charset=utf-8"),
+                                     ("Content-Length", str(len(body)))], body, reason)
+    response.origin = "reweb"
+    return response
 
 
 def encode_json(result: dict[str, Any]) -> bytes:
@@ -56,21 +58,27 @@ class Adapter:
         self.app = App(settings, log)
 
     def worker(self) -> Worker:
-        return Worker(self, RuntimeClient(self.runtime_address), Upstream(self.settings.port))
+        return Worker(self, RuntimeClient(self.runtime_address), Upstream(self.settings.port, log=self.log))
 
-    def run(self) -> None:
-        """Serve invocations forever: in this thread, or in N threads for Managed Instances."""
+    def run(self) -> int:
+        """Serve invocations until the Runtime API is gone (then 1): in this thread, or in N threads for
+        Managed Instances. A worker never dies of an error; the app is supervised by App, not by a worker."""
         count = self.settings.concurrency
         if count == 1:
-            self.worker().loop()
-            return
-        threads = [threading.Thread(target=self.worker().loop, name=f"reweb-worker-{i}", daemon=True)
-                   for i in range(count)]
-        for thread in threads:
-            thread.start()
+            return self.worker().loop()
+        gone = threading.Event()
+
+        def serve(worker: Worker) -> None:
+            try:
+                worker.loop()
+            finally:
+                gone.set()
+
+        for i in range(count):
+            threading.Thread(target=serve, args=(self.worker(),), name=f"reweb-worker-{i}", daemon=True).start()
         self.log.info("workers started", count=count)
-        for thread in threads:
-            thread.join()
+        gone.wait()
+        return 1
 
 
 class Worker:
@@ -82,10 +90,31 @@ class Worker:
         self.runtime = runtime
         self.upstream = upstream
         self.restart_needed = False
+        self.deadline: float | None = None  # of the current invocation, monotonic
 
-    def loop(self) -> None:
+    def loop(self) -> int:
+        """Take and serve invocations; returns 1 only when the Runtime API has failed for RUNTIME_API_GIVE_UP
+        seconds in a row (retried with a short backoff until then)."""
+        failed_since = 0.0
+        failures = 0
         while True:
-            invocation = self.runtime.next()
+            try:
+                invocation = self.runtime.next()
+            except Exception as exc:
+                now = time.monotonic()
+                failures += 1
+                failed_since = failed_since or now
+                reason = f"{type(exc).__name__}: {exc}"
+                self.runtime.conn.close()
+                if now - failed_since >= RUNTIME_API_GIVE_UP:
+                    self.log.error("the Lambda Runtime API is unreachable; reweb exits", failures=failures,
+                                   seconds=round(now - failed_since, 1), reason=reason)
+                    return 1
+                self.log.warn("asking the Lambda Runtime API for the next invocation failed; retrying",
+                              attempt=failures, reason=reason)
+                time.sleep(min(0.01 * 2 ** failures, 0.5))
+                continue
+            failed_since, failures = 0.0, 0
             try:
                 self.handle(invocation)
             except RuntimeError_ as exc:
@@ -108,9 +137,10 @@ class Worker:
         started = time.monotonic()
         try:
             event = json.loads(invocation.body)
-        except ValueError as exc:
-            self.log.error("the event is not JSON", request_id=invocation.request_id, reason=str(exc))
-            self.runtime.error(invocation.request_id, "Runtime.InvalidEvent", f"the event is not JSON: {exc}")
+        except (ValueError, RecursionError) as exc:
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            self.log.error("the event is not JSON", request_id=invocation.request_id, reason=reason)
+            self.runtime.error(invocation.request_id, "Runtime.InvalidEvent", f"reweb: the event is not JSON: {reason}")
             return
         kind = events.detect(event)
         if kind.http:
@@ -149,7 +179,8 @@ class Worker:
             if response.stream is not None:
                 response.stream.close()  # type: ignore[attr-defined]
             self.runtime.error(invocation.request_id, "HttpError",
-                               f"the app answered {response.status}, listed in REWEB_ERROR_STATUS_CODES")
+                               f"the app answered {response.status}, listed in REWEB_ERROR_STATUS_CODES"
+                               if response.origin == "app" else response.body.decode("utf-8", "replace").strip())
             return
         if not kind.http:
             self.send_passthrough(invocation, response)
@@ -162,31 +193,36 @@ class Worker:
             self.send_buffered(invocation, kind, response)
 
     def call_app(self, invocation: Invocation, request: HttpRequest, kind: Kind, streaming: bool) -> HttpResponse:
-        timeout = None
+        # One deadline for the whole invocation (monotonic): the wait for the app, every read and write.
+        deadline = None
         if invocation.deadline_ms:
-            timeout = max(invocation.deadline_ms / 1000.0 - time.time() - DEADLINE_MARGIN, 0.001)
+            deadline = time.monotonic() + max(invocation.deadline_ms / 1000.0 - time.time() - DEADLINE_MARGIN,
+                                              0.001)
+        self.deadline = deadline
         app = self.app
         if not app.ready:
-            not_ready = self.wait_for_app(timeout)
+            not_ready = self.wait_for_app(deadline)
             if not_ready is not None:
                 return not_ready
-            if timeout is not None:
-                timeout = max(invocation.deadline_ms / 1000.0 - time.time() - DEADLINE_MARGIN, 0.001)
         limit = None if streaming else kind.response_limit
         try:
-            return self.upstream.exchange(request, timeout, limit, stream=streaming)
+            return self.upstream.exchange(request, deadline, limit, stream=streaming)
         except UpstreamError as exc:
-            return self.app_failure(invocation, request, kind, exc)
+            return self.app_failure(invocation, request, kind, exc, deadline)
 
-    def wait_for_app(self, timeout: float | None) -> HttpResponse | None:
-        """Async init left the app starting, or a restart did not finish: wait within this invocation."""
-        until = time.monotonic() + (timeout if timeout is not None else 3600.0)
+    def wait_for_app(self, deadline: float | None) -> HttpResponse | None:
+        """Async init left the app starting, it died between invocations, or a restart did not finish:
+        start it again if need be, and wait within this invocation."""
+        app = self.app
+        until = deadline if deadline is not None else time.monotonic() + 3600.0
         try:
-            if self.app.exit_status() is not None:
-                self.restart_needed = True
-                return error_response(502, "the app is not running (" + describe_exit(self.app.exit_status() or 0)
-                                      + "); restarting it")
-            if self.app.wait_ready(until):
+            if app.exit_status() is not None:  # died between invocations: this request is not to blame
+                self.upstream.close()
+                if app.restart(until):
+                    return None
+                if app.failure:
+                    return error_response(502, f"the app is not running and could not be restarted: {app.failure}")
+            elif app.wait_ready(until):
                 return None
         except AppExited as exc:
             self.log.error("the app exited before it was ready", reason=str(exc))
@@ -195,20 +231,32 @@ class Worker:
         self.log.error("the app is still not ready at the invocation deadline")
         return error_response(504, "the app did not become ready before the invocation deadline")
 
-    def app_failure(self, invocation: Invocation, request: HttpRequest, kind: Kind,
-                    exc: UpstreamError) -> HttpResponse:
+    def exited_during(self, exc: UpstreamError, deadline: float | None) -> int | None:
+        """The app's exit status if it died during this exchange. A dying app closes its sockets just before
+        it exits, so a closed connection waits a moment for the exit; nothing else waits."""
+        if exc.kind in ("refused", "closed"):
+            wait = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
+            status = self.app.wait_exit(wait)
+        else:
+            status = self.app.exit_status()
+        if status is not None:
+            self.restart_needed = True  # before the next invocation, not inside it
+        return status
+
+    def app_failure(self, invocation: Invocation, request: HttpRequest, kind: Kind, exc: UpstreamError,
+                    deadline: float | None) -> HttpResponse:
         status = _STATUS_FOR.get(exc.kind, 502)
         message = exc.detail
         if exc.kind == "too_large":
             limit = kind.response_limit
             message = (f"the app's response is {'at least ' if exc.size > limit else ''}{exc.size} bytes; "
                        f"a buffered {kind.name} result can be at most {limit} bytes")
-        elif exc.kind in ("refused", "reset", "closed"):
-            exit_status = self.app.wait_exit(0.2)  # a dying app closes its sockets just before it exits
+        else:
+            exit_status = self.exited_during(exc, deadline)
             if exit_status is not None:
-                message = f"{describe_exit(exit_status)} while handling {request.method} {request.path}; restarting it"
-                self.restart_needed = True
-                self.app.ready = False
+                status = 502
+                message = (f"{describe_exit(exit_status)} while handling {request.method} {request.path[:200]} "
+                           f"({exc.detail}); restarting it")
         self.log.error("app request failed", request_id=invocation.request_id, status=status, reason=message)
         return error_response(status, message)
 
@@ -228,10 +276,14 @@ class Worker:
         self.runtime.respond_parts(invocation.request_id, parts)
 
     def send_passthrough(self, invocation: Invocation, response: HttpResponse) -> None:
+        if response.origin == "reweb":  # reweb's own verdict, not something the app said
+            self.runtime.error(invocation.request_id, "Runtime.AppFailure",
+                               response.body[:1000].decode("utf-8", "replace").strip())
+            return
         if not 200 <= response.status < 300:
             detail = response.body[:1000].decode("utf-8", "replace")
             self.runtime.error(invocation.request_id, "HttpError",
-                               f"{self.settings.pass_through_path} answered {response.status}: {detail}")
+                               f"the app answered {response.status} at {self.settings.pass_through_path}: {detail}")
             return
         if len(response.body) > events.LAMBDA_LIMIT:
             self.runtime.error(invocation.request_id, "Runtime.ResponseTooLarge",
@@ -251,12 +303,14 @@ class Worker:
                     raise UpstreamError("too_large", f"streamed response passed {STREAM_LIMIT} bytes", sent)
                 stream.write(chunk)
         except UpstreamError as exc:
-            self.log.error("stream failed", request_id=invocation.request_id, reason=exc.detail, sent=sent)
-            if exc.kind != "too_large" and self.app.wait_exit(0.2) is not None:
-                self.restart_needed = True
-                self.app.ready = False
+            message = exc.detail
+            if exc.kind != "too_large":
+                exit_status = self.exited_during(exc, self.deadline)
+                if exit_status is not None:
+                    message = f"{describe_exit(exit_status)} while streaming its answer ({exc.detail}); restarting it"
+            self.log.error("stream failed", request_id=invocation.request_id, reason=message, sent=sent)
             if response.stream is not None:
                 response.stream.close()  # type: ignore[attr-defined]
-            stream.finish("Runtime.StreamError", exc.detail)
+            stream.finish("Runtime.StreamError", "reweb: " + message)
             return
         stream.finish()

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import signal
 import socket
-import subprocess
 import threading
 import time
-from collections.abc import Callable
 
+from . import tree
 from .config import Settings
 from .log import Log
 
@@ -35,96 +33,137 @@ def describe_exit(status: int) -> str:
     return f"the app exited with status {status}"
 
 
-_COMPOUND = re.compile(r"[;&|()<>`\n]")
-# Shell keywords and builtins: `exec` of these would fail or change meaning.
-_SHELL_WORDS = frozenset({
-    "!", "{", ".", ":", "alias", "bg", "break", "case", "cd", "command", "continue", "eval", "exec", "exit",
-    "export", "fg", "for", "getopts", "hash", "if", "jobs", "local", "read", "readonly", "return", "set", "shift",
-    "source", "time", "times", "trap", "type", "ulimit", "umask", "unalias", "unset", "until", "wait", "while",
-})
-
-
-def shell_command(command: str) -> str:
-    """A simple command runs as `exec CMD`, so the app replaces the shell: it is reweb's own child, gets
-    signals directly, reports its own exit status and dies with reweb. Compound commands are left as they are."""
-    words = command.split()
-    if not words or _COMPOUND.search(command) or words[0] in _SHELL_WORDS or "=" in words[0]:
-        return command
-    return "exec " + command
-
-
-def _die_with_parent() -> Callable[[], None] | None:
-    """The app gets SIGKILL if reweb dies (Linux PR_SET_PDEATHSIG): never an orphan app on a port."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-    except (OSError, ImportError):
-        return None
-    prctl = libc.prctl
-
-    def set_pdeathsig() -> None:
-        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-    return set_pdeathsig
+class AppStartError(Exception):
+    """The app could not be started at all (missing command, no shell, port held): a one-line reason."""
 
 
 class App:
+    """The app's process tree, supervised from one place that belongs to no worker thread:
+    - spawned with posix_spawn in a session (and process group) of its own, so one signal reaches its tree;
+    - reweb is a child subreaper, so servers that a wrapper script started stay in reach when it exits;
+    - a lifeline process SIGKILLs the app's group if reweb itself is SIGKILLed;
+    - a reaper thread collects every exit (the app's, and orphans re-parented to us) the moment it happens.
+    """
+
     def __init__(self, settings: Settings, log: Log) -> None:
         self.settings = settings
         self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
+        self.pid = 0
+        self.status: int | None = None  # the current app's exit status once it has exited
         self.ready = False
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # one start/restart/readiness wait at a time
+        self.exited = threading.Condition()
         self.restarts = 0
+        self.failure = ""  # why the last restart failed, for the invocations that meet it
+        self.lifeline_pid = 0
+        self.lifeline_fd = -1
+        self.reaper: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
+    def _supervise(self) -> None:
+        """Once, before any thread exists (fork and threads do not mix)."""
+        if self.reaper is not None:
+            return
+        tree.set_child_subreaper()
+        try:
+            self.lifeline_pid, self.lifeline_fd = tree.start_lifeline()
+        except OSError as exc:
+            self.log.warn("no lifeline process: the app may outlive a SIGKILL of reweb", reason=str(exc))
+        self.reaper = threading.Thread(target=self._reap, name="reweb-reaper", daemon=True)
+        self.reaper.start()
+
     def start(self) -> None:
+        """Spawn the app. Raises AppStartError with a one-line reason."""
+        self._supervise()
         settings = self.settings
+        try:
+            argv = list(settings.application_argv) or tree.command_argv(settings.application_exec)
+        except tree.CommandError as exc:
+            raise AppStartError(str(exc)) from None
+        holders = self._port_holders()
+        if holders is not None:
+            raise AppStartError(f"port {settings.port} is already in use by {tree.describe_pids(holders)} before "
+                                "the app starts; the app could not listen there, and readiness answers would "
+                                "come from that process")
         env = dict(os.environ)
         env.setdefault("PORT", str(settings.port))  # many apps (Heroku style) read $PORT
-        if settings.application_argv:
-            argv = list(settings.application_argv)
-        else:
-            argv = ["/bin/sh", "-c", shell_command(settings.application_exec)]
-        # Own process group: shutdown and freeze reach the app's whole tree. stdout/stderr pass through.
-        self.process = subprocess.Popen(argv, env=env, start_new_session=True, stdin=subprocess.DEVNULL,
-                                        preexec_fn=_die_with_parent())
-        self.ready = False
-        self.log.info("app started", pid=self.process.pid, command=" ".join(argv)[:200])
+        with self.exited:
+            try:
+                # setsigdef: Python ignores SIGPIPE and SIGXFSZ, and ignored signals survive exec.
+                pid = os.posix_spawnp(argv[0], argv, env, setsid=True,
+                                      setsigdef=(signal.SIGPIPE, signal.SIGXFSZ),
+                                      file_actions=[(os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0)])
+            except OSError as exc:
+                raise AppStartError(tree.describe_spawn_error(argv[0], exc)) from None
+            self.pid, self.status, self.ready = pid, None, False
+            self.exited.notify_all()  # the reaper may be waiting for a child to exist
+        if self.lifeline_fd >= 0:
+            with contextlib.suppress(OSError):
+                os.write(self.lifeline_fd, b"%d\n" % pid)
+        self.log.info("app started", pid=pid, command=" ".join(argv)[:200])
+
+    def _port_holders(self) -> list[int] | None:
+        """None when nothing listens on the app's port, else who does (maybe [] when unknown)."""
+        try:
+            socket.create_connection(("127.0.0.1", self.settings.port), timeout=0.5).close()
+        except OSError:
+            return None
+        return tree.port_listeners(self.settings.port)
+
+    def _reap(self) -> None:
+        """Collect every child's exit as it happens; record the app's."""
+        while True:
+            try:
+                pid, wait_status = os.waitpid(-1, 0)
+            except ChildProcessError:  # no child yet (or any more): wait for start() to make one
+                with self.exited:
+                    self.exited.wait(1.0)
+                continue
+            status = os.waitstatus_to_exitcode(wait_status)
+            with self.exited:
+                if pid == self.pid:
+                    self.status = status
+                    self.ready = False
+                    self.exited.notify_all()
+                    continue
+            if pid == self.lifeline_pid:
+                self.lifeline_fd = -1
+                self.log.warn("the lifeline process exited; the app may outlive a SIGKILL of reweb",
+                              reason=describe_exit(status))
+            # else: an orphan of the app's tree, re-parented to us as subreaper: reaped, nothing to do
 
     def exit_status(self) -> int | None:
-        return None if self.process is None else self.process.poll()
+        return self.status if self.pid else None
 
     def wait_exit(self, timeout: float) -> int | None:
         """The exit status if the app exits within `timeout` seconds, else None."""
-        if self.process is None:
+        if not self.pid:
             return None
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return None
+        with self.exited:
+            self.exited.wait_for(lambda: self.status is not None, max(timeout, 0.0))
+            return self.status
 
     def stop(self, grace: float = 2.0) -> None:
-        process = self.process
-        if process is None:
+        """SIGTERM the app's group, SIGKILL whatever of its tree is left after `grace` seconds."""
+        if not self.pid:
             return
-        if process.poll() is None:
+        self.ready = False
+        if self.status is None:
             self._signal_group(signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(grace)
-        self._signal_group(signal.SIGKILL)  # whatever of the tree is left
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(1.0)
+            self.wait_exit(grace)
+        self._signal_group(signal.SIGKILL)
+        # Servers that left the group (setsid daemons) but not our tree: we are their subreaper.
+        stray = [pid for pid in tree.descendants(os.getpid()) if pid != self.lifeline_pid]
+        tree.kill_all(stray)
+        self.wait_exit(1.0)
 
     def _signal_group(self, sig: signal.Signals) -> None:
-        assert self.process is not None
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, sig)
+            os.killpg(self.pid, sig)
 
     def restart(self, until: float) -> bool:
-        """After a crash: start again and wait for readiness until the monotonic time `until`."""
+        """After a crash: stop what is left, start again, wait for readiness until the monotonic time `until`."""
         with self.lock:
             if self.ready and self.exit_status() is None:
                 return True  # another worker already restarted it
@@ -132,12 +171,25 @@ class App:
             self.log.warn("restarting the app", reason=describe_exit(status) if status is not None else "unreachable")
             self.stop(grace=0.5)
             self.restarts += 1
-            self.start()
             try:
+                self._wait_port_free(min(until, time.monotonic() + 2.0))
+                self.start()
                 return self._wait(until)
-            except AppExited as exc:
-                self.log.error("the app exited again while starting", reason=str(exc))
+            except (AppStartError, AppExited) as exc:
+                self.log.error("the app could not be restarted", reason=str(exc))
+                self.failure = str(exc)
                 return False
+
+    def _wait_port_free(self, until: float) -> None:
+        """The old app's port must be free before the new one starts: else the new one cannot listen, and
+        the readiness check would be answered by the old one."""
+        while (holders := self._port_holders()) is not None:
+            ours = set(tree.descendants(os.getpid()))
+            tree.kill_all([pid for pid in holders if pid in ours and pid != self.lifeline_pid])
+            if time.monotonic() >= until:
+                raise AppStartError(f"port {self.settings.port} is still held by {tree.describe_pids(holders)} "
+                                    "after the old app was stopped")
+            time.sleep(POLL_INTERVAL)
 
     # -- readiness -------------------------------------------------------------------------------------
 

@@ -108,7 +108,7 @@ def run_adapter(args: list[str]) -> int:
         log = Log.from_env(debug=True)
 
     from .adapter import Adapter
-    from .app import AppExited
+    from .app import AppExited, AppStartError
 
     env_config = {
         "function_name": os.environ.get("AWS_LAMBDA_FUNCTION_NAME", ""),
@@ -129,9 +129,9 @@ def run_adapter(args: list[str]) -> int:
     signal.signal(signal.SIGINT, shutdown)
     try:
         app.start()
-    except OSError as exc:
+    except AppStartError as exc:
         log.error("the app could not be started", reason=str(exc))
-        _report_init_error(RuntimeClient(address), "Runtime.AppStartError", f"cannot start the app: {exc}", log)
+        _report_init_error(RuntimeClient(address), "Runtime.AppStartError", f"reweb: {exc}", log)
         return 1
     limit = started + INIT_ASYNC_LIMIT if settings.async_init else float("inf")
     try:
@@ -143,10 +143,9 @@ def run_adapter(args: list[str]) -> int:
         return 1
     log.info("reweb ready", init_ms=round((time.monotonic() - started) * 1000, 1), mode=settings.invoke_mode)
     try:
-        adapter.run()
+        return adapter.run()
     finally:
         app.stop(grace=1.0)
-    return 0
 
 
 def _report_init_error(client: object, error_type: str, message: str, log: object) -> None:

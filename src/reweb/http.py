@@ -55,7 +55,7 @@ class HttpRequest:
 
 
 class HttpResponse:
-    __slots__ = ("body", "headers", "reason", "status", "stream")
+    __slots__ = ("body", "headers", "origin", "reason", "status", "stream")
 
     def __init__(self, status: int, headers: Headers | None = None, body: bytes = b"", reason: str = "",
                  stream: Iterator[bytes] | None = None) -> None:
@@ -65,6 +65,7 @@ class HttpResponse:
         self.reason = reason
         # For streamed responses: chunks still to come after `body`.
         self.stream = stream
+        self.origin = "app"  # or "reweb" for an answer reweb made itself (errors name who failed)
 
     def header(self, name: str) -> str | None:
         return _last(self.headers, name)

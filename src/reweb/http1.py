@@ -1,29 +1,50 @@
-"""A small, fast HTTP/1.1 client connection: one persistent socket, blocking I/O.
+"""A small, fast HTTP/1.1 client connection: one persistent socket, blocking I/O, strict parsing.
 
 Used for both the Runtime API and the app. Hand-written rather than http.client because http.client parses
 every header block with the email package (tens of µs per exchange, billed on every invocation) and gives no
 hook to set TCP_QUICKACK; see docs/performance.md for the numbers.
+
+The app may be anything, so everything it sends is checked as a production reverse proxy would: one deadline
+bounds a whole exchange (not each read), a body is refused before it is read when it would pass the limit, and
+the connection is reused only when the last answer ended exactly on its framing with nothing more to read.
 """
 
 from __future__ import annotations
 
+import io
+import re
 import socket
 from collections.abc import Iterator
-from io import BufferedReader, BytesIO
+from time import monotonic
 
 from .http import Headers
 
 MAX_LINE = 65536
 MAX_HEADERS = 256
+MAX_INTERIM = 32  # 1xx answers before the real one; more is an app stuck in a loop
 _QUICKACK = getattr(socket, "TCP_QUICKACK", None)
+_HEX = b"0123456789abcdefABCDEF"
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+_KNOWN_NAMES: set[str] = set()  # header names already checked: the same few dozen recur on every answer
 
 
 class ProtocolError(Exception):
-    """The peer sent something that is not HTTP/1.x."""
+    """The peer sent something that is not valid HTTP/1.1."""
 
 
 class PeerClosed(ConnectionError):
     """The peer closed the connection before sending anything."""
+
+
+class Truncated(ProtocolError):
+    """The peer closed the connection in the middle of an answer."""
+
+
+class BodyTooLarge(Exception):
+    def __init__(self, size: int, exact: bool) -> None:
+        super().__init__(size)
+        self.size = size
+        self.exact = exact
 
 
 class ResponseHead:
@@ -46,41 +67,115 @@ class ResponseHead:
         return None
 
 
+class _SocketReader(io.RawIOBase):
+    """The socket under the buffered reader. Every recv waits at most until `deadline` (monotonic), so one
+    deadline covers a whole exchange: a per-recv timeout would let an app that trickles a byte a second run
+    forever. In `probing` mode a recv never waits (None = nothing to read)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.deadline: float | None = None
+        self.probing = False
+        self.eof = False
+        self.received = 0  # bytes since the current exchange began
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int | None:  # type: ignore[override]
+        sock = self.sock
+        if self.probing:
+            sock.settimeout(0.0)  # with a timeout set, Python would poll() before even a MSG_DONTWAIT recv
+            try:
+                count = sock.recv_into(buffer)
+            except BlockingIOError:
+                return None
+        else:
+            deadline = self.deadline
+            if deadline is not None:
+                remaining = deadline - monotonic()
+                if remaining <= 0:
+                    raise TimeoutError("the deadline passed")
+                sock.settimeout(remaining)
+            count = sock.recv_into(buffer)
+        if count == 0:
+            self.eof = True
+        self.received += count
+        return count
+
+
 class Connection:
     def __init__(self, host: str, port: int, *, quickack: bool = False) -> None:
         self.host = host
         self.port = port
         self.quickack = quickack and _QUICKACK is not None
         self.sock: socket.socket | None = None
-        self.reader: BufferedReader = BufferedReader(BytesIO())  # replaced on connect
+        self.raw: _SocketReader | None = None
+        self.reader: io.BufferedReader = io.BufferedReader(io.BytesIO())  # replaced on connect
         self.used = False  # True once a full exchange completed: a failure then may be a stale socket
+        self.deadline: float | None = None  # monotonic end of the current exchange, None = no limit
 
     # -- connection management -------------------------------------------------------------------------
 
-    def connect(self, timeout: float | None) -> None:
+    def connect(self) -> None:
         self.close()
-        sock = socket.create_connection((self.host, self.port), timeout=timeout)
+        sock = socket.create_connection((self.host, self.port), timeout=self.remaining())
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.sock = sock
-        self.reader = sock.makefile("rb", buffering=65536)  # type: ignore[assignment]
+        self.raw = _SocketReader(sock)
+        self.raw.deadline = self.deadline
+        self.reader = io.BufferedReader(self.raw, 65536)
         self.used = False
 
     def close(self) -> None:
         if self.sock is not None:
-            try:
-                self.reader.close()
-                self.sock.close()
-            except OSError:
-                pass
+            self.sock.close()  # never raises for a connected TCP socket (ECONNRESET is ignored)
             self.sock = None
+            self.raw = None
 
     @property
     def connected(self) -> bool:
         return self.sock is not None
 
-    def settimeout(self, timeout: float | None) -> None:
-        assert self.sock is not None
-        self.sock.settimeout(timeout)
+    def set_deadline(self, deadline: float | None) -> None:
+        """Every later read, write and connect of this exchange ends by `deadline` (monotonic seconds)."""
+        self.deadline = deadline
+        raw = self.raw
+        if raw is not None:
+            raw.deadline = deadline
+            raw.received = 0
+            if deadline is None:
+                raw.sock.settimeout(None)
+
+    def remaining(self) -> float | None:
+        if self.deadline is None:
+            return None
+        remaining = self.deadline - monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the deadline passed")
+        return remaining
+
+    def leftover(self) -> int:
+        """Bytes that are buffered or readable right now without waiting, or -1 when the peer has closed.
+        0 means the connection is idle and clean: safe to send the next request on it."""
+        raw = self.raw
+        if raw is None:
+            return -1
+        raw.probing = True
+        try:
+            extra = self.reader.peek(1)
+        except OSError:
+            return -1
+        finally:
+            raw.probing = False
+        if extra:
+            return len(extra)
+        return -1 if raw.eof else 0
+
+    @property
+    def received(self) -> int:
+        """Bytes of answer received since the exchange began (0: the peer has not answered at all)."""
+        return 0 if self.raw is None else self.raw.received
 
     # -- writing ----------------------------------------------------------------------------------------
 
@@ -93,8 +188,11 @@ class Connection:
 
     def send_parts(self, parts: list[bytes]) -> None:
         """Scatter-gather send: one syscall, no concatenation of large bodies."""
-        assert self.sock is not None
-        sent = self.sock.sendmsg(parts)
+        sock = self.sock
+        assert sock is not None
+        if self.deadline is not None:
+            sock.settimeout(self.remaining())
+        sent = sock.sendmsg(parts)
         if sent == sum(map(len, parts)):
             return
         views = [memoryview(part) for part in parts if part]
@@ -106,38 +204,57 @@ class Connection:
                     views[0] = views[0][sent:]
                     sent = 0
             if views:
-                sent = self.sock.sendmsg(views)
+                if self.deadline is not None:
+                    sock.settimeout(self.remaining())
+                sent = sock.sendmsg(views)
 
     def send_raw(self, data: bytes) -> None:
-        assert self.sock is not None
-        self.sock.sendall(data)
+        self.send_parts([data])
 
     # -- reading ----------------------------------------------------------------------------------------
 
     def read_head(self, head_request: bool = False) -> ResponseHead:
-        """Read a status line and headers, skipping 1xx interim responses."""
+        """Read a status line and headers. 100 Continue and other 1xx interim answers are skipped (a non-100
+        one also ends keep-alive: such apps are best not trusted with framing); 101 is an error, as Lambda
+        cannot carry an upgraded connection."""
         reader = self.reader
-        while True:
+        reusable = True
+        for _ in range(MAX_INTERIM):
             # Fast path: the whole head is usually in the first segment; take it with one peek and one read.
             buffered = reader.peek(1)
             end = buffered.find(b"\r\n\r\n")
             raw = reader.read(end + 4)[:-2] if end > 0 else self._read_head_lines()
             head = _parse_head(raw, head_request)
-            if head.status >= 200 or head.status == 101:
+            status = head.status
+            if status >= 200:
+                if not reusable:
+                    head.keep_alive = False
                 return head
+            if status == 101:
+                raise ProtocolError("101 Switching Protocols: Lambda's front doors cannot carry an upgraded "
+                                    "connection (WebSocket)")
+            if status != 100:
+                reusable = False
+        raise ProtocolError(f"more than {MAX_INTERIM} interim (1xx) answers")
 
     def _read_head_lines(self) -> bytes:
         reader = self.reader
         line = reader.readline(MAX_LINE)
+        blanks = 0
         while line in (b"\r\n", b"\n"):
-            line = reader.readline(MAX_LINE)  # tolerate stray blank lines between responses
+            blanks += 1
+            if blanks > 8:
+                raise ProtocolError("blank lines instead of a status line")
+            line = reader.readline(MAX_LINE)  # tolerate a stray blank line or two between responses
         if not line:
             raise PeerClosed("connection closed before a response")
+        if not line.endswith(b"\n"):
+            raise _unfinished(line, "the status line", f"status line longer than {MAX_LINE} bytes")
         lines = [line]
         while True:
             line = reader.readline(MAX_LINE)
-            if not line:
-                raise ProtocolError("connection closed inside the response head")
+            if not line.endswith(b"\n"):
+                raise _unfinished(line, "the response head", f"header line longer than {MAX_LINE} bytes")
             if line in (b"\r\n", b"\n"):
                 return b"".join(lines)
             lines.append(line)
@@ -145,15 +262,13 @@ class Connection:
                 raise ProtocolError(f"more than {MAX_HEADERS} header lines")
 
     def read_body(self, head: ResponseHead, limit: int | None = None) -> bytes:
-        """The whole body. Raises BodyTooLarge past `limit` bytes."""
+        """The whole body. Raises BodyTooLarge, before reading, when it would pass `limit` bytes."""
         reader = self.reader
         if head.chunked:
             parts = []
             total = 0
-            for chunk in self._chunks():
+            for chunk in self._chunks(limit):
                 total += len(chunk)
-                if limit is not None and total > limit:
-                    raise BodyTooLarge(total, exact=False)
                 parts.append(chunk)
             return b"".join(parts)
         if head.length is not None:
@@ -161,7 +276,7 @@ class Connection:
                 raise BodyTooLarge(head.length, exact=True)
             data = reader.read(head.length)
             if len(data) < head.length:
-                raise ProtocolError(f"body ended after {len(data)} of {head.length} bytes")
+                raise Truncated(f"the body ended after {len(data)} of {head.length} bytes")
             return data
         # Body delimited by the end of the connection.
         if limit is None:
@@ -175,7 +290,7 @@ class Connection:
         """The body as the peer sends it: each piece yielded as soon as it arrives."""
         reader = self.reader
         if head.chunked:
-            yield from self._chunks(streaming=True)
+            yield from self._chunks(None, streaming=True)
             return
         remaining = head.length
         while remaining is None or remaining > 0:
@@ -184,48 +299,66 @@ class Connection:
             if not data:
                 if remaining is None:
                     return
-                raise ProtocolError(f"body ended with {remaining} bytes missing")
+                raise Truncated(f"the body ended with {remaining} bytes missing")
             if remaining is not None:
                 remaining -= len(data)
             yield data
 
-    def _chunks(self, streaming: bool = False) -> Iterator[bytes]:
+    def _chunks(self, limit: int | None, streaming: bool = False) -> Iterator[bytes]:
         reader = self.reader
+        total = 0
         while True:
-            line = reader.readline(MAX_LINE)
-            if not line:
-                raise ProtocolError("connection closed inside a chunked body")
-            try:
-                size = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise ProtocolError(f"bad chunk size line {line[:40]!r}") from None
+            size = _chunk_size(reader.readline(MAX_LINE))
             if size == 0:
-                while True:  # trailers, ignored
+                for _ in range(MAX_HEADERS):  # trailers, ignored
                     line = reader.readline(MAX_LINE)
-                    if line in (b"\r\n", b"\n", b""):
+                    if line in (b"\r\n", b"\n"):
                         return
+                    if not line.endswith(b"\n"):
+                        raise Truncated("connection closed inside the trailers")
+                raise ProtocolError(f"more than {MAX_HEADERS} trailer lines")
+            total += size
+            if limit is not None and total > limit:
+                raise BodyTooLarge(total, exact=False)  # before a byte of it is read
             if streaming:
                 remaining = size
                 while remaining:
                     data = reader.read1(min(remaining, 1 << 20))
                     if not data:
-                        raise ProtocolError("connection closed inside a chunk")
+                        raise Truncated("connection closed inside a chunk")
                     remaining -= len(data)
                     yield data
             else:
                 data = reader.read(size)
                 if len(data) < size:
-                    raise ProtocolError("connection closed inside a chunk")
+                    raise Truncated("connection closed inside a chunk")
                 yield data
-            if reader.readline(MAX_LINE) not in (b"\r\n", b"\n"):
-                raise ProtocolError("chunk not followed by CRLF")
+            if reader.readline(3) not in (b"\r\n", b"\n"):
+                raise ProtocolError("a chunk is longer than its size line says")
 
 
-class BodyTooLarge(Exception):
-    def __init__(self, size: int, exact: bool) -> None:
-        super().__init__(size)
-        self.size = size
-        self.exact = exact
+def _unfinished(line: bytes, inside: str, too_long: str) -> ProtocolError:
+    """A line without its LF: the peer closed (Truncated), or the line passed MAX_LINE."""
+    return Truncated(f"connection closed inside {inside}") if len(line) < MAX_LINE else ProtocolError(too_long)
+
+
+def _chunk_size(line: bytes) -> int:
+    """The size of a chunked-body line: hex digits only (no sign, 0x or _ as int() would take), at most
+    16 of them, optionally followed by ;extensions."""
+    if not line.endswith(b"\n"):
+        raise _unfinished(line, "a chunked body", "chunk size line too long")
+    digits = line.split(b";", 1)[0].strip(b" \t\r\n")
+    if not digits or len(digits) > 16 or digits.strip(_HEX):
+        raise ProtocolError(f"bad chunk size line {line[:40]!r}")
+    return int(digits, 16)
+
+
+def _bad_head(text: str) -> ProtocolError:
+    for line in text.split("\n"):
+        if "\r" in line or "\x00" in line:
+            name = line.partition(":")[0][:40]
+            return ProtocolError(f"a CR or NUL byte inside the header line {name!r}")
+    return ProtocolError("a CR or NUL byte in the response head")
 
 
 def _parse_head(raw: bytes, head_request: bool) -> ResponseHead:
@@ -235,25 +368,34 @@ def _parse_head(raw: bytes, head_request: bool) -> ResponseHead:
     except UnicodeDecodeError:
         text = raw.decode("latin-1")  # keeps every byte; nothing else can be done for such a header
     # Split on LF only: str.splitlines() would also split inside values at \x0c, \x1c, U+2028...
-    status_line, *header_lines = text.lstrip("\r\n").replace("\r\n", "\n").rstrip("\n").split("\n")
+    text = text.lstrip("\r\n").replace("\r\n", "\n").rstrip("\n")
+    if "\r" in text or "\x00" in text:  # a bare CR or a NUL: header injection in the making
+        raise _bad_head(text)
+    status_line, *header_lines = text.split("\n")
     if len(header_lines) > MAX_HEADERS:
         raise ProtocolError(f"more than {MAX_HEADERS} header lines")
     parts = status_line.split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or len(parts[1]) != 3 or not parts[1].isdigit():
-        raise ProtocolError(f"not an HTTP/1.x status line: {status_line[:80]!r}")
-    version, status = parts[0], int(parts[1])
+    code = parts[1] if len(parts) > 1 else ""
+    if (not parts[0].startswith("HTTP/1.") or len(code) != 3 or not code.isascii() or not code.isdigit()
+            or not "100" <= code <= "599"):
+        raise ProtocolError(f"not an HTTP/1.x status line (status 100-599): {status_line[:80]!r}")
+    version, status = parts[0], int(code)
     reason = parts[2] if len(parts) > 2 else ""
     headers: Headers = []
     length: int | None = None
     chunked = False
     keep_alive = version != "HTTP/1.0"
+    known = _KNOWN_NAMES
     for line in header_lines:
         name, sep, value = line.partition(":")
-        if not sep or not name or name[-1] in " \t":
-            if line[:1] in (" ", "\t") and headers:  # obsolete line folding
-                headers[-1] = (headers[-1][0], headers[-1][1] + " " + line.strip())
-                continue
-            raise ProtocolError(f"bad header line {line[:80]!r}")
+        if name not in known:
+            if not sep or _TOKEN.match(name) is None:
+                if line[:1] in (" ", "\t") and headers:  # obsolete line folding
+                    headers[-1] = (headers[-1][0], headers[-1][1] + " " + line.strip(" \t"))
+                    continue
+                raise ProtocolError(f"bad header line {line[:80]!r}")
+            if len(known) < 4096:
+                known.add(name)
         value = value.strip(" \t")
         headers.append((name, value))
         size = len(name)
@@ -261,19 +403,25 @@ def _parse_head(raw: bytes, head_request: bool) -> ResponseHead:
             continue  # not one of the three framing headers: skip the lower() on the hot path
         lower = name.lower()
         if lower == "content-length":
-            if not value.isdigit() or (length is not None and int(value) != length):
-                raise ProtocolError(f"bad Content-Length {value!r}")
+            if length is not None:
+                raise ProtocolError("more than one Content-Length")
+            if not value.isascii() or not value.isdigit() or len(value) > 18:
+                raise ProtocolError(f"bad Content-Length {value[:40]!r}")
             length = int(value)
         elif lower == "transfer-encoding":
-            chunked = value.lower().endswith("chunked")
+            if value.lower().rsplit(",", 1)[-1].strip(" \t") != "chunked":
+                raise ProtocolError(f"Transfer-Encoding {value[:40]!r} does not end in chunked")
+            chunked = True
         elif lower == "connection":
             tokens = value.lower()
             if "close" in tokens:
                 keep_alive = False
             elif "keep-alive" in tokens:
                 keep_alive = True
-    if head_request or status in (204, 304) or 100 <= status < 200:
-        length, chunked, keep_alive = 0, False, keep_alive
+    if chunked and length is not None:
+        raise ProtocolError("both Content-Length and Transfer-Encoding (a request smuggling pattern)")
+    if head_request or status in (204, 304) or status < 200:
+        length, chunked = 0, False
     elif chunked:
         length = None
     elif length is None:

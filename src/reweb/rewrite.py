@@ -12,8 +12,8 @@ from .events.body import is_text_type
 from .http import Headers, HttpRequest, HttpResponse
 from .jsonenc import dumps_ascii
 
-# Names only the adapter may set: a client's copies are removed before ours are added.
-FORGEABLE = frozenset({"x-amzn-request-context", "x-amzn-lambda-context"})
+# Headers only reweb may set; copies a client sent are removed (the trace id too: the Runtime API's is the real one).
+FORGEABLE = frozenset({"x-amzn-request-context", "x-amzn-lambda-context", "x-amzn-trace-id"})
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "0.0.0.0", "[::1]", "::1"})
 COMPRESS_MIN_BYTES = 256
 
@@ -46,7 +46,7 @@ def prepare_request(request: HttpRequest, *, request_context: object, lambda_ctx
     auth_source = authorization_source.lower()
     for name, value in request.headers:
         lower = name.lower()
-        if lower in FORGEABLE or (trace_id and lower == "x-amzn-trace-id"):
+        if lower in FORGEABLE:
             continue
         if auth_source and lower == auth_source:
             auth_value = value

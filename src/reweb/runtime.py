@@ -48,7 +48,7 @@ class RuntimeClient:
         for attempt in (0, 1):
             conn = self.conn
             if not conn.connected:
-                conn.connect(None)
+                conn.connect()
             try:
                 if parts is None:
                     conn.send(head, body)
@@ -135,7 +135,7 @@ class ResponseStream:
     def _start(self) -> None:
         conn = self.client.conn
         if not conn.connected:
-            conn.connect(None)
+            conn.connect()
         head = (f"POST {API}/invocation/{self.request_id}/response HTTP/1.1\r\n"
                 f"Host: {self.client.authority.decode()}\r\n"
                 f"Content-Type: {self.content_type}\r\n"
@@ -146,7 +146,7 @@ class ResponseStream:
             conn.send_raw(head.encode("latin-1"))
         except OSError:
             # A stale keep-alive socket; nothing was accepted yet, so a fresh connection is safe.
-            conn.connect(None)
+            conn.connect()
             conn.send_raw(head.encode("latin-1"))
         self.started = True
 

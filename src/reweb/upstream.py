@@ -1,7 +1,7 @@
 """The connection to the app: keep-alive, TCP_NODELAY + TCP_QUICKACK, no redirect following, deadlines.
 
 Every failure becomes an UpstreamError with a kind the adapter maps to a status: refused/reset/closed -> 502,
-timeout -> 504, garbage -> 502, too large -> 502 with the size.
+timeout -> 504, garbage -> 502, too large -> 502 with the size. No exception of any other type leaves it.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import re
 from collections.abc import Iterator
 
 from .http import HttpRequest, HttpResponse
-from .http1 import BodyTooLarge, Connection, PeerClosed, ProtocolError
+from .http1 import BodyTooLarge, Connection, PeerClosed, ProtocolError, ResponseHead, Truncated
+from .log import Log
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _KNOWN_TOKENS: set[str] = set()  # header names already checked: the same few dozen recur on every request
@@ -22,7 +23,7 @@ _BODYLESS_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS", "TRACE"})
 class UpstreamError(Exception):
     def __init__(self, kind: str, detail: str, size: int = 0) -> None:
         super().__init__(detail)
-        self.kind = kind  # "refused", "reset", "timeout", "garbage", "too_large"
+        self.kind = kind  # "refused", "closed", "timeout", "garbage", "too_large", "bad_request"
         self.detail = detail
         self.size = size
 
@@ -69,49 +70,34 @@ def serialize_head(request: HttpRequest) -> bytes:
         return head.encode("utf-8", "replace")  # non-Latin-1 header values travel as UTF-8 bytes
 
 
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+
+
 class Upstream:
-    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
+    """One keep-alive connection to the app. The rules of a production reverse proxy:
+    - one deadline per exchange, covering connect, send, interim answers, head and body;
+    - a connection is reused only when the last answer ended exactly on its framing and nothing more is
+      buffered or readable (checked again, without waiting, before the next request goes out);
+    - a request is sent again only when it cannot have been processed: the connection was seen closed before
+      sending, or the method is idempotent and not one byte of answer came back;
+    - any failure closes the connection.
+    """
+
+    def __init__(self, port: int, host: str = "127.0.0.1", log: Log | None = None) -> None:
         self.conn = Connection(host, port, quickack=True)
+        self.log = log
 
     def close(self) -> None:
         self.conn.close()
 
-    def exchange(self, request: HttpRequest, timeout: float | None, limit: int | None,
+    def exchange(self, request: HttpRequest, deadline: float | None, limit: int | None,
                  stream: bool = False) -> HttpResponse:
-        """Send one request; return the response with its whole body (or a chunk iterator if `stream`)."""
+        """Send one request; return the response with its whole body (or a chunk iterator if `stream`).
+        `deadline` is monotonic seconds; `limit` caps a buffered body before it is read."""
         head_bytes = serialize_head(request)
         conn = self.conn
-        for attempt in (0, 1):
-            try:
-                if not conn.connected:
-                    conn.connect(timeout)
-                else:
-                    conn.settimeout(timeout)
-                conn.send(head_bytes, request.body)
-                head = conn.read_head(head_request=request.method == "HEAD")
-                break
-            except (PeerClosed, BrokenPipeError, ConnectionResetError) as exc:
-                reused = conn.used
-                conn.close()
-                if reused and attempt == 0:
-                    continue  # the app closed an idle keep-alive connection before reading: resend once
-                kind = "reset" if isinstance(exc, ConnectionResetError) else "closed"
-                raise UpstreamError(kind, f"the app closed the connection without answering ({exc})") from None
-            except ConnectionRefusedError:
-                conn.close()
-                raise UpstreamError("refused", "the app refused the connection (is it still running?)") from None
-            except TimeoutError:
-                conn.close()
-                raise UpstreamError("timeout", "the app did not answer before the invocation deadline") from None
-            except ProtocolError as exc:
-                conn.close()
-                raise UpstreamError("garbage", f"the app's answer is not valid HTTP: {exc}") from None
-            except OSError as exc:
-                conn.close()
-                raise UpstreamError("reset", f"connection to the app failed: {exc}") from None
-        else:  # pragma: no cover - the loop either breaks or raises
-            raise AssertionError("unreachable")
-
+        conn.set_deadline(deadline)
+        head = self._send_and_read_head(request, head_bytes)
         response = HttpResponse(head.status, head.headers, b"", head.reason)
         if stream:
             response.stream = self._stream(head)
@@ -121,37 +107,101 @@ class Upstream:
         except BodyTooLarge as exc:
             conn.close()
             raise UpstreamError("too_large", "response too large", exc.size) from None
-        except TimeoutError:
+        except Exception as exc:
             conn.close()
-            raise UpstreamError("timeout", "the app did not finish its answer before the invocation deadline") from None
-        except (ProtocolError, OSError) as exc:
-            conn.close()
-            raise UpstreamError("garbage", f"the app's answer broke off: {exc}") from None
+            raise _failure(exc, "while sending its body") from None
+        self._finish(head, request)
+        return response
+
+    def _send_and_read_head(self, request: HttpRequest, head_bytes: bytes) -> ResponseHead:
+        conn = self.conn
+        for attempt in (0, 1):
+            reused = False
+            try:
+                if conn.connected:
+                    leftover = conn.leftover()
+                    if leftover:  # the app closed the idle connection, or sent bytes nobody asked for
+                        if leftover > 0:
+                            self._warn_leftover(leftover, "before the next request")
+                        conn.close()
+                    else:
+                        reused = True
+                if not conn.connected:
+                    conn.connect()
+                conn.send(head_bytes, request.body)
+                return conn.read_head(head_request=request.method == "HEAD")
+            except (PeerClosed, ConnectionResetError, BrokenPipeError) as exc:
+                conn.close()
+                if (reused and attempt == 0 and conn.received == 0 and request.method in _IDEMPOTENT):
+                    continue  # a keep-alive race: the app closed as we sent; nothing was processed
+                raise _failure(exc, "before answering") from None
+            except ConnectionRefusedError:
+                conn.close()
+                raise UpstreamError("refused", "the app refused the connection (is it still running?)") from None
+            except Exception as exc:
+                conn.close()
+                raise _failure(exc, "before answering" if conn.received == 0 else "inside its answer's head") \
+                    from None
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def _finish(self, head: ResponseHead, request: HttpRequest) -> None:
+        """After a complete answer: keep the connection only if it ended exactly on its framing."""
+        conn = self.conn
         conn.used = True
         if not head.keep_alive:
             conn.close()
-        return response
+            return
+        leftover = conn.leftover()
+        if leftover:
+            if leftover > 0:
+                self._warn_leftover(leftover, f"after its answer to {request.method} {request.path[:100]}",
+                                    head)
+            conn.close()
 
-    def _stream(self, head: object) -> Iterator[bytes]:
-        from .http1 import ResponseHead
+    def _warn_leftover(self, count: int, when: str, head: ResponseHead | None = None) -> None:
+        if self.log is None:
+            return
+        framing = ""
+        if head is not None:
+            framing = ("chunked" if head.chunked else f"Content-Length {head.length}"
+                       if head.length is not None else "no body")
+            framing = f" (status {head.status}, framing: {framing})"
+        self.log.warn("the app sent bytes beyond the end of its answer; closing that connection so they can "
+                      "reach no other request", bytes=f"{count}+", when=when + framing)
 
-        assert isinstance(head, ResponseHead)
+    def _stream(self, head: ResponseHead) -> Iterator[bytes]:
         conn = self.conn
         try:
             yield from conn.iter_body(head)
-        except TimeoutError:
-            conn.close()
-            raise UpstreamError("timeout", "the app did not finish its answer before the invocation deadline") from None
-        except (ProtocolError, OSError) as exc:
-            conn.close()
-            raise UpstreamError("garbage", f"the app's answer broke off: {exc}") from None
         except GeneratorExit:
             conn.close()  # abandoned mid-body: the connection is in an unknown state
             raise
+        except Exception as exc:
+            conn.close()
+            raise _failure(exc, "while streaming its body") from None
         conn.used = True
-        if not head.keep_alive:
+        if not head.keep_alive or conn.leftover():
             conn.close()
 
-    def set_deadline(self, timeout: float | None) -> None:
-        if self.conn.connected:
-            self.conn.settimeout(timeout)
+
+def _failure(exc: BaseException, when: str) -> UpstreamError:
+    """Any failure of an exchange, as the kind the adapter maps to a status (and to a restart check)."""
+    if isinstance(exc, UpstreamError):
+        return exc
+    if isinstance(exc, TimeoutError):
+        return UpstreamError("timeout", "the app did not answer before the invocation deadline"
+                             if when == "before answering" else
+                             f"the app did not finish its answer before the invocation deadline ({when})")
+    if isinstance(exc, Truncated):
+        return UpstreamError("closed", f"the app closed the connection {when}: {exc}")
+    if isinstance(exc, ProtocolError):
+        if "101 Switching Protocols" in str(exc):
+            return UpstreamError("garbage", f"the app answered {exc}")
+        return UpstreamError("garbage", f"the app's answer is not valid HTTP/1.1 ({when}): {exc}")
+    if isinstance(exc, PeerClosed | ConnectionResetError | BrokenPipeError | ConnectionAbortedError):
+        return UpstreamError("closed", f"the app closed the connection {when}")
+    if isinstance(exc, OSError):
+        return UpstreamError("closed", f"the connection to the app failed {when}: {exc.strerror or exc}")
+    if isinstance(exc, MemoryError):
+        return UpstreamError("garbage", f"the app's answer could not be held in memory ({when})")
+    return UpstreamError("garbage", f"the app's answer could not be read ({when}): {type(exc).__name__}: {exc}")

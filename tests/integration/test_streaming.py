@@ -114,7 +114,7 @@ def test_stream_prelude_then_chunks_as_written_then_trailers_on_failure() -> Non
         trailers = broken["trailers"]
         assert trailers["Lambda-Runtime-Function-Error-Type"] == "Runtime.StreamError"  # type: ignore[index]
         error = json.loads(base64.b64decode(trailers["Lambda-Runtime-Function-Error-Body"]))  # type: ignore[index]
-        assert "broke off" in error["errorMessage"]
+        assert "exited with status 4 while streaming" in error["errorMessage"]
         # ...and the app was restarted for the next invocation.
         after_body = b"".join(piece for _, piece in after["pieces"])  # type: ignore[attr-defined]
         assert json.loads(after_body.partition(b"\0" * 8)[0])["statusCode"] == 200

@@ -64,6 +64,8 @@ def decode_body(body: object, is_base64: object) -> bytes:
         return b""
     if not isinstance(body, str):
         raise ValueError(f"body must be a string, not {type(body).__name__}")
+    if is_base64 is not None and not isinstance(is_base64, bool):  # "true" as a string is not base64's flag
+        raise ValueError(f"isBase64Encoded must be true or false, not {is_base64!r:.40}")
     if is_base64 is True:
         try:
             return b64.decode(body)

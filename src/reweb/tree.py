@@ -1,0 +1,187 @@
+"""The app's process tree, as the kernel sees it: how to start a command, who holds a port, which processes
+were re-parented to us. Linux only, like Lambda; nothing here runs on the hot path."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+
+# Characters that only a shell gives meaning to. Quotes and backslashes alone do not need one (shlex splits
+# them the same way); `~` and `#` only at the start of a word.
+_SHELL_SYNTAX = re.compile(r"[;&|()<>`$\n*?\[]|(?:^|\s)[~#]")
+# Shell keywords and builtins: these need a shell even in a plain command line.
+_SHELL_WORDS = frozenset({
+    "!", "{", ".", ":", "alias", "bg", "break", "case", "cd", "command", "continue", "eval", "exec", "exit",
+    "export", "fg", "for", "getopts", "hash", "if", "jobs", "local", "read", "readonly", "return", "set", "shift",
+    "source", "time", "times", "trap", "type", "ulimit", "umask", "unalias", "unset", "until", "wait", "while",
+})
+SHELL = "/bin/sh"
+
+
+class CommandError(Exception):
+    """The app's command cannot be started; the message says why, in one line."""
+
+
+def command_argv(command: str) -> list[str]:
+    """The argv to execute for a command line: split and executed directly when it is a plain command (so
+    images without a shell work, and the app is reweb's own child), through /bin/sh -c only when it has shell
+    syntax."""
+    words = command.split()
+    if not words:
+        raise CommandError("the app's command is empty")
+    if (_SHELL_SYNTAX.search(command) or words[0] in _SHELL_WORDS
+            or ("=" in words[0] and not words[0].startswith(("=", "/", ".")))):
+        if not os.access(SHELL, os.X_OK):
+            raise CommandError(f"the app's command needs a shell (it has shell syntax: {command[:80]!r}) "
+                               f"but this image has no {SHELL}; give a plain command or add a shell")
+        return [SHELL, "-c", command]
+    if "'" in command or '"' in command or "\\" in command:
+        import shlex
+
+        try:
+            return shlex.split(command)
+        except ValueError as exc:
+            raise CommandError(f"the app's command cannot be split into words: {exc}") from None
+    return words
+
+
+def describe_spawn_error(argv0: str, exc: OSError) -> str:
+    import errno
+
+    if isinstance(exc, FileNotFoundError):
+        where = "" if "/" in argv0 else " on PATH"
+        return f"cannot start the app: no such command{where}: {argv0}"
+    if isinstance(exc, PermissionError):
+        return f"cannot start the app: {argv0} is not executable (permission denied)"
+    if exc.errno == errno.ENOEXEC:
+        return (f"cannot start the app: {argv0} is not an executable for this machine "
+                f"(exec format error: built for another architecture, or a script without #!)")
+    return f"cannot start the app: {argv0}: {exc.strerror or exc}"
+
+
+def set_child_subreaper() -> bool:
+    """Make this process the reaper of its orphaned descendants (Linux PR_SET_CHILD_SUBREAPER): a server
+    that a wrapper script started stays in our tree when the script exits, so restarts can find it."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(36, 1, 0, 0, 0) == 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, ImportError, AttributeError):
+        return False
+
+
+def _parents() -> dict[int, int]:
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2:].split()
+        if fields[0] != b"Z":
+            parents[int(entry)] = int(fields[1])
+    return parents
+
+
+def descendants(root: int, parents: dict[int, int] | None = None) -> list[int]:
+    """Live processes below root (not root itself)."""
+    parents = _parents() if parents is None else parents
+    children: dict[int, list[int]] = {}
+    for pid, ppid in parents.items():
+        children.setdefault(ppid, []).append(pid)
+    out: list[int] = []
+    todo = list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def kill_all(pids: list[int]) -> None:
+    """SIGKILL each process and its process group (a server may have made a group of its own)."""
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def port_listeners(port: int) -> list[int]:
+    """The pids with a listening TCP socket on `port` (any address), from /proc/net/tcp{,6}."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f, None)
+                for line in f:
+                    fields = line.split()
+                    local, state, inode = fields[1], fields[3], fields[9]
+                    if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
+                        inodes.add(f"socket:[{inode}]")
+        except (OSError, IndexError, ValueError):
+            continue
+    if not inodes:
+        return []
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{entry}/fd"):
+                with contextlib.suppress(OSError):
+                    if os.readlink(f"/proc/{entry}/fd/{fd}") in inodes:
+                        pids.append(int(entry))
+                        break
+    return pids
+
+
+def describe_pids(pids: list[int]) -> str:
+    if not pids:
+        return "a process reweb cannot see"
+    names = []
+    for pid in pids[:3]:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode("utf-8", "replace").strip()
+        except OSError:
+            cmdline = "?"
+        names.append(f"pid {pid} ({cmdline[:60]})")
+    return ", ".join(names)
+
+
+def start_lifeline() -> tuple[int, int]:
+    """A tiny process that outlives reweb by a moment: it reads process group ids from a pipe and, when the
+    pipe's other end closes (reweb exited or was SIGKILLed: the kernel closes our end either way), SIGKILLs
+    the last group it was given. Only the direct child would get a parent-death signal; this reaches the
+    whole group, grandchildren included. In a session of its own, so a signal to reweb's group spares it.
+    Forked (not executed): nothing to find on disk, ~no start cost. Returns (pid, write end)."""
+    read_end, write_end = os.pipe()  # both close-on-exec: the app never holds the write end open
+    pid = os.fork()
+    if pid:
+        os.close(read_end)
+        return pid, write_end
+    try:  # the lifeline: no Python objects of reweb's touched, only the pipe
+        os.setsid()
+        os.closerange(0, read_end)
+        os.closerange(read_end + 1, 1 << 16)
+        group = 0
+        pending = b""
+        while True:
+            data = os.read(read_end, 64)
+            if not data:
+                break
+            *lines, pending = (pending + data).split(b"\n")
+            for line in lines:
+                group = int(line or b"0")
+        if group > 0:
+            with contextlib.suppress(OSError):
+                os.killpg(group, signal.SIGKILL)
+    finally:
+        os._exit(0)
