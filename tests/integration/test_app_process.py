@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.rie import free_port
+from tests.support.rie import RieFunction, free_port
 
 pytestmark = pytest.mark.integration
 ECHO = Path(__file__).resolve().parent.parent / "support" / "echo_app.py"
@@ -63,3 +66,140 @@ def test_plain_commands_run_without_a_shell() -> None:
                      "php-fpm & nginx", "exec gunicorn app:app", "node $APP", "ls *.py", "echo `id`", "a > log",
                      "~/bin/app", "app # comment"):
         assert command_argv(compound) == ["/bin/sh", "-c", compound], compound
+
+
+def grandchildren_of(pid: int) -> list[int]:
+    from reweb.tree import descendants
+
+    return descendants(pid)
+
+
+@pytest.mark.parametrize("wrapped", ["direct", "wrapper"])
+def test_sigkill_of_reweb_takes_the_whole_tree(wrapped: str) -> None:
+    """With a wrapper (a compound command: sh stays the parent), the server is a grandchild: only the lifeline
+    process, not a parent-death signal, can take it down when reweb is SIGKILLed (as the RIE does on reset)."""
+    runtime = socket.create_server(("127.0.0.1", 0))
+    port = free_port()
+    command = f"{sys.executable} {ECHO} {port}" + ("; echo the server stopped" if wrapped == "wrapper" else "")
+    env = {**os.environ, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{runtime.getsockname()[1]}",
+           "REWEB_APPLICATION_PORT": str(port), "REWEB_APPLICATION_EXEC": command}
+    process = subprocess.Popen([sys.executable, "-m", "reweb"], env=env, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_for(lambda: port_open(port), 10), "the app never started"
+        tree = grandchildren_of(process.pid)
+        server = [pid for pid in tree if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(
+            f"{sys.executable}\0{ECHO}".encode())]
+        assert server, tree
+        if wrapped == "wrapper":
+            assert Path(f"/proc/{server[0]}/stat").read_text().rsplit(")", 1)[1].split()[1] != str(process.pid)
+        process.kill()
+        process.wait(10)
+        assert wait_for(lambda: not port_open(port), 5), "the app's server outlived reweb's SIGKILL"
+        assert wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in tree), 5), "a process survived"
+    finally:
+        if process.poll() is None:
+            process.kill()
+        runtime.close()
+
+
+class InitErrorApi:
+    """A Runtime API that records /init/error and answers /next with nothing (reweb idles)."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.errors: list[tuple[str, dict[str, object]]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.errors.append((self.headers.get("Lambda-Runtime-Function-Error-Type", ""), json.loads(body)))
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def do_GET(self) -> None:
+                time.sleep(30)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"
+
+    def init_error(self, env: dict[str, str]) -> tuple[int, str, str]:
+        full = {k: v for k, v in os.environ.items() if not k.startswith("REWEB_")}
+        full.update({"AWS_LAMBDA_RUNTIME_API": self.address, **env})
+        result = subprocess.run([sys.executable, "-m", "reweb"], env=full, capture_output=True, timeout=20)
+        assert len(self.errors) == 1, self.errors
+        error_type, body = self.errors.pop()
+        return result.returncode, error_type, str(body["errorMessage"])
+
+
+@pytest.fixture()
+def init_api() -> Iterator[InitErrorApi]:
+    api = InitErrorApi()
+    yield api
+    api.server.shutdown()
+
+
+def test_a_port_held_before_the_start_is_an_init_error_naming_the_holder(init_api: InitErrorApi) -> None:
+    port = free_port()
+    holder = socket.create_server(("127.0.0.1", port))  # this test process holds it
+    try:
+        code, error_type, message = init_api.init_error({"REWEB_APPLICATION_PORT": str(port),
+                                                         "REWEB_APPLICATION_EXEC": f"{sys.executable} {ECHO} {port}"})
+    finally:
+        holder.close()
+    assert code == 1 and error_type == "Runtime.AppStartError"
+    assert f"port {port} is already in use by pid {os.getpid()}" in message
+
+
+@pytest.mark.parametrize(("command", "expected"), [
+    ("no-such-command-here --port 8080", "no such command on PATH: no-such-command-here"),
+    ("/etc/os-release", "/etc/os-release is not executable"),
+    (f"{ECHO}x 1", f"no such command: {ECHO}x"),
+])
+def test_a_command_that_cannot_start_is_a_one_line_init_error(init_api: InitErrorApi, command: str,
+                                                              expected: str) -> None:
+    code, error_type, message = init_api.init_error({"REWEB_APPLICATION_PORT": str(free_port()),
+                                                     "REWEB_APPLICATION_EXEC": command})
+    assert code == 1 and error_type == "Runtime.AppStartError"
+    assert expected in message and "\n" not in message
+
+
+def test_a_binary_for_another_architecture_is_named(init_api: InitErrorApi, tmp_path: Path) -> None:
+    foreign = tmp_path / "server"
+    elf = bytearray(Path("/bin/true").read_bytes())
+    elf[18:20] = (183).to_bytes(2, "little")  # e_machine = EM_AARCH64
+    foreign.write_bytes(bytes(elf))
+    foreign.chmod(0o755)
+    _code, _error_type, message = init_api.init_error({"REWEB_APPLICATION_PORT": str(free_port()),
+                                                       "REWEB_APPLICATION_EXEC": str(foreign)})
+    assert "not an executable for this machine" in message
+
+
+def test_an_escaped_server_is_stopped_before_the_restart() -> None:
+    """The wrapper starts the server in a session of its own and exits: the server is re-parented to reweb
+    (child subreaper). Before the app starts again, it is found and stopped, so the new one gets the port."""
+    port = free_port()
+    function = RieFunction({"REWEB_APPLICATION_PORT": str(port),
+                            "REWEB_APPLICATION_EXEC": f"setsid {sys.executable} {ECHO} {port} & sleep 1; exit 3"})
+    try:
+        event = {"version": "2.0", "rawPath": "/pid", "rawQueryString": "", "headers": {"host": "x"},
+                 "requestContext": {"http": {"method": "GET", "path": "/pid"}, "stage": "$default"}}
+        first = function.invoke(event)
+        assert first["statusCode"] == 200, function.logs()
+        time.sleep(1.5)  # the wrapper has exited 3: the app is gone, its server escaped
+        second = function.invoke(event)
+        assert second["statusCode"] == 200, function.logs()
+        logs = function.logs_with("restarting the app")
+        assert "restarting the app" in logs and "Address already in use" not in logs
+        assert "app is ready" in logs
+    finally:
+        function.close()

@@ -39,6 +39,9 @@ class RuntimeApi(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.done = threading.Event()
         self.total = len(events)
+        self.next_calls = 0
+        self.fail_every = 0  # every Nth /next answers 500 or drops the connection
+        self.failed_nexts = 0
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -49,6 +52,19 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
+        with self.server.lock:
+            self.server.next_calls += 1
+            fail = self.server.fail_every and self.server.next_calls % self.server.fail_every == 0
+            if fail:
+                self.server.failed_nexts += 1
+        if fail:
+            if self.server.next_calls % 2:
+                self.send_response(500)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            else:
+                self.close_connection = True  # hang up without a word
+            return
         try:
             request_id, body = self.server.pending.get(timeout=30)
         except Empty:
@@ -105,3 +121,75 @@ def test_eight_workers_serve_in_parallel() -> None:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(10)
         api.shutdown()
+
+
+def test_workers_survive_crashes_next_failures_and_restarts_under_load() -> None:
+    """8 workers, 60 invocations: one in six crashes the app, one /next in five fails (500 or a dropped
+    connection). Every invocation gets its own answer or a 502 naming the crash (the requests in flight when
+    the app dies die with it, as behind any proxy); no worker dies; the app is back for the next wave."""
+    app_port = free_port()
+    count = 60
+    paths = ["/crash" if i % 6 == 3 else f"/echo/{i}" for i in range(count)]
+    events = [{"version": "2.0", "rawPath": path, "rawQueryString": f"n={i}", "headers": {"host": "example.com"},
+               "requestContext": {"http": {"method": "GET", "path": path}, "stage": "$default"}}
+              for i, path in enumerate(paths)]
+    api = RuntimeApi(events)
+    api.fail_every = 5
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+    env = {**os.environ, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{api.server_address[1]}",
+           "AWS_LAMBDA_MAX_CONCURRENCY": "8", "REWEB_APPLICATION_PORT": str(app_port),
+           "REWEB_APPLICATION_EXEC": f"{sys.executable} {ECHO} {app_port}"}
+    process = subprocess.Popen([sys.executable, "-m", "reweb"], env=env, start_new_session=True,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        assert api.done.wait(60), f"only {len(api.results)} of {count} results arrived"
+        assert api.failed_nexts >= 10
+        crashes = 0
+        for i, path in enumerate(paths):
+            result = json.loads(api.results[f"req-{i}"])
+            if result["statusCode"] == 200:
+                assert path != "/crash"
+                assert json.loads(result["body"])["query"] == f"n={i}"  # its own answer, never another's
+            else:
+                # A crash answers 502 to the invocation that caused it, and to others in flight at that moment.
+                assert result["statusCode"] == 502, result
+                assert result["body"].startswith(("reweb: the app exited with status 3 while handling",
+                                                  "reweb: the app refused the connection")), result
+                crashes += path == "/crash"
+        assert crashes == paths.count("/crash")
+        assert process.poll() is None, "reweb exited"
+        # After the storm: every worker is alive and the app is back, so a second wave all answers 200.
+        api.fail_every = 0
+        with api.lock:
+            api.done.clear()
+            api.total += 16
+            for i in range(count, count + 16):
+                event = {**events[0], "rawQueryString": f"n={i}"}
+                api.pending.put((f"req-{i}", json.dumps(event).encode()))
+        assert api.done.wait(30), f"only {len(api.results) - count} of 16 results of the second wave arrived"
+        for i in range(count, count + 16):
+            result = json.loads(api.results[f"req-{i}"])
+            assert result["statusCode"] == 200 and json.loads(result["body"])["query"] == f"n={i}", result
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        _, stderr = process.communicate(timeout=10)
+        api.shutdown()
+    assert "reweb/adapter.py" not in stderr and "reweb/cli.py" not in stderr, stderr  # no traceback of reweb's
+    assert "retrying" in stderr
+
+
+def test_reweb_exits_non_zero_when_the_runtime_api_is_gone() -> None:
+    app_port = free_port()
+    api = RuntimeApi([])
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+    address = f"127.0.0.1:{api.server_address[1]}"
+    api.shutdown()
+    api.server_close()  # nothing listens there any more: every /next is refused
+    env = {**os.environ, "AWS_LAMBDA_RUNTIME_API": address, "AWS_LAMBDA_MAX_CONCURRENCY": "4",
+           "REWEB_APPLICATION_PORT": str(app_port), "REWEB_APPLICATION_EXEC": f"{sys.executable} {ECHO} {app_port}"}
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "reweb"], env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert "the Lambda Runtime API is unreachable; reweb exits" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert time.monotonic() - started < 15
