@@ -129,7 +129,8 @@ class Spec:
 # The one table of settings: the README's table mirrors it (a test keeps them in step).
 SPECS: tuple[Spec, ...] = (
     Spec("application_exec", ("REWEB_APPLICATION_EXEC",), "",
-         str, "Command line that starts the app (run by /bin/sh -c), or `reweb -- CMD ARGS`."),
+         str, "Command line that starts the app (executed directly; through /bin/sh -c only if it has shell "
+         "syntax), or `reweb -- CMD ARGS`."),
     Spec("port", ("REWEB_APPLICATION_PORT", "AWS_LWA_PORT", "PORT"), "8080",
          parse_port, "Port the app listens on, on 127.0.0.1."),
     Spec("wait_path", ("REWEB_WAIT_PATH", "AWS_LWA_READINESS_CHECK_PATH"), "/",

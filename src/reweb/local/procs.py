@@ -81,25 +81,39 @@ def group_members(pgid: int) -> list[int]:
     return [pid for pid, fields in _stats() if fields[0] != b"Z" and int(fields[2]) == pgid]
 
 
-def rss_kib(pids: list[int], key: bytes = b"VmRSS:") -> int:
-    total = 0
-    for pid in pids:
+def _status_kib(pid: int, keys: tuple[bytes, ...]) -> dict[bytes, int]:
+    found: dict[bytes, int] = {}
+    for path in (f"/proc/{pid}/status", f"/proc/{pid}/smaps_rollup"):
         try:
-            with open(f"/proc/{pid}/status", "rb") as f:
+            with open(path, "rb") as f:
                 for line in f:
-                    if line.startswith(key):
-                        total += int(line.split()[1])
-                        break
+                    if line.startswith(keys):
+                        key, value = line.split(b":", 1)
+                        found[key] = int(value.split()[0])
         except (OSError, ValueError):
             continue
-    return total
+    return found
+
+
+def memory_kib(pids: list[int]) -> tuple[int, int]:
+    """(now, peak) of a tree, counted as Lambda's cgroup counts it: a page shared by several processes (a
+    fork's copy-on-write pages, shared libraries) once. Now is the sum of each process's proportional set
+    size (Pss); the peak scales each process's peak RSS (VmHWM) by its unshared fraction (Pss / RSS)."""
+    now = peak = 0
+    for pid in pids:
+        values = _status_kib(pid, (b"VmRSS:", b"VmHWM:", b"Pss:"))
+        rss, hwm = values.get(b"VmRSS", 0), values.get(b"VmHWM", 0)
+        pss = values.get(b"Pss", rss)
+        now += pss
+        peak += hwm * pss // rss if rss else hwm
+    return now, peak
 
 
 def tree_rss_mib(root: int) -> int:
-    """Current resident memory of the whole tree, MiB (what Lambda's memory limit is checked against)."""
-    return rss_kib(tree(root)) // 1024
+    """Current memory of the whole tree, MiB (what Lambda's memory limit is checked against)."""
+    return memory_kib(tree(root))[0] // 1024
 
 
 def tree_peak_mib(root: int) -> int:
-    """Sum of each process's peak RSS (VmHWM): an upper bound of the tree's peak, as Max Memory Used."""
-    return rss_kib(tree(root), b"VmHWM:") // 1024
+    """The tree's peak memory, MiB, as Max Memory Used (an estimate: see memory_kib)."""
+    return memory_kib(tree(root))[1] // 1024
