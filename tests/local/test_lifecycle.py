@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -79,3 +80,36 @@ def test_stop_leaves_no_process_behind(sig: signal.Signals) -> None:
     # The client caught mid-invocation is not left hanging: an error answer or a closed connection.
     with contextlib.suppress(ConnectionError, OSError):
         assert busy.result(timeout=10).status >= 500
+
+
+def test_a_reset_instance_takes_the_apps_grandchildren_with_it() -> None:
+    """The app started by a wrapper (a compound command: the server is reweb's grandchild). An instance over
+    its memory limit is SIGKILLed as Lambda does; the server must go with it, not keep its port."""
+    from localharness import WEBAPP
+
+    hog = f"{sys.executable} -c 'import time; time.sleep(2); x = bytearray(300 << 20); time.sleep(60)'"
+    wrapper = ["/bin/sh", "-c", " ".join(WEBAPP) + f" & {hog}; wait"]
+    local = start_local(["--memory", "128", "--concurrency", "1"], app=wrapper)
+    try:
+        busy = ThreadPoolExecutor(1).submit(fetch, local.port, "/sleep?s=20")
+        local.wait_for("START RequestId")
+        before = descendants(local.proc.pid)
+        servers = [pid for pid in before if b"webapp.py" in _cmdline(pid) and not _cmdline(pid).startswith(b"/bin/sh")]
+        assert servers, before
+        local.wait_for("Runtime.OutOfMemory")
+        with contextlib.suppress(ConnectionError, OSError):
+            busy.result(timeout=10)
+        deadline = time.monotonic() + 5
+        while any(alive(p) for p in before) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [p for p in before if alive(p)], "the old instance's tree outlived its reset"
+    finally:
+        local.stop()
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
