@@ -246,9 +246,20 @@ class App:
             parts = first.split(b" ", 2)
             if len(parts) >= 2 and parts[0].startswith(b"HTTP/") and parts[1].isdigit():
                 code = int(parts[1])
+                _drain(sock)
                 return "ready" if code in settings.wait_codes else f"status {code}"
             return "not an HTTP answer"
         except OSError as exc:
             return f"probe: {exc}"
         finally:
             sock.close()
+
+
+def _drain(sock: socket.socket) -> None:
+    """Read the rest of the probe's answer until the app closes (it was asked to), within bounds. Closing
+    with unread bytes would send the app a reset while it writes, and a traceback into its log at every start."""
+    sock.settimeout(0.5)
+    with contextlib.suppress(OSError):
+        for _ in range(64):  # at most 4 MB
+            if not sock.recv(65536):
+                return

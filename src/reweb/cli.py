@@ -29,6 +29,7 @@ _FLAGS = {"--port": "port", "--wait-path": "wait_path", "--wait-code": "wait_cod
           "--invoke-mode": "invoke_mode", "--pass-through-path": "pass_through_path",
           "--remove-base-path": "remove_base_path", "--readiness-protocol": "readiness_protocol"}
 INIT_ASYNC_LIMIT = 9.8  # Lambda gives init 10 s; stop just before and finish inside the first invocation
+SHUTDOWN_GRACE = 0.35  # seconds between the app's SIGTERM and its SIGKILL at shutdown (Lambda allows 0.5)
 
 
 def parse_args(argv: list[str]) -> tuple[dict[str, str], tuple[str, ...]]:
@@ -121,8 +122,9 @@ def run_adapter(args: list[str]) -> int:
     app = adapter.app
 
     def shutdown(signum: int, _frame: object) -> None:
+        # Lambda allows 500 ms after SIGTERM (internal extension): the app gets most of it, then SIGKILL.
         log.info("shutting down", signal=signal.Signals(signum).name)
-        app.stop(grace=1.5)
+        app.stop(grace=SHUTDOWN_GRACE)
         os._exit(0)
 
     signal.signal(signal.SIGTERM, shutdown)
@@ -133,6 +135,9 @@ def run_adapter(args: list[str]) -> int:
         log.error("the app could not be started", reason=str(exc))
         _report_init_error(RuntimeClient(address), "Runtime.AppStartError", f"reweb: {exc}", log)
         return 1
+    from .extension import register
+
+    register(address, log)  # after the start: the lifeline is forked before any thread exists
     limit = started + INIT_ASYNC_LIMIT if settings.async_init else float("inf")
     try:
         if not app.wait_ready(limit):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import re
+import select
 import socket
 from collections.abc import Iterator
 from time import monotonic
@@ -68,50 +69,60 @@ class ResponseHead:
 
 
 class _SocketReader(io.RawIOBase):
-    """The socket under the buffered reader. Every recv waits at most until `deadline` (monotonic), so one
-    deadline covers a whole exchange: a per-recv timeout would let an app that trickles a byte a second run
-    forever. In `probing` mode a recv never waits (None = nothing to read)."""
+    """The socket under the buffered reader.
 
-    def __init__(self, sock: socket.socket) -> None:
+    Timed (the app's connection): the socket is non-blocking and every recv first polls for at most the time
+    left until `deadline` (monotonic), so one deadline covers a whole exchange; a per-recv timeout would let an
+    app that trickles a byte a second run forever. No settimeout() per read: that is an ioctl each time.
+    In `probing` mode it reads nothing at all, so a peek() shows only what is already buffered."""
+
+    def __init__(self, sock: socket.socket, timed: bool) -> None:
         self.sock = sock
+        self.timed = timed
         self.deadline: float | None = None
         self.probing = False
         self.eof = False
         self.received = 0  # bytes since the current exchange began
+        self.poll_in = select.poll()
+        self.poll_in.register(sock, select.POLLIN)
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: memoryview) -> int | None:  # type: ignore[override]
-        sock = self.sock
         if self.probing:
-            sock.settimeout(0.0)  # with a timeout set, Python would poll() before even a MSG_DONTWAIT recv
-            try:
-                count = sock.recv_into(buffer)
-            except BlockingIOError:
-                return None
-        else:
+            return None
+        sock = self.sock
+        if self.timed:
             deadline = self.deadline
-            if deadline is not None:
-                remaining = deadline - monotonic()
-                if remaining <= 0:
-                    raise TimeoutError("the deadline passed")
-                sock.settimeout(remaining)
-            count = sock.recv_into(buffer)
+            wait = -1 if deadline is None else _poll_ms(deadline)
+            if not self.poll_in.poll(wait):
+                raise TimeoutError("the deadline passed")
+        count = sock.recv_into(buffer)
         if count == 0:
             self.eof = True
         self.received += count
         return count
 
 
+def _poll_ms(deadline: float) -> int:
+    remaining = deadline - monotonic()
+    if remaining <= 0:
+        raise TimeoutError("the deadline passed")
+    return int(remaining * 1000) + 1  # round up: poll() must not return before the time is really up
+
+
 class Connection:
-    def __init__(self, host: str, port: int, *, quickack: bool = False) -> None:
+    def __init__(self, host: str, port: int, *, quickack: bool = False, timed: bool = False) -> None:
+        """timed: every exchange has a deadline (set_deadline) that bounds all of its I/O."""
         self.host = host
         self.port = port
         self.quickack = quickack and _QUICKACK is not None
+        self.timed = timed
         self.sock: socket.socket | None = None
         self.raw: _SocketReader | None = None
         self.reader: io.BufferedReader = io.BufferedReader(io.BytesIO())  # replaced on connect
+        self.poll_out: select.poll | None = None
         self.used = False  # True once a full exchange completed: a failure then may be a stale socket
         self.deadline: float | None = None  # monotonic end of the current exchange, None = no limit
 
@@ -119,12 +130,17 @@ class Connection:
 
     def connect(self) -> None:
         self.close()
-        sock = socket.create_connection((self.host, self.port), timeout=self.remaining())
+        timeout = None if self.deadline is None else _poll_ms(self.deadline) / 1000
+        sock = socket.create_connection((self.host, self.port), timeout=timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.settimeout(0.0 if self.timed else None)  # timed: non-blocking, we poll ourselves
         self.sock = sock
-        self.raw = _SocketReader(sock)
+        self.raw = _SocketReader(sock, self.timed)
         self.raw.deadline = self.deadline
         self.reader = io.BufferedReader(self.raw, 65536)
+        if self.timed:
+            self.poll_out = select.poll()
+            self.poll_out.register(sock, select.POLLOUT)
         self.used = False
 
     def close(self) -> None:
@@ -144,16 +160,6 @@ class Connection:
         if raw is not None:
             raw.deadline = deadline
             raw.received = 0
-            if deadline is None:
-                raw.sock.settimeout(None)
-
-    def remaining(self) -> float | None:
-        if self.deadline is None:
-            return None
-        remaining = self.deadline - monotonic()
-        if remaining <= 0:
-            raise TimeoutError("the deadline passed")
-        return remaining
 
     def leftover(self) -> int:
         """Bytes that are buffered or readable right now without waiting, or -1 when the peer has closed.
@@ -163,14 +169,22 @@ class Connection:
             return -1
         raw.probing = True
         try:
-            extra = self.reader.peek(1)
-        except OSError:
-            return -1
+            extra = self.reader.peek(1)  # what is buffered already, no syscall
         finally:
             raw.probing = False
         if extra:
             return len(extra)
-        return -1 if raw.eof else 0
+        if raw.eof:
+            return -1
+        if not raw.poll_in.poll(0):
+            return 0  # the common case: one poll() syscall
+        try:  # readable: stray bytes or the peer's FIN; the connection is closed either way
+            count = raw.sock.recv_into(bytearray(4096), 4096, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return 0
+        except OSError:
+            return -1
+        return count or -1
 
     @property
     def received(self) -> int:
@@ -188,11 +202,7 @@ class Connection:
 
     def send_parts(self, parts: list[bytes]) -> None:
         """Scatter-gather send: one syscall, no concatenation of large bodies."""
-        sock = self.sock
-        assert sock is not None
-        if self.deadline is not None:
-            sock.settimeout(self.remaining())
-        sent = sock.sendmsg(parts)
+        sent = self._sendmsg(parts)
         if sent == sum(map(len, parts)):
             return
         views = [memoryview(part) for part in parts if part]
@@ -204,9 +214,21 @@ class Connection:
                     views[0] = views[0][sent:]
                     sent = 0
             if views:
-                if self.deadline is not None:
-                    sock.settimeout(self.remaining())
-                sent = sock.sendmsg(views)
+                sent = self._sendmsg(views)
+
+    def _sendmsg(self, parts: list[bytes] | list[memoryview]) -> int:
+        sock = self.sock
+        assert sock is not None
+        if not self.timed:
+            return sock.sendmsg(parts)
+        try:
+            return sock.sendmsg(parts)
+        except BlockingIOError:  # the app is not reading: wait for room, until the deadline
+            assert self.poll_out is not None
+            wait = -1 if self.deadline is None else _poll_ms(self.deadline)
+            if not self.poll_out.poll(wait):
+                raise TimeoutError("the deadline passed") from None
+            return 0
 
     def send_raw(self, data: bytes) -> None:
         self.send_parts([data])

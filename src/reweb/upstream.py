@@ -77,15 +77,17 @@ class Upstream:
     """One keep-alive connection to the app. The rules of a production reverse proxy:
     - one deadline per exchange, covering connect, send, interim answers, head and body;
     - a connection is reused only when the last answer ended exactly on its framing and nothing more is
-      buffered or readable (checked again, without waiting, before the next request goes out);
+      buffered or readable (checked without waiting just before the next request goes out, so bytes that
+      arrive late are caught too);
     - a request is sent again only when it cannot have been processed: the connection was seen closed before
       sending, or the method is idempotent and not one byte of answer came back;
     - any failure closes the connection.
     """
 
     def __init__(self, port: int, host: str = "127.0.0.1", log: Log | None = None) -> None:
-        self.conn = Connection(host, port, quickack=True)
+        self.conn = Connection(host, port, quickack=True, timed=True)
         self.log = log
+        self.last: tuple[str, str, ResponseHead] = ("", "", ResponseHead(0, "", [], None, False, False))
 
     def close(self) -> None:
         self.conn.close()
@@ -122,7 +124,7 @@ class Upstream:
                     leftover = conn.leftover()
                     if leftover:  # the app closed the idle connection, or sent bytes nobody asked for
                         if leftover > 0:
-                            self._warn_leftover(leftover, "before the next request")
+                            self._warn_leftover(leftover)
                         conn.close()
                     else:
                         reused = True
@@ -145,29 +147,24 @@ class Upstream:
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def _finish(self, head: ResponseHead, request: HttpRequest) -> None:
-        """After a complete answer: keep the connection only if it ended exactly on its framing."""
+        """After a complete answer. Whether more bytes follow it is checked just before the next request goes
+        out (leftover()): late bytes are caught too, and the hot path pays one check, not two."""
         conn = self.conn
         conn.used = True
         if not head.keep_alive:
             conn.close()
             return
-        leftover = conn.leftover()
-        if leftover:
-            if leftover > 0:
-                self._warn_leftover(leftover, f"after its answer to {request.method} {request.path[:100]}",
-                                    head)
-            conn.close()
+        self.last = (request.method, request.path, head)
 
-    def _warn_leftover(self, count: int, when: str, head: ResponseHead | None = None) -> None:
+    def _warn_leftover(self, count: int) -> None:
         if self.log is None:
             return
-        framing = ""
-        if head is not None:
-            framing = ("chunked" if head.chunked else f"Content-Length {head.length}"
-                       if head.length is not None else "no body")
-            framing = f" (status {head.status}, framing: {framing})"
-        self.log.warn("the app sent bytes beyond the end of its answer; closing that connection so they can "
-                      "reach no other request", bytes=f"{count}+", when=when + framing)
+        method, path, head = self.last
+        framing = ("chunked" if head.chunked else f"Content-Length {head.length}" if head.length is not None
+                   else "no body")
+        self.log.warn("the app sent bytes beyond the end of an answer; closing that connection so they reach no "
+                      "other request", bytes=f"{count}+", after=f"{method} {path[:100]}", status=head.status,
+                      framing=framing)
 
     def _stream(self, head: ResponseHead) -> Iterator[bytes]:
         conn = self.conn
@@ -180,8 +177,10 @@ class Upstream:
             conn.close()
             raise _failure(exc, "while streaming its body") from None
         conn.used = True
-        if not head.keep_alive or conn.leftover():
+        if not head.keep_alive:
             conn.close()
+        else:
+            self.last = ("", "(a streamed answer)", head)
 
 
 def _failure(exc: BaseException, when: str) -> UpstreamError:

@@ -8,10 +8,13 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from http_client import fetch
 from localharness import Local, alive, descendants, start_local
+
+from reweb.local.ports import free_port
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -113,3 +116,24 @@ def _cmdline(pid: int) -> bytes:
             return f.read()
     except OSError:
         return b""
+
+
+def test_a_reaped_instance_shuts_down_as_lambda_does(tmp_path: Path) -> None:
+    """reweb registers as an extension, so the emulator (as Lambda) sends SIGTERM at shutdown and allows
+    500 ms: the app's SIGTERM handler runs."""
+    from tests.integration.test_shutdown import APP
+
+    (tmp_path / "app.py").write_text(APP)
+    marker = tmp_path / "marker"
+    port = str(free_port())
+    local = start_local(["--idle-ttl", "1"], app=[sys.executable, str(tmp_path / "app.py"), str(marker), port,
+                                                  "graceful"], env={"REWEB_APPLICATION_PORT": port})
+    try:
+        assert fetch(local.port, "/").status == 200
+        local.wait_for("idle for 1s, shut down")
+        deadline = time.monotonic() + 5
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.exists(), "the app got no SIGTERM at shutdown"
+    finally:
+        local.stop()

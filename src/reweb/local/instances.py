@@ -46,6 +46,7 @@ class Instance:
         self.idle_since = 0.0
         self.exit_status: int | None = None
         self.exited = asyncio.Event()
+        self.extension_registered = False  # set through the Extensions API; decides how shutdown goes
         self._work: asyncio.Queue[Invocation] = asyncio.Queue(maxsize=1)
         self._current: Invocation | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -107,15 +108,16 @@ class Instance:
             await self.stop(graceful=False)
 
     async def stop(self, graceful: bool = True) -> None:
-        """Thaw, ask nicely (SIGTERM) if graceful, then SIGKILL the whole tree; close the Runtime API."""
+        """Shut down as Lambda does: thaw; if an extension registered (reweb registers itself), SIGTERM and up
+        to 500 ms; then SIGKILL the whole tree; close the Runtime API."""
         if self.proc is not None and self.proc.returncode is None:
             procs.thaw(self.proc.pid, self.pgid)
             self.frozen = False
-            if graceful:
+            if graceful and self.extension_registered:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.pgid, signal.SIGTERM)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.exited.wait(), 2.0)
+                    await asyncio.wait_for(self.exited.wait(), SHUTDOWN_MS / 1000)
             procs.kill(self.proc.pid, self.pgid)
         if self.proc is not None:
             with contextlib.suppress(TimeoutError):
@@ -361,6 +363,7 @@ def lambda_environment(opts: Options, runtime_api: str) -> dict[str, str]:
 
 
 APP_PORT_VARS = ("REWEB_APPLICATION_PORT", "AWS_LWA_PORT", "PORT")
+SHUTDOWN_MS = 500  # Lambda's shutdown phase with an internal extension registered (0 ms without any)
 
 
 _SIGNAL_TEXT = {signal.SIGKILL: "killed", signal.SIGTERM: "terminated", signal.SIGSEGV: "segmentation fault",

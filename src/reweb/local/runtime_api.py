@@ -5,6 +5,8 @@ whoever calls /next is known without guessing).
   POST /2018-06-01/runtime/invocation/{id}/response   buffered, or streamed (chunked, trailers)
   POST /2018-06-01/runtime/invocation/{id}/error
   POST /2018-06-01/runtime/init/error
+  POST /2020-01-01/extension/register                 an (internal) extension: SIGTERM at shutdown
+  GET  /2020-01-01/extension/event/next               no events are ever sent: it blocks until shutdown
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Protocol
 from . import http11
 
 PREFIX = "/2018-06-01/runtime"
+EXTENSION_PREFIX = "/2020-01-01/extension"
 MB = 1024 * 1024
 BUFFERED_LIMIT = 6 * MB  # Lambda's synchronous response limit
 STREAMED_LIMIT = 200 * MB
@@ -82,6 +85,8 @@ class Sandbox(Protocol):
 
     def init_failed(self, error_type: str) -> None: ...
 
+    extension_registered: bool
+
 
 class RuntimeApi:
     def __init__(self, sandbox: Sandbox) -> None:
@@ -131,6 +136,8 @@ class RuntimeApi:
 
     async def _route(self, req: http11.Request) -> tuple[int, bytes, http11.Headers]:
         path = req.target.split("?", 1)[0]
+        if path.startswith(EXTENSION_PREFIX):
+            return await self._extension(req, path[len(EXTENSION_PREFIX):])
         if not path.startswith(PREFIX):
             return _json(404, "UnknownPath", path)
         tail = path[len(PREFIX):]
@@ -153,6 +160,18 @@ class RuntimeApi:
             if parts[3] == "error":
                 return await self._error(req, inv)
         return _json(404, "UnknownPath", path)
+
+    async def _extension(self, req: http11.Request, tail: str) -> tuple[int, bytes, http11.Headers]:
+        """Lambda's Extensions API, as much as shutdown needs: with an extension registered, Lambda sends the
+        runtime SIGTERM and allows 500 ms before SIGKILL; without one the sandbox is just killed."""
+        if tail == "/register" and req.method == "POST":
+            await req.drain()
+            self.sandbox.extension_registered = True
+            return 200, b'{"functionName":"function","functionVersion":"$LATEST","handler":""}', [
+                ("Content-Type", "application/json"), ("Lambda-Extension-Identifier", "reweb-local-extension")]
+        if tail == "/event/next" and req.method == "GET":
+            await asyncio.Event().wait()  # nothing is ever sent; the instance's shutdown cancels this
+        return _json(404, "UnknownPath", EXTENSION_PREFIX + tail)
 
     async def _next(self) -> tuple[int, bytes, http11.Headers]:
         inv = await self.sandbox.next_invocation()

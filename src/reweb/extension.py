@@ -1,0 +1,61 @@
+"""reweb as an internal Lambda extension, for one reason: Lambda sends SIGTERM at shutdown (and waits up to
+500 ms) only to functions with a registered extension; without one the sandbox is simply killed, and the app
+never hears of it. Registered with no events: its only other duty is to block on event/next, which tells
+Lambda that init may finish (a registered extension that never calls it holds init until its timeout)."""
+
+from __future__ import annotations
+
+import threading
+
+from .http1 import Connection
+from .log import Log
+
+API = "/2020-01-01/extension"
+NAME = "reweb"
+
+
+def register(address: str, log: Log) -> bool:
+    """Register and start the thread that blocks on event/next. False (logged) if the API refused."""
+    host, _, port = address.rpartition(":")
+    conn = Connection(host.strip("[]") or "127.0.0.1", int(port))
+    body = b'{"events":[]}'
+    try:
+        conn.connect()
+        conn.send(f"POST {API}/register HTTP/1.1\r\nHost: {address}\r\nLambda-Extension-Name: {NAME}\r\n"
+                  f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode("latin-1"), body)
+        head = conn.read_head()
+        conn.read_body(head, 1 << 20)
+    except OSError as exc:  # includes the http1 errors' ConnectionError family
+        conn.close()
+        log.warn("could not register as a Lambda extension: the app will get no SIGTERM at shutdown",
+                 reason=str(exc))
+        return False
+    except Exception as exc:
+        conn.close()
+        log.warn("could not register as a Lambda extension: the app will get no SIGTERM at shutdown",
+                 reason=f"{type(exc).__name__}: {exc}")
+        return False
+    identifier = head.get("lambda-extension-identifier")
+    if head.status != 200 or not identifier:
+        conn.close()
+        log.warn("the Extensions API refused reweb's registration: the app will get no SIGTERM at shutdown",
+                 status=head.status)
+        return False
+    request = (f"GET {API}/event/next HTTP/1.1\r\nHost: {address}\r\n"
+               f"Lambda-Extension-Identifier: {identifier}\r\n\r\n").encode("latin-1")
+    threading.Thread(target=_wait_for_events, args=(conn, request), name="reweb-extension", daemon=True).start()
+    return True
+
+
+def _wait_for_events(conn: Connection, request: bytes) -> None:
+    """Blocks on event/next for the life of the sandbox (no events were asked for; SHUTDOWN comes as SIGTERM)."""
+    try:
+        while True:
+            conn.send(request)
+            head = conn.read_head()
+            conn.read_body(head, 1 << 20)
+            if head.status != 200:
+                break
+    except Exception:  # the sandbox is going away; nothing to report to anyone
+        pass
+    conn.close()
