@@ -47,6 +47,13 @@ class StreamingRuntimeApi:
             while (line := reader.readline()) not in (b"\r\n", b""):
                 name, _, value = line.decode().partition(":")
                 headers[name.strip().lower()] = value.strip()
+            if b"/2020-01-01/extension/" in request_line:  # no Extensions API here: reweb goes on without
+                reader.read(int(headers.get("content-length", "0")))
+                conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                conn.close()
+                conn, _ = self.sock.accept()
+                reader = conn.makefile("rb")
+                continue
             if request_line.startswith(b"GET"):
                 if not self.events:
                     self.done.set()
