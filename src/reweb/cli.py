@@ -22,6 +22,7 @@ options:
   --pass-through-path PATH  where non-HTTP events are POSTed (REWEB_PASS_THROUGH_PATH)
   --remove-base-path PATH   base path removed from every request (REWEB_REMOVE_BASE_PATH)
   --debug               log every request (REWEB_DEBUG)
+  -V, --version         print the version
   -h, --help            this text; `reweb local --help` for the emulator
 """
 
@@ -42,6 +43,11 @@ def parse_args(argv: list[str]) -> tuple[dict[str, str], tuple[str, ...]]:
             return overrides, tuple(argv[i + 1:])
         if arg in ("-h", "--help"):
             sys.stdout.write(USAGE)
+            raise SystemExit(0)
+        if arg in ("-V", "--version"):
+            from . import __version__
+
+            sys.stdout.write(f"reweb {__version__}\n")
             raise SystemExit(0)
         if arg == "--debug":
             overrides["debug"] = "true"

@@ -53,3 +53,20 @@ def test_init_budget_counts_from_process_start() -> None:
     code = "import time; time.sleep(0.4); from reweb.cli import process_age; print(process_age())"
     age = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
     assert 0.4 <= age < 3.0
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version(flag: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from reweb import __version__
+
+    monkeypatch.delenv("AWS_LAMBDA_RUNTIME_API", raising=False)
+    with pytest.raises(SystemExit) as exit_:
+        main([flag])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"reweb {__version__}\n"
+
+
+def test_every_help_ends_with_a_newline() -> None:
+    for args in (["--help"], ["local", "--help"]):
+        result = subprocess.run([sys.executable, "-m", "reweb", *args], capture_output=True, text=True, timeout=30)
+        assert result.returncode == 0 and result.stdout.endswith("\n") and not result.stdout.endswith("\n\n\n")
