@@ -30,11 +30,15 @@ def _marks(path: Path) -> dict[str, float]:
 
 
 def _start(argv: Sequence[str], port: int, command: str, extra_env: dict[str, str] | None = None,
-           stderr_path: Path | None = None) -> tuple[float, float]:
-    """Start a runtime once: (process start, first /next), monotonic; first /next is 0.0 if it never came."""
+           stderr_path: Path | None = None, ready_port: int = 0) -> tuple[float, float]:
+    """Start a runtime once: (process start, first /next), monotonic; first /next is 0.0 if it never came.
+    ready_port: probe this (already open) port for readiness; the app's own port stays free, as reweb wants it
+    before it starts the app."""
     driver = RuntimeDriver()
     env = dict(LAMBDA_ENV, AWS_LAMBDA_RUNTIME_API=driver.address, REWEB_APPLICATION_EXEC=command,
                REWEB_APPLICATION_PORT=str(port), **(extra_env or {}))
+    if ready_port:
+        env["REWEB_READINESS_CHECK_PORT"] = str(ready_port)
     child = Child(argv, env, stderr_path=stderr_path)
     try:
         driver.wait_first_next(10.0)
@@ -61,16 +65,18 @@ def cold_start(adapter: str, quick: bool, report: Report) -> None:
     table = Table("Cold start (ms)", ["measure", "trials", "min", "p50", "max"])
     argv = adapter_argv(adapter)
 
-    # reweb's own init: the app's port is already open (a pre-started app; reweb's child is only `sleep`).
-    port = free_port()
+    # reweb's own init: the readiness check's port is already open (a pre-started app; reweb's child is only
+    # `sleep`, its own port stays free).
+    port, app_port = free_port(), free_port()
     with Child([sys.executable, str(BENCH_DIR / "app.py"), "--port", str(port)]):
         wait_port(port, 10.0)
         null = _trials(trials, lambda: _start([sys.executable, "-c", NULL_RUNTIME], port, ""))
-        own = _trials(trials, lambda: _start(argv, port, "exec sleep 60"))
-        no_pyc = _trials(trials, lambda: _start(argv, port, "exec sleep 60", bytecode_env(cached=False)))
+        own = _trials(trials, lambda: _start(argv, app_port, "exec sleep 60", ready_port=port))
+        no_pyc = _trials(trials, lambda: _start(argv, app_port, "exec sleep 60", bytecode_env(cached=False),
+                                                ready_port=port))
         with tempfile.TemporaryDirectory() as tmp:
             importtime = Path(tmp) / "importtime.txt"
-            _start(argv, port, "exec sleep 60", {"PYTHONPROFILEIMPORTTIME": "1"}, importtime)
+            _start(argv, app_port, "exec sleep 60", {"PYTHONPROFILEIMPORTTIME": "1"}, importtime, ready_port=port)
             imports = importtime.read_text() if importtime.exists() else ""
     _row(table, "null Python runtime (start -> first /next): the interpreter's floor", null)
     _row(table, "reweb: start -> first /next, app port already open", own)

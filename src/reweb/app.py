@@ -11,6 +11,7 @@ import time
 
 from . import tree
 from .config import Settings
+from .http1 import Connection, ProtocolError
 from .log import Log
 
 POLL_INTERVAL = 0.010  # readiness poll: the port is noticed within ~10 ms of opening
@@ -230,36 +231,29 @@ class App:
             time.sleep(max(0.0, min(next_probe, until) - now))
 
     def _check(self) -> str:
-        """One readiness probe: "ready", or why not."""
+        """One readiness probe: "ready", or why not. An HTTP probe is a whole exchange through the strict
+        client, answer read to its end: closing on unread bytes would reset the app's connection mid-write
+        (and put a traceback in many apps' logs at every start)."""
         settings = self.settings
+        conn = Connection("127.0.0.1", settings.check_port, timed=True)
+        conn.set_deadline(time.monotonic() + 2.0)
         try:
-            sock = socket.create_connection(("127.0.0.1", settings.check_port), timeout=1.0)
+            conn.connect()
         except OSError as exc:
             return f"connect: {exc.strerror or exc}"
         try:
             if settings.readiness_protocol == "tcp":
                 return "ready"
-            sock.sendall(f"GET {settings.wait_path} HTTP/1.1\r\nHost: 127.0.0.1:{settings.check_port}\r\n"
-                         "User-Agent: reweb-readiness\r\nConnection: close\r\n\r\n".encode())
-            sock.settimeout(2.0)
-            first = sock.recv(64)
-            parts = first.split(b" ", 2)
-            if len(parts) >= 2 and parts[0].startswith(b"HTTP/") and parts[1].isdigit():
-                code = int(parts[1])
-                _drain(sock)
-                return "ready" if code in settings.wait_codes else f"status {code}"
-            return "not an HTTP answer"
-        except OSError as exc:
+            conn.send(f"GET {settings.wait_path} HTTP/1.1\r\nHost: 127.0.0.1:{settings.check_port}\r\n"
+                      "User-Agent: reweb-readiness\r\nConnection: close\r\n\r\n".encode())
+            head = conn.read_head()
+            conn.set_deadline(time.monotonic() + 0.2)
+            with contextlib.suppress(Exception):
+                conn.read_body(head, 4 << 20)
+            return "ready" if head.status in settings.wait_codes else f"status {head.status}"
+        except TimeoutError:
+            return "probe: no answer within 2 s"
+        except (ProtocolError, OSError) as exc:
             return f"probe: {exc}"
         finally:
-            sock.close()
-
-
-def _drain(sock: socket.socket) -> None:
-    """Read the rest of the probe's answer until the app closes (it was asked to), within bounds. Closing
-    with unread bytes would send the app a reset while it writes, and a traceback into its log at every start."""
-    sock.settimeout(0.5)
-    with contextlib.suppress(OSError):
-        for _ in range(64):  # at most 4 MB
-            if not sock.recv(65536):
-                return
+            conn.close()
