@@ -34,6 +34,12 @@ def describe_exit(status: int) -> str:
     return f"the app exited with status {status}"
 
 
+# stdin from /dev/null, as on Lambda; closed in a bare root without one (else the spawn fails as if the
+# command were missing).
+_STDIN_ACTIONS = ([(os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0)] if os.path.exists("/dev/null")
+                  else [(os.POSIX_SPAWN_CLOSE, 0)])
+
+
 class AppStartError(Exception):
     """The app could not be started at all (missing command, no shell, port held): a one-line reason."""
 
@@ -93,8 +99,7 @@ class App:
             try:
                 # setsigdef: Python ignores SIGPIPE and SIGXFSZ, and ignored signals survive exec.
                 pid = os.posix_spawnp(argv[0], argv, env, setsid=True,
-                                      setsigdef=(signal.SIGPIPE, signal.SIGXFSZ),
-                                      file_actions=[(os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0)])
+                                      setsigdef=(signal.SIGPIPE, signal.SIGXFSZ), file_actions=_STDIN_ACTIONS)
             except OSError as exc:
                 raise AppStartError(tree.describe_spawn_error(argv[0], exc)) from None
             self.pid, self.status, self.ready = pid, None, False

@@ -72,8 +72,12 @@ def parse_args(argv: list[str]) -> tuple[dict[str, str], tuple[str, ...]]:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] == "local":
-        from .local.main import main as local_main
-
+        try:
+            from .local.main import main as local_main
+        except ModuleNotFoundError as exc:  # the [local] extra (aiohttp), or the one-file executable
+            sys.stderr.write(f"reweb local needs what this installation of reweb lacks ({exc.name}): "
+                             "pip install 'reweb-lambda[local]' (the one-file executable has only the adapter)\n")
+            return 2
         return local_main(args[1:])
     return run_adapter(args)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.rie import RieFunction, free_port
+from tests.support.runtime import reweb_argv
 
 pytestmark = pytest.mark.integration
 ECHO = Path(__file__).resolve().parent.parent / "support" / "echo_app.py"
@@ -44,7 +45,7 @@ def test_app_does_not_outlive_reweb(sig: signal.Signals) -> None:
     port = free_port()
     env = {**os.environ, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{runtime.getsockname()[1]}",
            "REWEB_APPLICATION_PORT": str(port), "REWEB_APPLICATION_EXEC": f"{sys.executable} {ECHO} {port}"}
-    process = subprocess.Popen([sys.executable, "-m", "reweb"], env=env, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(reweb_argv(), env=env, stderr=subprocess.DEVNULL)
     try:
         assert wait_for(lambda: port_open(port), 10), "the app never started"
         process.send_signal(sig)
@@ -83,7 +84,7 @@ def test_sigkill_of_reweb_takes_the_whole_tree(wrapped: str) -> None:
     command = f"{sys.executable} {ECHO} {port}" + ("; echo the server stopped" if wrapped == "wrapper" else "")
     env = {**os.environ, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{runtime.getsockname()[1]}",
            "REWEB_APPLICATION_PORT": str(port), "REWEB_APPLICATION_EXEC": command}
-    process = subprocess.Popen([sys.executable, "-m", "reweb"], env=env, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(reweb_argv(), env=env, stderr=subprocess.DEVNULL)
     try:
         assert wait_for(lambda: port_open(port), 10), "the app never started"
         tree = grandchildren_of(process.pid)
@@ -135,7 +136,7 @@ class InitErrorApi:
     def init_error(self, env: dict[str, str]) -> tuple[int, str, str]:
         full = {k: v for k, v in os.environ.items() if not k.startswith("REWEB_")}
         full.update({"AWS_LAMBDA_RUNTIME_API": self.address, **env})
-        result = subprocess.run([sys.executable, "-m", "reweb"], env=full, capture_output=True, timeout=20)
+        result = subprocess.run(reweb_argv(), env=full, capture_output=True, timeout=20)
         assert len(self.errors) == 1, self.errors
         error_type, body = self.errors.pop()
         return result.returncode, error_type, str(body["errorMessage"])

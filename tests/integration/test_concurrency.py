@@ -20,6 +20,7 @@ from queue import Empty, Queue
 import pytest
 
 from tests.support.rie import free_port
+from tests.support.runtime import reweb_argv
 
 pytestmark = pytest.mark.integration
 ECHO = Path(__file__).resolve().parent.parent / "support" / "echo_app.py"
@@ -110,7 +111,7 @@ def test_eight_workers_serve_in_parallel() -> None:
     env = {**os.environ, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{api.server_address[1]}",
            "AWS_LAMBDA_MAX_CONCURRENCY": "8", "REWEB_APPLICATION_PORT": str(app_port),
            "REWEB_APPLICATION_EXEC": f"{sys.executable} {ECHO} {app_port}", "ECHO_SLEEP": "0.3"}
-    process = subprocess.Popen([sys.executable, "-m", "reweb"], env=env, start_new_session=True)
+    process = subprocess.Popen(reweb_argv(), env=env, start_new_session=True)
     try:
         started = time.monotonic()
         assert api.done.wait(30), f"only {len(api.results)} of {count} results arrived"
@@ -144,7 +145,7 @@ def test_workers_survive_crashes_next_failures_and_restarts_under_load() -> None
     env = {**os.environ, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{api.server_address[1]}",
            "AWS_LAMBDA_MAX_CONCURRENCY": "8", "REWEB_APPLICATION_PORT": str(app_port),
            "REWEB_APPLICATION_EXEC": f"{sys.executable} {ECHO} {app_port}"}
-    process = subprocess.Popen([sys.executable, "-m", "reweb"], env=env, start_new_session=True,
+    process = subprocess.Popen(reweb_argv(), env=env, start_new_session=True,
                                stderr=subprocess.PIPE, text=True)
     try:
         assert api.done.wait(60), f"only {len(api.results)} of {count} results arrived"
@@ -193,7 +194,7 @@ def test_reweb_exits_non_zero_when_the_runtime_api_is_gone() -> None:
     env = {**os.environ, "AWS_LAMBDA_RUNTIME_API": address, "AWS_LAMBDA_MAX_CONCURRENCY": "4",
            "REWEB_APPLICATION_PORT": str(app_port), "REWEB_APPLICATION_EXEC": f"{sys.executable} {ECHO} {app_port}"}
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "reweb"], env=env, capture_output=True, text=True, timeout=30)
+    result = subprocess.run(reweb_argv(), env=env, capture_output=True, text=True, timeout=30)
     assert result.returncode == 1
     assert "the Lambda Runtime API is unreachable; reweb exits" in result.stderr
     assert "Traceback" not in result.stderr

@@ -36,6 +36,7 @@ import pytest
 from reweb.local.ports import free_port
 from tests.support import hostile_app
 from tests.support.rie import RieFunction
+from tests.support.runtime import reweb_argv
 
 pytestmark = pytest.mark.integration
 
@@ -549,7 +550,7 @@ def test_streamed_trickle_ends_with_error_trailer_before_the_deadline(tmp_path: 
     env.update({"AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{api.port}", "REWEB_INVOKE_MODE": "response_stream",
                 "REWEB_APPLICATION_PORT": str(port),
                 "REWEB_APPLICATION_EXEC": f"{sys.executable} {HOSTILE} {port} {tmp_path / 'hostile.jsonl'}"})
-    process = subprocess.Popen([sys.executable, "-m", "reweb"], env=env, start_new_session=True,
+    process = subprocess.Popen(reweb_argv(), env=env, start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         until = time.monotonic() + 15  # reweb's start, then the 3 s invocation

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.rie import free_port
+from tests.support.runtime import reweb_argv
 
 pytestmark = pytest.mark.integration
 ECHO = Path(__file__).resolve().parent.parent / "support" / "echo_app.py"
@@ -93,7 +94,7 @@ def run_reweb(api: StreamingRuntimeApi) -> subprocess.Popen[bytes]:
     port = free_port()
     env = {**os.environ, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{api.port}", "REWEB_INVOKE_MODE": "response_stream",
            "REWEB_APPLICATION_PORT": str(port), "REWEB_APPLICATION_EXEC": f"{sys.executable} {ECHO} {port}"}
-    return subprocess.Popen([sys.executable, "-m", "reweb"], env=env, start_new_session=True,
+    return subprocess.Popen(reweb_argv(), env=env, start_new_session=True,
                             stderr=subprocess.DEVNULL)
 
 

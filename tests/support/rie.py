@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from reweb.local.ports import free_port
+from tests.support.runtime import reweb_argv
 
 SAM_CLI_VERSION = "1.170.0"
 MEMBER = "samcli/local/rapid/aws-lambda-rie-x86_64"
@@ -50,7 +51,9 @@ def rie_binary() -> Path:
 class RieFunction:
     """reweb as the bootstrap of a real RIE, with its own app; invoke() sends one event."""
 
-    def __init__(self, env: dict[str, str], timeout_s: int = 30, args: tuple[str, ...] = ()) -> None:
+    def __init__(self, env: dict[str, str], timeout_s: int = 30, args: tuple[str, ...] = (),
+                 command: list[str] | None = None) -> None:
+        """command: what the RIE starts as the runtime (default: reweb, then `args`)."""
         self.port = free_port()
         self.api_port = free_port()
         self.log_path = Path(tempfile.mkstemp(prefix="reweb-rie-", suffix=".log")[1])
@@ -60,7 +63,7 @@ class RieFunction:
         self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in close()
         self.process = subprocess.Popen(
             [str(rie_binary()), "--runtime-interface-emulator-address", f"127.0.0.1:{self.port}",
-             "--runtime-api-address", f"127.0.0.1:{self.api_port}", sys.executable, "-m", "reweb", *args],
+             "--runtime-api-address", f"127.0.0.1:{self.api_port}", *(command or [*reweb_argv(), *args])],
             env=full_env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 10
         while True:
