@@ -30,7 +30,7 @@ from spy import profile
 from stages import stages
 from streaming import streaming
 
-GO_REFERENCE = ("For scale, a compiled Go adapter (AWS Lambda Web Adapter) spends about 540 us of CPU on a 1 KB "
+GO_REFERENCE = ("For scale, the original re:Web, a compiled Go adapter, spends about 540 us of CPU on a 1 KB "
                 "invocation, 21 ms on a 1 MB text response and 52 ms on a 4 MB one (figures given in the brief; "
                 "no Go adapter is installable from the registries reachable here).")
 

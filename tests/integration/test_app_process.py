@@ -57,18 +57,6 @@ def test_app_does_not_outlive_reweb(sig: signal.Signals) -> None:
         runtime.close()
 
 
-def test_plain_commands_run_without_a_shell() -> None:
-    from reweb.tree import command_argv
-
-    assert command_argv("python app.py 8080") == ["python", "app.py", "8080"]
-    assert command_argv("""php -d 'memory_limit=1G' -S "127.0.0.1:8080" a\\ b""") == [
-        "php", "-d", "memory_limit=1G", "-S", "127.0.0.1:8080", "a b"]
-    for compound in ("exit 7", "cd /srv && python app.py", "PORT=9000 node server.js", "a; b", "nginx -g 'daemon off;'",
-                     "php-fpm & nginx", "exec gunicorn app:app", "node $APP", "ls *.py", "echo `id`", "a > log",
-                     "~/bin/app", "app # comment"):
-        assert command_argv(compound) == ["/bin/sh", "-c", compound], compound
-
-
 def grandchildren_of(pid: int) -> list[int]:
     from reweb.tree import descendants
 

@@ -49,6 +49,17 @@ def managed_runtime(tmp_path: Path, layer: Path, handler: str, script: str | Non
                        command=[str(opt / "bootstrap"), *([handler] if handler else [])])
 
 
+def test_a_layer_whose_executable_is_unusable_says_so(tmp_path: Path, layer: Path) -> None:
+    function = managed_runtime(tmp_path, layer, "run.sh", "#!/bin/sh\nexit 0\n")
+    (tmp_path / "opt" / "reweb").chmod(0o644)
+    try:
+        function.invoke_raw(json.dumps(EVENT).encode(), timeout=20)
+        expected = "reweb layer: " + str(tmp_path / "opt" / "reweb") + " is missing or not executable"
+        assert expected in function.logs_with(expected), function.logs()
+    finally:
+        function.close()
+
+
 def test_the_handler_script_is_the_app(tmp_path: Path, layer: Path) -> None:
     script = f'#!/bin/sh\ncd "$LAMBDA_TASK_ROOT" && exec {sys.executable} -m http.server "$PORT" --bind 127.0.0.1\n'
     function = managed_runtime(tmp_path, layer, "run.sh", script)

@@ -1,0 +1,295 @@
+"""reweb's container images, built and run for real.
+
+reweb's own image (packaging/docker/Dockerfile: FROM scratch + the static executable at /reweb) and three app
+images that add reweb with the one line `COPY --from=reweb /reweb ...`:
+  static/  FROM scratch, reweb and Debian's static busybox `httpd`: no shell, no libc, no Python;
+  php/     a PHP page under `php -S` (Debian php-cli) that sets two cookies and reads a POSTed form;
+  python/  a WSGI app under the standard library's wsgiref (Debian python3): JSON and a binary download.
+Each runs as Lambda runs a container (read-only root, a tmpfs /tmp, a non-root user) with the real Lambda Runtime
+Interface Emulator copied in at run time and wrapped around the image's own ENTRYPOINT, as AWS base images do;
+real HTTP API v2 events (tests/conftest.py FIXTURES) go through the RIE's invoke endpoint on 127.0.0.1.
+
+Everything needed is made here: tests/images/prepare.sh (docker.io, debootstrap, dockerd, the base image
+`debian:bookworm-slim` from debootstrap: no registry is reachable), dist/ via scripts/build when it is missing or
+older than the sources, then the images (Docker's build cache makes a second run quick). Needs root the first
+time; where prepare.sh fails without root, the module is skipped unless REWEB_REQUIRE_APPS is set (as in CI).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import io
+import json
+import os
+import subprocess
+import tarfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import FIXTURES, ROOT
+from tests.support.rie import rie_binary
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]  # a cold first run installs and debootstraps
+
+HERE = Path(__file__).resolve().parent
+DOCKER = "/usr/bin/docker"  # Debian's docker.io client (BuildKit); /usr/local/bin/docker may lack it
+EXECUTABLE = ROOT / "dist" / "reweb-linux-x86_64"
+REWEB_IMAGE = "reweb:latest"
+REQUIRE = os.environ.get("REWEB_REQUIRE_APPS", "") not in ("", "0")
+RIE_PORT = 9000  # inside the container; the apps use 8080, reweb's default
+UID = "993:993"  # no such user in the images: like Lambda's sandbox user, it owns nothing there
+
+
+def run(argv: list[str], timeout: float, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DOCKER_BUILDKIT": "1"}
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, check=False, **kwargs)
+
+
+def docker(*args: str, timeout: float = 60) -> str:
+    done = run([DOCKER, *args], timeout)
+    assert done.returncode == 0, f"docker {' '.join(args)} failed:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
+    return done.stdout
+
+
+def build(tag: str, context: Path, *extra: str) -> None:
+    done = run([DOCKER, "build", "--progress=plain", "-t", tag, *extra, str(context)], 1200)
+    assert done.returncode == 0, f"docker build {tag} failed:\n{done.stderr[-6000:]}"
+
+
+def dist_is_stale() -> bool:
+    if not EXECUTABLE.exists():
+        return True
+    built = EXECUTABLE.stat().st_mtime
+    sources = [ROOT / "scripts" / "build", *(ROOT / "src" / "reweb").rglob("*.py")]
+    return any(path.stat().st_mtime > built for path in sources if path.exists())
+
+
+@pytest.fixture(scope="module")
+def reweb_image() -> str:
+    prepared = run(["bash", str(HERE / "prepare.sh")], 1700)
+    if prepared.returncode != 0:
+        message = f"tests/images/prepare.sh failed:\n{prepared.stdout[-3000:]}{prepared.stderr[-3000:]}"
+        if os.geteuid() != 0 and not REQUIRE:
+            pytest.skip("no docker here (prepare.sh needs root the first time): " + message[-500:])
+        pytest.fail(message)
+    if dist_is_stale():
+        built = run(["bash", str(ROOT / "scripts" / "build")], 1200, cwd=ROOT)
+        assert built.returncode == 0, f"scripts/build failed:\n{built.stdout[-3000:]}{built.stderr[-3000:]}"
+    build(REWEB_IMAGE, ROOT, "-f", str(ROOT / "packaging" / "docker" / "Dockerfile"))
+    return REWEB_IMAGE
+
+
+@pytest.fixture(scope="module")
+def app_image(reweb_image: str) -> Iterator[Any]:
+    """app_image("php") builds tests/images/php once (after reweb's image, which it copies from)."""
+    built: dict[str, str] = {}
+
+    def get(name: str) -> str:
+        if name not in built:
+            build(f"reweb-test/{name}:latest", HERE / name)
+            built[name] = f"reweb-test/{name}:latest"
+        return built[name]
+
+    yield get
+
+
+def image_files(image: str) -> dict[str, tarfile.TarInfo]:
+    """Every path in the image's layers (docker save), without the files docker run adds."""
+    saved = subprocess.run([DOCKER, "save", image], capture_output=True, timeout=120, check=True).stdout
+    files: dict[str, tarfile.TarInfo] = {}
+    with tarfile.open(fileobj=io.BytesIO(saved)) as outer:
+        manifest = json.load(outer.extractfile("manifest.json"))  # type: ignore[arg-type]
+        for layer in manifest[0]["Layers"]:
+            with tarfile.open(fileobj=outer.extractfile(layer)) as inner:
+                for member in inner.getmembers():
+                    files[member.name.removeprefix("./").rstrip("/")] = member
+    return files
+
+
+class ImageFunction:
+    """The image as a Lambda function: the RIE (mounted read-only) runs the image's ENTRYPOINT + CMD."""
+
+    def __init__(self, image: str) -> None:
+        config = json.loads(docker("image", "inspect", "--format", "{{json .Config}}", image))
+        command = (config.get("Entrypoint") or []) + (config.get("Cmd") or [])
+        assert command, f"{image} has no ENTRYPOINT"
+        self.name = f"reweb-test-{uuid.uuid4().hex[:12]}"
+        docker("run", "-d", "--name", self.name, "-p", f"127.0.0.1::{RIE_PORT}",
+               "--read-only", "--tmpfs", "/tmp", "--user", UID,
+               "-e", "AWS_LAMBDA_FUNCTION_TIMEOUT=30", "-e", "AWS_LAMBDA_FUNCTION_NAME=reweb-image-test",
+               "-v", f"{rie_binary()}:/aws-lambda-rie:ro", "--entrypoint", "/aws-lambda-rie",
+               image, "--runtime-interface-emulator-address", f"0.0.0.0:{RIE_PORT}", *command)
+        try:
+            published = docker("port", self.name, f"{RIE_PORT}/tcp").split()
+            self.url = "http://" + next(p for p in published if p.startswith("127.0.0.1:"))
+            self._wait_for_rie()
+        except BaseException:
+            self.close()
+            raise
+
+    def _wait_for_rie(self) -> None:
+        # docker-proxy accepts at once; the RIE answers (404) to a GET once it listens inside the container.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(self.url + "/", timeout=2).close()
+                return
+            except urllib.error.HTTPError:
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise AssertionError("the RIE did not start in the container:\n" + self.logs()) from None
+                time.sleep(0.1)
+
+    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        request = urllib.request.Request(self.url + "/2015-03-31/functions/function/invocations",
+                                         data=json.dumps(event).encode(), method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                result: dict[str, Any] = json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            raise AssertionError(f"invoke: HTTP {exc.code} {exc.read()!r}\n{self.logs()}") from None
+        assert isinstance(result, dict) and "statusCode" in result, f"{result}\n{self.logs()}"
+        return result
+
+    def logs(self) -> str:
+        done = run([DOCKER, "logs", self.name], 30)
+        return (done.stdout + done.stderr)[-6000:]
+
+    def close(self) -> None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            run([DOCKER, "rm", "-f", self.name], 60)
+
+
+@contextlib.contextmanager
+def function(image: str) -> Iterator[ImageFunction]:
+    fn = ImageFunction(image)
+    try:
+        yield fn
+    finally:
+        fn.close()
+
+
+def event(fixture: str, path: str | None = None, query: str = "", **changes: Any) -> dict[str, Any]:
+    """A real HTTP API v2 event from the fixtures, optionally sent to another path and query."""
+    data: dict[str, Any] = json.loads((FIXTURES / "apigw-http-v2" / fixture).read_text())
+    if path is not None:
+        data["rawPath"] = data["requestContext"]["http"]["path"] = path
+        data["rawQueryString"] = query
+    data.update(changes)
+    return data
+
+
+def body_bytes(result: dict[str, Any]) -> bytes:
+    body = result.get("body") or ""
+    return base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+
+
+def check(result: dict[str, Any], fn: ImageFunction, status: int) -> dict[str, str]:
+    assert result["statusCode"] == status, f"{result}\n{fn.logs()}"
+    return {k.lower(): v for k, v in result.get("headers", {}).items()}
+
+
+# -- reweb's own image --------------------------------------------------------------------------------------
+
+def test_reweb_image_is_the_executable_alone(reweb_image: str) -> None:
+    files = image_files(reweb_image)
+    assert list(files) == ["reweb"], files
+    assert files["reweb"].size == EXECUTABLE.stat().st_size
+    assert files["reweb"].mode & 0o111 == 0o111, oct(files["reweb"].mode)
+    config = json.loads(docker("image", "inspect", "--format", "{{json .Config}}", reweb_image))
+    assert config["Entrypoint"] == ["/reweb"]
+    expected = run([str(EXECUTABLE), "--version"], 30).stdout.strip()
+    assert expected.startswith("reweb ")
+    assert docker("run", "--rm", reweb_image, "--version", timeout=60).strip() == expected
+
+
+# -- FROM scratch + reweb + a static server ------------------------------------------------------------------
+
+def test_scratch_image_serves_static_files(app_image: Any) -> None:
+    image = app_image("static")
+    files = image_files(image)
+    assert set(files) == {"reweb", "busybox", "www", "www/index.html"}, sorted(files)  # no sh, no libc, no lib/
+    assert files["reweb"].size == EXECUTABLE.stat().st_size
+    page = (HERE / "static" / "www" / "index.html").read_bytes()
+    with function(image) as fn:
+        result = fn.invoke(event("golang-http-v2-no-authorizer-curl.json"))
+        headers = check(result, fn, 200)
+        assert headers["content-type"] == "text/html"
+        assert result["isBase64Encoded"] is False
+        assert body_bytes(result) == page  # UTF-8 text (λ ✓) travels as text
+        result = fn.invoke(event("golang-http-v2-no-authorizer-curl.json", "/missing.html"))
+        check(result, fn, 404)
+        logs = fn.logs()
+        assert "reweb ready" in logs and "/busybox httpd" in logs, logs
+
+
+# -- PHP: two cookies and a POSTed form ----------------------------------------------------------------------
+
+def test_php_image_form_and_cookies(app_image: Any) -> None:
+    image = app_image("php")
+    assert "usr/local/bin/reweb" in image_files(image)
+    with function(image) as fn:
+        # POST /path, Content-Type: application/x-www-form-urlencoded, base64 body "foo=bar" (a captured
+        # event), with the cookies of another captured event (tz=Europe%2FParis, four=two+%2B+2, theme=light).
+        cookies = json.loads((FIXTURES / "apigw-http-v2" / "bref-http-v2-cookies.json").read_text())["cookies"]
+        result = fn.invoke(event("bref-http-v2-body-base64-form.json", cookies=cookies))
+        headers = check(result, fn, 201)
+        assert headers["content-type"] == "text/html; charset=utf-8"
+        assert headers["x-powered-by"].startswith("PHP/8.2.")
+        body = body_bytes(result).decode()
+        assert result["isBase64Encoded"] is False
+        assert "<p>foo=bar</p>" in body
+        assert "<p>theme=light tz=Europe/Paris</p>" in body
+        assert "<p>https=https host=example.org</p>" in body
+        assert body.endswith(" λ</p>")
+        assert "set-cookie" not in headers  # HTTP API v2: every Set-Cookie goes to `cookies`
+        assert len(result["cookies"]) == 2, result["cookies"]
+        flavour, visits = result["cookies"]
+        assert flavour == "flavour=chocolate%20chip; path=/; HttpOnly; SameSite=Lax"
+        assert visits.startswith("visits=1; expires=") and visits.endswith("; Max-Age=3600; path=/"), visits
+        result = fn.invoke(event("golang-http-v2-no-authorizer-curl.json"))
+        check(result, fn, 200)
+        assert '<form method="post">' in body_bytes(result).decode()
+        assert len(result["cookies"]) == 2
+
+
+# -- Python: JSON and a binary download ----------------------------------------------------------------------
+
+def test_python_image_json_and_binary(app_image: Any) -> None:
+    image = app_image("python")
+    assert "usr/local/bin/reweb" in image_files(image)
+    blob = bytes((i * 7 + 3) % 256 for i in range(300_000))  # as in python/app.py
+    with function(image) as fn:
+        result = fn.invoke(event("golang-http-v2-no-authorizer-curl.json", "/api/info", "a=1&b=%C3%A9"))
+        headers = check(result, fn, 200)
+        assert headers["content-type"] == "application/json"
+        assert result["isBase64Encoded"] is False
+        info = json.loads(result["body"])
+        assert info["method"] == "GET" and info["path"] == "/api/info" and info["query"] == "a=1&b=%C3%A9"
+        assert info["host"] == "aaaaaaaaaa.execute-api.us-west-2.amazonaws.com"
+        assert info["forwarded_proto"] == "https"
+        assert info["greeting"] == "grüß dich, λ"
+        assert info["python"].startswith("3.11.")
+
+        result = fn.invoke(event("golang-http-v2-no-authorizer-curl.json", "/download/blob.bin"))
+        headers = check(result, fn, 200)
+        assert headers["content-type"] == "application/octet-stream"
+        assert headers["content-disposition"] == 'attachment; filename="blob.bin"'
+        assert result["isBase64Encoded"] is True
+        data = body_bytes(result)
+        assert len(data) == len(blob) and data == blob
+        assert info["blob_sha256"] == hashlib.sha256(data).hexdigest()
+
+        result = fn.invoke(event("golang-http-v2-no-authorizer-curl.json", "/nope"))
+        check(result, fn, 404)
+        assert body_bytes(result) == b"not found\n"
