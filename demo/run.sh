@@ -13,6 +13,6 @@ python=${PYTHON:-python3}
 "$python" -m pip install --quiet -e "$root[local]"
 
 # Immutable mode (-i): the database is only read, so concurrent instances never contend for it.
-# Each instance's app gets its own port in $PORT (instances share this machine's network).
-exec "$python" -m reweb.local --port 3000 "$@" -- \
-  sh -c "exec \"$python\" -m datasette serve -i \"$here/demo.db\" -h 127.0.0.1 -p \"\$PORT\" --setting base_url /"
+# Port 8080 in every instance: each has a network of its own, as on Lambda.
+exec "$python" -m reweb.local --port 3000 --app-port 8080 "$@" -- \
+  "$python" -m datasette serve -i "$here/demo.db" -h 127.0.0.1 -p 8080 --setting base_url /

@@ -215,6 +215,7 @@ class App:
             target += settings.wait_path
         last = "not tried yet"
         next_probe = started
+        told_port, port_check = False, started + 1.0
         while True:
             status = self.exit_status()
             if status is not None:
@@ -228,12 +229,27 @@ class App:
             now = time.monotonic()
             if now >= until:
                 return False
+            if not told_port and now >= port_check and last.startswith("connect"):
+                told_port = self._tell_where_the_app_listens()
+                port_check = now + 0.5  # a /proc walk: not at every 10 ms probe
             if now >= next_progress:
                 self.log.info("waiting for the app", waited_s=round(now - started, 1), check=target, last=last)
                 next_progress += PROGRESS_INTERVAL
             # Probes on a fixed 10 ms grid: the probe's own time and sleep overshoot do not add up.
             next_probe = max(next_probe + POLL_INTERVAL, now)
             time.sleep(max(0.0, min(next_probe, until) - now))
+
+    def _tell_where_the_app_listens(self) -> bool:
+        """After a second of nothing on the expected port: if the app listens elsewhere, say so, naming both
+        (the most common first mistake). True once said."""
+        elsewhere = [port for port in tree.listening_ports([self.pid, *tree.descendants(self.pid)])
+                     if port != self.settings.check_port]
+        if not elsewhere:
+            return False
+        self.log.warn(f"nothing listens on port {self.settings.check_port}, but the app listens on "
+                      f"{', '.join(map(str, elsewhere))}: set REWEB_APPLICATION_PORT={elsewhere[0]} "
+                      f"(reweb local: --app-port {elsewhere[0]})")
+        return True
 
     def _check(self) -> str:
         """One readiness probe: "ready", or why not. An HTTP probe is a whole exchange through the strict

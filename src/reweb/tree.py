@@ -113,33 +113,48 @@ def kill_all(pids: list[int]) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def port_listeners(port: int) -> list[int]:
-    """The pids with a listening TCP socket on `port` (any address), from /proc/net/tcp{,6}."""
-    inodes = set()
+def _listening_sockets() -> dict[str, int]:
+    """socket:[inode] -> port of every listening TCP socket in this network namespace."""
+    sockets = {}
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             with open(table) as f:
                 next(f, None)
                 for line in f:
                     fields = line.split()
-                    local, state, inode = fields[1], fields[3], fields[9]
-                    if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:
-                        inodes.add(f"socket:[{inode}]")
+                    if fields[3] == "0A":
+                        sockets[f"socket:[{fields[9]}]"] = int(fields[1].rsplit(":", 1)[1], 16)
         except (OSError, IndexError, ValueError):
             continue
-    if not inodes:
-        return []
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    return sockets
+
+
+def _socket_owners(sockets: dict[str, int], pids: list[int]) -> dict[int, int]:
+    """port -> pid for the sockets held open by any of `pids`."""
+    owners: dict[int, int] = {}
+    for pid in pids:
         with contextlib.suppress(OSError):
-            for fd in os.listdir(f"/proc/{entry}/fd"):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
                 with contextlib.suppress(OSError):
-                    if os.readlink(f"/proc/{entry}/fd/{fd}") in inodes:
-                        pids.append(int(entry))
-                        break
-    return pids
+                    port = sockets.get(os.readlink(f"/proc/{pid}/fd/{fd}"))
+                    if port is not None:
+                        owners.setdefault(port, pid)
+    return owners
+
+
+def port_listeners(port: int) -> list[int]:
+    """The pids with a listening TCP socket on `port` (any address), from /proc/net/tcp{,6}."""
+    sockets = {inode: p for inode, p in _listening_sockets().items() if p == port}
+    if not sockets:
+        return []
+    everyone = [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
+    return [pid for pid in everyone if _socket_owners(sockets, [pid])]
+
+
+def listening_ports(pids: list[int]) -> list[int]:
+    """The TCP ports that any of `pids` listens on (to tell a user where their app really is)."""
+    sockets = _listening_sockets()
+    return sorted(_socket_owners(sockets, pids)) if sockets else []
 
 
 def describe_pids(pids: list[int]) -> str:

@@ -482,6 +482,8 @@ def run_site(spec: AppSpec, mode: str) -> Iterator[Site]:
             str(gw),
             "--source",
             mode,
+            "--network",
+            "shared",  # the apps reach PostgreSQL/MariaDB on this machine's 127.0.0.1
             "--concurrency",
             "1",  # the app's port is fixed: one instance at a time, as one Lambda instance has one app
             "--",

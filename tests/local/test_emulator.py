@@ -119,6 +119,12 @@ def test_size_limits(run_local: Run) -> None:
     r = fetch(api.port, "/echo", method="POST", body=b"x" * (7 * 1024 * 1024),
               headers={"Content-Type": "text/plain"})  # the gateway takes it, the event is over 6 MB
     assert r.status == 500
+    # VPC Lattice allows 6 MB requests and responses to Lambda (its documentation), not ALB's 1 MB.
+    lattice = fake(run_local, "--source", "lattice")
+    assert fetch(lattice.port, "/big/1100000").status == 200
+    assert fetch(lattice.port, "/echo", method="POST", body=b"x" * (2 * 1024 * 1024),
+                 headers={"Content-Type": "text/plain"}).status == 200
+    assert fetch(lattice.port, "/big/6300000").status == 502
 
 
 def test_stream_prelude_cookies_and_midstream_failure(run_local: Run, tmp_path: Path) -> None:

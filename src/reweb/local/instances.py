@@ -14,9 +14,9 @@ import time
 from collections import deque
 from typing import Literal
 
-from . import procs
+from . import netns, procs
+from .options import APP_PORT_VARS as APP_PORT_VARS  # re-exported: main.py reads it
 from .options import Options
-from .ports import free_port
 from .report import Logger
 from .runtime_api import Errored, Invocation, RuntimeApi
 
@@ -26,9 +26,15 @@ State = Literal["init", "idle", "busy", "dead"]
 class InitFailed(Exception):
     """The instance started for this invocation never became ready (init error, crash, init timeout)."""
 
-    def __init__(self, error_type: str) -> None:
+    def __init__(self, error_type: str, cause: str = "") -> None:
         super().__init__(error_type)
         self.error_type = error_type
+        self.cause = cause  # the last lines the instance wrote, where the reason usually is
+
+
+TAIL_LINES = 12
+INIT_BACKOFF_FIRST = 1.0  # seconds without a new cold start after an init failure, doubling up to the max
+INIT_BACKOFF_MAX = 30.0
 
 
 class Instance:
@@ -47,6 +53,8 @@ class Instance:
         self.exit_status: int | None = None
         self.exited = asyncio.Event()
         self.extension_registered = False  # set through the Extensions API; decides how shutdown goes
+        self.network: netns.Namespace | None = None
+        self.tail: deque[str] = deque(maxlen=TAIL_LINES)  # the last lines of output: an init failure's cause
         self._work: asyncio.Queue[Invocation] = asyncio.Queue(maxsize=1)
         self._current: Invocation | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -55,7 +63,13 @@ class Instance:
 
     async def start(self) -> None:
         opts = self.pool.opts
-        address = await self.api.start()
+        enter = None
+        if self.pool.isolated:  # a network of its own, as on Lambda: the Runtime API socket is made inside it
+            self.network = netns.create()
+            enter = self.network.enter()
+            address = await self.api.start(self.network.runtime_api)
+        else:
+            address = await self.api.start()
         env = dict(os.environ)
         env.update(lambda_environment(opts, address))
         cmd = [*opts.runtime_command, *(["--", *opts.app_command] if opts.app_command else [])]
@@ -64,7 +78,7 @@ class Instance:
         # without touching ourselves; stdin closed, as on Lambda.
         self.proc = await asyncio.create_subprocess_exec(
             *cmd, env=env, start_new_session=True, stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, preexec_fn=enter,
         )
         self.pgid = self.proc.pid
         self._tasks.append(asyncio.create_task(self._pump_output()))
@@ -78,7 +92,9 @@ class Instance:
             line = await self.proc.stdout.readline()
             if not line:
                 return
-            self.pool.log.line(prefix + line.decode("utf-8", "replace").rstrip("\n"))
+            text = line.decode("utf-8", "replace").rstrip("\n")
+            self.tail.append(text)
+            self.pool.log.line(prefix + text)
 
     async def _watch_exit(self) -> None:
         assert self.proc is not None
@@ -123,6 +139,8 @@ class Instance:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.exited.wait(), 5.0)
         await self.api.close()
+        if self.network is not None:
+            self.network.close()
         for task in self._tasks:
             task.cancel()
 
@@ -135,6 +153,7 @@ class Instance:
     async def next_invocation(self) -> Invocation:
         if self.state == "init":
             self.init_ms = (time.monotonic() - self.spawned_at) * 1000
+            self.pool.init_succeeded()
         elif self._current is not None and not self._current.finished.is_set():
             # /next without answering the previous invocation: Lambda counts it as a failure.
             self._current.settle(Errored("Runtime.NoResponse", "the runtime asked for more work instead"))
@@ -173,6 +192,21 @@ class Pool:
     def __init__(self, opts: Options, log: Logger) -> None:
         self.opts = opts
         self.log = log
+        self.isolated = opts.network == "isolated"
+        self.concurrency = opts.concurrency
+        if self.isolated and (why := netns.available()):
+            self.isolated = False
+            self.log.note(f"instances cannot have networks of their own here ({why}; needs root or CAP_SYS_ADMIN): "
+                          "one instance at a time on this machine's network")
+        if not self.isolated and self.concurrency > 1:
+            self.concurrency = 1  # one app port on one network: a second instance could not listen
+            if opts.network == "shared":
+                self.log.note(f"--network shared: the app's port {opts.app_port} is on this machine's network, so "
+                              "one instance at a time (--concurrency 1)")
+        # Init failures back off instead of starting a new instance for every request.
+        self.init_failures = 0
+        self.init_retry_at = 0.0
+        self.init_failure: InitFailed | None = None
         self.instances: list[Instance] = []
         self.idle: list[Instance] = []  # most recently used last: warm reuse takes it first
         self.waiters: deque[asyncio.Future[Instance]] = deque()
@@ -189,15 +223,38 @@ class Pool:
     def live(self) -> int:
         return sum(1 for i in self.instances if i.state != "dead")
 
+    @property
+    def backing_off(self) -> bool:
+        return self.init_failure is not None and time.monotonic() < self.init_retry_at
+
+    def _init_failed(self, inst: Instance, error_type: str) -> InitFailed:
+        """Record an init failure with its cause; no new cold start for a while (doubling each time)."""
+        cause = "\n".join(inst.tail)
+        self.init_failures += 1
+        backoff = min(INIT_BACKOFF_FIRST * 2 ** (self.init_failures - 1), INIT_BACKOFF_MAX)
+        self.init_retry_at = time.monotonic() + backoff
+        self.init_failure = InitFailed(error_type, cause)
+        shown = "\n".join(f"    {line}" for line in inst.tail) or "    (no output)"
+        self.log.note(f"init failed ({error_type}), failure {self.init_failures} in a row; the instance's last "
+                      f"output:\n{shown}\nreweb local: no new instance for {backoff:g} s: requests until then get "
+                      "this error at once")
+        return self.init_failure
+
+    def init_succeeded(self) -> None:
+        self.init_failures, self.init_retry_at, self.init_failure = 0, 0.0, None
+
     async def acquire(self) -> Instance:
         """A warm idle instance, or a new one (cold start) while under the limit, or wait in line."""
         while self.idle:
             inst = self.idle.pop()
             if inst.state == "idle":
                 return inst
+        failure = self.init_failure
+        if failure is not None and self.backing_off and not self.live:
+            raise InitFailed(failure.error_type, failure.cause)
         fut: asyncio.Future[Instance] = asyncio.get_running_loop().create_future()
         self.waiters.append(fut)
-        if self.live < self.opts.concurrency:
+        if self.live < self.concurrency and not self.backing_off:
             await self._spawn(fut)
         try:
             return await fut
@@ -241,10 +298,16 @@ class Pool:
         with contextlib.suppress(ValueError):
             self.instances.remove(inst)
         born_for = self._born_for.pop(inst, None)
-        if was == "init" and born_for is not None and not born_for.done():
-            born_for.set_exception(InitFailed(error_type))
+        if was == "init":
+            failure = self._init_failed(inst, error_type)
+            if born_for is not None and not born_for.done():
+                born_for.set_exception(failure)
+            if not self.live:  # nobody left to serve those waiting: they get the same answer, at once
+                for fut in self.waiters:
+                    if not fut.done():
+                        fut.set_exception(InitFailed(failure.error_type, failure.cause))
         # Someone may still be waiting for capacity this instance held.
-        if not self.closing and self.waiters and self.live < self.opts.concurrency:
+        if not self.closing and self.waiters and self.live < self.concurrency and not self.backing_off:
             waiting = next((w for w in self.waiters if not w.done() and w not in self._born_for.values()), None)
             if waiting is not None:
                 task = asyncio.create_task(self._spawn(waiting))
@@ -354,15 +417,10 @@ def lambda_environment(opts: Options, runtime_api: str) -> dict[str, str]:
     }
     if opts.stream:
         env["REWEB_INVOKE_MODE"] = "response_stream"
-    if not any(os.environ.get(name) for name in APP_PORT_VARS):
-        # On Lambda every sandbox has its own network; here instances share one, so each app gets a
-        # port of its own (apps that read $PORT follow; reweb reads REWEB_APPLICATION_PORT).
-        port = free_port()
-        env["REWEB_APPLICATION_PORT"] = env["PORT"] = str(port)
+    # The same port in every instance: each has a network of its own (or, sharing this machine's, runs alone).
+    env["REWEB_APPLICATION_PORT"] = env["PORT"] = str(opts.app_port)
+    env.pop("AWS_LWA_PORT", None)
     return env
-
-
-APP_PORT_VARS = ("REWEB_APPLICATION_PORT", "AWS_LWA_PORT", "PORT")
 SHUTDOWN_MS = 500  # Lambda's shutdown phase with an internal extension registered (0 ms without any)
 
 

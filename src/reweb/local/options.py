@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 from .gateways import SOURCES
 
+APP_PORT_VARS = ("REWEB_APPLICATION_PORT", "AWS_LWA_PORT", "PORT")
+
 
 @dataclass(frozen=True, slots=True)
 class Options:
@@ -25,6 +27,8 @@ class Options:
     function_name: str = "reweb-local"
     region: str = "us-east-1"
     app_command: list[str] = field(default_factory=list)
+    app_port: int = 8080  # where the app listens: the same in every instance (each has its own network)
+    network: str = "isolated"  # "isolated": a network namespace per instance, as on Lambda; "shared": the host's
     # How an instance is started: the real adapter unless REWEB_LOCAL_RUNTIME names another runtime.
     runtime_command: list[str] = field(default_factory=lambda: [sys.executable, "-m", "reweb"])
 
@@ -46,28 +50,43 @@ def parse(argv: list[str], env: dict[str, str] | None = None) -> Options:
         app = []
     p = argparse.ArgumentParser(
         prog="reweb local",
-        description="Run an app behind an emulated AWS front door and Lambda, on 127.0.0.1.",
-        epilog="Example: reweb local --port 3000 -- python -m http.server 8080",
+        description="Run an app behind an emulated AWS front door and Lambda, on 127.0.0.1: open "
+                    "http://127.0.0.1:PORT/ and every request goes through the front door, a cold or warm Lambda "
+                    "instance and reweb to your app, as on AWS.",
+        epilog="example:\n  reweb local --port 3000 --source http-api -- python3 -m http.server 8080 --bind 127.0.0.1\n"
+               "  (the app listens on 8080 in every instance: each has a network of its own, as on Lambda)\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--port", type=int, default=int(env.get("REWEB_LOCAL_PORT", "3000")))
-    p.add_argument("--source", choices=SOURCES, default=env.get("REWEB_LOCAL_SOURCE", "http-api"))
+    p.add_argument("--port", type=int, default=int(env.get("REWEB_LOCAL_PORT", "3000")),
+                   help="port of the emulated front door on 127.0.0.1 (default: %(default)s)")
+    p.add_argument("--source", choices=SOURCES, default=env.get("REWEB_LOCAL_SOURCE", "http-api"),
+                   help="which AWS front door to emulate (default: %(default)s)")
+    p.add_argument("--app-port", type=int, default=int(next((env[v] for v in APP_PORT_VARS if env.get(v)), "8080")),
+                   help="port the app listens on inside each instance (default: %(default)s, or "
+                        "REWEB_APPLICATION_PORT/AWS_LWA_PORT/PORT)")
+    p.add_argument("--network", choices=("isolated", "shared"), default=env.get("REWEB_LOCAL_NETWORK", "isolated"),
+                   help="isolated: each instance has its own loopback-only network, as on Lambda (the app cannot "
+                        "reach services on this machine's 127.0.0.1); shared: instances use this machine's "
+                        "network, one at a time (default: %(default)s)")
     mode = env.get("REWEB_INVOKE_MODE", env.get("AWS_LWA_INVOKE_MODE", "buffered")).lower()
     p.add_argument("--stream", action="store_true", default=mode == "response_stream",
-                   help="invoke with response streaming (function-url and rest only)")
-    p.add_argument("--concurrency", type=int, default=int(env.get("REWEB_LOCAL_CONCURRENCY", "10")))
+                   help="invoke with response streaming (function-url and rest only; default: %(default)s)")
+    p.add_argument("--concurrency", type=int, default=int(env.get("REWEB_LOCAL_CONCURRENCY", "10")),
+                   help="most instances at once, as reserved concurrency (default: %(default)s)")
     p.add_argument("--timeout", type=float, default=float(env.get("REWEB_LOCAL_TIMEOUT", "30")),
-                   help="function timeout in seconds (Lambda: 1-900)")
+                   help="function timeout in seconds (Lambda: 1-900; default: %(default)s)")
     p.add_argument("--memory", type=int, default=int(env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")),
-                   help="memory size in MB; an instance using more is killed")
+                   help="memory size in MB; an instance using more is killed (default: %(default)s)")
     p.add_argument("--freeze", action=argparse.BooleanOptionalAction,
                    default=_env_bool(env.get("REWEB_LOCAL_FREEZE", "1")),
-                   help="SIGSTOP instances between invocations, as Lambda does (default: on)")
+                   help="SIGSTOP instances between invocations, as Lambda does (default: %(default)s)")
     p.add_argument("--idle-ttl", type=float, default=float(env.get("REWEB_LOCAL_IDLE_TTL", "300")),
-                   help="seconds an idle instance is kept warm before it is reaped")
+                   help="seconds an idle instance is kept warm before it is reaped (default: %(default)s)")
     p.add_argument("--init-timeout", type=float, default=float(env.get("REWEB_LOCAL_INIT_TIMEOUT", "10")),
                    help=argparse.SUPPRESS)
-    p.add_argument("--function-name", default=env.get("AWS_LAMBDA_FUNCTION_NAME", "reweb-local"))
-    p.add_argument("--region", default=env.get("AWS_REGION", "us-east-1"))
+    p.add_argument("--function-name", default=env.get("AWS_LAMBDA_FUNCTION_NAME", "reweb-local"),
+                   help="the function's name in ARNs and log names (default: %(default)s)")
+    p.add_argument("--region", default=env.get("AWS_REGION", "us-east-1"), help="(default: %(default)s)")
     ns = p.parse_args(argv)
     if not app and not env.get("REWEB_APPLICATION_EXEC"):
         raise UsageError("no app to run: give it after `--` (reweb local -- CMD ARGS) or set REWEB_APPLICATION_EXEC")
@@ -75,6 +94,8 @@ def parse(argv: list[str], env: dict[str, str] | None = None) -> Options:
         raise UsageError(f"--stream: {ns.source} cannot carry Lambda response streaming (use function-url or rest)")
     if not 1 <= ns.port <= 65535:
         raise UsageError("--port must be 1-65535")
+    if not 1024 < ns.app_port <= 65535:
+        raise UsageError("--app-port must be 1025-65535 (Lambda forbids ports below 1024)")
     if ns.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
     if not 0 < ns.timeout <= 900:
@@ -85,6 +106,6 @@ def parse(argv: list[str], env: dict[str, str] | None = None) -> Options:
     return Options(
         port=ns.port, source=ns.source, stream=ns.stream, concurrency=ns.concurrency, timeout=ns.timeout,
         memory=ns.memory, freeze=ns.freeze, idle_ttl=ns.idle_ttl, init_timeout=ns.init_timeout,
-        function_name=ns.function_name, region=ns.region, app_command=app,
+        function_name=ns.function_name, region=ns.region, app_command=app, app_port=ns.app_port, network=ns.network,
         **({"runtime_command": runtime} if runtime else {}),
     )

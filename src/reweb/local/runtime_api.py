@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -95,8 +96,12 @@ class RuntimeApi:
         self.port = 0
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def start(self) -> str:
-        self.server = await asyncio.start_server(self._connection, "127.0.0.1", 0)
+    async def start(self, sock: socket.socket | None = None) -> str:
+        """Listen on `sock` (made inside the instance's network namespace), or on a new loopback port."""
+        if sock is not None:
+            self.server = await asyncio.start_server(self._connection, sock=sock)
+        else:
+            self.server = await asyncio.start_server(self._connection, "127.0.0.1", 0)
         self.port = self.server.sockets[0].getsockname()[1]
         return f"127.0.0.1:{self.port}"
 

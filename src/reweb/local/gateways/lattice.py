@@ -6,11 +6,16 @@ All fixtures for Lattice are docs-derived, and so is this module.
 from __future__ import annotations
 
 from .alb import Alb
-from .base import Context, Failure, Inbound, JsonDict, Outbound, decoded_query, encode_body, group
+from .base import MB, Context, Failure, Inbound, JsonDict, Outbound, decoded_query, encode_body, group
 from .headers import forwarded_headers, lower_lists
 
 
 class Lattice(Alb):
+    # VPC Lattice allows 6 MB requests and responses for Lambda targets (AWS's Lattice documentation), not
+    # ALB's 1 MB; above that, Lambda's own 6 MB invoke limits apply anyway.
+    max_request_body = 6 * MB
+    max_result = 6 * MB
+
     def __init__(self) -> None:
         super().__init__(multi=False)
         self.name = "lattice"
