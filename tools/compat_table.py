@@ -1,6 +1,7 @@
 """Render the real-application compatibility table into README.md from the suite's results (never typed by hand).
 
     python tools/compat_table.py [--results tests/apps/results/results.json] [--readme README.md] [--check]
+    python tools/compat_table.py --record   # take the last test run's results (build/apps-results.json)
 
 Writes only between the `<!-- compat:start -->` and `<!-- compat:end -->` markers. With --check, exits 1 when the
 README is not what the results say (for CI), and changes nothing.
@@ -88,7 +89,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
     ap.add_argument("--check", action="store_true", help="exit 1 if the README is out of date; change nothing")
     ap.add_argument("--print", action="store_true", help="print the table instead of writing the README")
+    ap.add_argument("--record", action="store_true",
+                    help="first copy the last test run's results (build/apps-results.json) into --results")
     args = ap.parse_args(argv)
+    if args.record:
+        last = ROOT / "build" / "apps-results.json"
+        if not last.exists():
+            print(f"{last} does not exist: run the app tests first (bash scripts/test)", file=sys.stderr)
+            return 1
+        args.results.write_text(last.read_text(encoding="utf-8"), encoding="utf-8")
     table = render(json.loads(args.results.read_text(encoding="utf-8")))
     if args.print:
         print(table)
