@@ -249,7 +249,7 @@ class Worker:
         message = exc.detail
         if exc.kind == "too_large":
             limit = kind.response_limit
-            message = (f"the app's response is {'at least ' if exc.size > limit else ''}{exc.size} bytes; "
+            message = (f"the app's response is {'' if exc.exact else 'at least '}{exc.size} bytes; "
                        f"a buffered {kind.name} result can be at most {limit} bytes")
         else:
             exit_status = self.exited_during(exc, deadline)

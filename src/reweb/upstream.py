@@ -21,11 +21,12 @@ _BODYLESS_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS", "TRACE"})
 
 
 class UpstreamError(Exception):
-    def __init__(self, kind: str, detail: str, size: int = 0) -> None:
+    def __init__(self, kind: str, detail: str, size: int = 0, exact: bool = False) -> None:
         super().__init__(detail)
         self.kind = kind  # "refused", "closed", "timeout", "garbage", "too_large", "bad_request"
         self.detail = detail
         self.size = size
+        self.exact = exact  # too_large: size is the whole body's (Content-Length), not what was seen so far
 
 
 def _is_token(text: str) -> bool:
@@ -108,7 +109,7 @@ class Upstream:
             response.body = conn.read_body(head, limit)
         except BodyTooLarge as exc:
             conn.close()
-            raise UpstreamError("too_large", "response too large", exc.size) from None
+            raise UpstreamError("too_large", "response too large", exc.size, exc.exact) from None
         except Exception as exc:
             conn.close()
             raise _failure(exc, "while sending its body") from None

@@ -207,6 +207,34 @@ def test_event_that_is_not_json(echo: RieFunction) -> None:
     assert echo.invoke(with_path(load(V2), "/text", "size=10"))["statusCode"] == 200
 
 
+def test_event_nested_too_deeply_is_an_invalid_event(echo: RieFunction) -> None:
+    _status, body = echo.invoke_raw(b"[" * 100_000 + b"]" * 100_000)
+    error = json.loads(body)
+    assert error["errorType"] == "Runtime.InvalidEvent" and "nested too deeply" in error["errorMessage"]
+    assert echo.invoke(with_path(load(V2), "/text", "size=10"))["statusCode"] == 200
+
+
+def test_is_base64_encoded_must_be_a_boolean(echo: RieFunction) -> None:
+    event = load(V2)
+    event["body"] = "aGVsbG8="
+    event["isBase64Encoded"] = "true"  # a string: not Lambda's flag, and not to be guessed
+    result = echo.invoke(event)
+    assert result["statusCode"] == 400 and "isBase64Encoded must be true or false" in body_of(result).decode()
+
+
+def test_passthrough_answer_over_the_limit_is_named_as_reweb_s_verdict() -> None:
+    # The pass-through path answers 7 MB: over Lambda's 6 MB. The error is reweb's, and says so.
+    function = RieFunction(echo_env(free_port(), REWEB_PASS_THROUGH_PATH="/text?size=7000000"))
+    try:
+        _status, body = function.invoke_raw(json.dumps(load("other/golang-sqs-event.json")).encode(), timeout=60)
+        error = json.loads(body)
+        assert error["errorType"] == "Runtime.AppFailure", error
+        assert error["errorMessage"].startswith("reweb: the app's response is 7000000 bytes")
+        assert "answered 502" not in error["errorMessage"]
+    finally:
+        function.close()
+
+
 def test_garbage_answer_is_502(echo: RieFunction) -> None:
     result = echo.invoke(with_path(load(V2), "/garbage"))
     assert result["statusCode"] == 502
