@@ -11,11 +11,14 @@ set -euo pipefail
 CACHE=${REWEB_CACHE:-$HOME/.cache/reweb}
 MIRROR=${REWEB_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 BASE=debian:bookworm-slim
-TARBALL=$CACHE/images/debian-bookworm-minbase-v1.tar
+TARBALL=$CACHE/images/debian-bookworm-minbase-v2.tar
 DOCKER=/usr/bin/docker
 export DOCKER_BUILDKIT=1
 mkdir -p "$CACHE/images"
 log() { echo "prepare.sh: $*" >&2; }
+# One run at a time (two test sessions on one machine): the second waits, then finds everything ready.
+exec 9>"$CACHE/prepare.lock"
+flock -w 1800 9 || { log "another prepare.sh holds $CACHE/prepare.lock"; exit 1; }
 
 # -- 1. packages ---------------------------------------------------------------------------------------------
 need=()
@@ -31,7 +34,7 @@ fi
 # -- 2. dockerd ----------------------------------------------------------------------------------------------
 if ! timeout 20 "$DOCKER" version >/dev/null 2>&1; then
   log "starting dockerd (log: $CACHE/dockerd.log)"
-  setsid dockerd >>"$CACHE/dockerd.log" 2>&1 < /dev/null &
+  setsid dockerd >>"$CACHE/dockerd.log" 2>&1 < /dev/null 9>&- &
   echo $! > "$CACHE/dockerd.pid"
   for _ in $(seq 1 120); do
     timeout 5 "$DOCKER" version >/dev/null 2>&1 && break
@@ -62,7 +65,8 @@ if ! "$DOCKER" image inspect "$BASE" >/dev/null 2>&1; then
       'APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/*.bin || true"; };' \
       'Binary::apt::APT::Keep-Downloaded-Packages "false";' > "$root/etc/apt/apt.conf.d/docker-clean"
     rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/archives/*.deb "$root"/var/cache/apt/*.bin \
-      "$root"/var/log/* "$root"/tmp/* "$root"/root/.cache 2>/dev/null || true
+      "$root"/tmp/* "$root"/root/.cache
+    find "$root/var/log" -type f -delete
     tar --numeric-owner -C "$root" -cf "$TARBALL.tmp" .
     mv "$TARBALL.tmp" "$TARBALL"
     rm -rf "$root"; trap - EXIT
