@@ -100,3 +100,28 @@ def test_streaming_delivers_first_chunk_before_the_app_finishes(tmp_path: Path) 
         conn.close()
     finally:
         local.stop()
+
+
+def test_streaming_keeps_content_length_and_head_has_no_body() -> None:
+    """Through a streamed Function URL: the app's Content-Length reaches the client (the body is not chunked),
+    and a HEAD answer carries the size but no body, as in the buffered path."""
+    from localharness import start_local
+
+    local = start_local(["--source", "function-url", "--stream"])
+    try:
+        for method in ("GET", "HEAD"):
+            conn = http.client.HTTPConnection("127.0.0.1", local.port, timeout=20)
+            conn.request(method, "/text?id=abc")
+            resp = conn.getresponse()
+            body = resp.read()
+            assert resp.status == 200
+            length = resp.getheader("Content-Length")
+            assert length is not None and resp.getheader("Transfer-Encoding") is None, resp.getheaders()
+            if method == "GET":
+                assert int(length) == len(body) > 0 and b"abc" in body
+                size = int(length)
+            else:
+                assert body == b"" and int(length) == size
+            conn.close()
+    finally:
+        local.stop()

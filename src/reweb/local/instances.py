@@ -15,7 +15,6 @@ from collections import deque
 from typing import Literal
 
 from . import netns, procs
-from .options import APP_PORT_VARS as APP_PORT_VARS  # re-exported: main.py reads it
 from .options import Options
 from .report import Logger
 from .runtime_api import Errored, Invocation, RuntimeApi
@@ -352,6 +351,8 @@ class Pool:
                 break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(inv.finished.wait(), min(left, 0.1))
+            if inv.finished.is_set():
+                break  # before another memory sample: its /proc walk is not the function's time
             peak = max(peak, procs.tree_rss_mib(inst.proc.pid))
             if peak > self.opts.memory and not inv.finished.is_set():
                 inv.settle(Errored("Runtime.OutOfMemory", "Runtime exited with error: signal: killed"))
@@ -371,7 +372,7 @@ class Pool:
         self.log.end(inv.request_id)
         self.log.report(inv.request_id, duration_ms=duration, memory_mb=self.opts.memory,
                         max_used_mb=min(peak, self.opts.memory), init_ms=init_ms, status=status,
-                        error_type=error_type)
+                        error_type=error_type, instance=inst.number)
 
     async def _reap(self) -> None:
         while True:

@@ -10,8 +10,9 @@ import sys
 
 from aiohttp import web
 
+from .dashboard import PREFIX, Dashboard, summary_lines
 from .gateways import gateway_for
-from .instances import APP_PORT_VARS, Pool
+from .instances import Pool
 from .options import Options, UsageError, parse
 from .report import Logger
 from .server import FrontDoor
@@ -29,11 +30,18 @@ def main(argv: list[str]) -> int:
         return 130
 
 
+def dashboard_wanted(env: dict[str, str] | None = None) -> bool:
+    """REWEB_LOCAL_DASHBOARD=off (or 0, false, no) gives the reserved prefix back to the app."""
+    value = (os.environ if env is None else env).get("REWEB_LOCAL_DASHBOARD", "on")
+    return value.strip().lower() not in ("0", "off", "false", "no")
+
+
 async def serve(opts: Options, log: Logger | None = None, ready: asyncio.Event | None = None) -> int:
     log = log or Logger()
     gateway = gateway_for(opts.source)
     pool = Pool(opts, log)
-    runner = web.AppRunner(FrontDoor(opts, pool, gateway, log).app(), access_log=None,
+    dashboard = Dashboard(opts, pool, log, serve=dashboard_wanted())
+    runner = web.AppRunner(FrontDoor(opts, pool, gateway, log, dashboard).app(), access_log=None,
                            handle_signals=False)
     await runner.setup()
     stop = asyncio.Event()
@@ -48,7 +56,8 @@ async def serve(opts: Options, log: Logger | None = None, ready: asyncio.Event |
             log.note(f"cannot listen on 127.0.0.1:{opts.port}: {exc.strerror}")
             return 1
         pool.start()
-        banner(log, opts, gateway.name)
+        dashboard.start()
+        banner(log, opts, gateway.name, dashboard.serve)
         if ready is not None:
             ready.set()
         await stop.wait()
@@ -56,17 +65,25 @@ async def serve(opts: Options, log: Logger | None = None, ready: asyncio.Event |
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+        await dashboard.close()
         await pool.close()
         await runner.cleanup()
+    if stop.is_set():  # what the traffic seen would be on Lambda (not when we could not even listen)
+        for line in summary_lines(dashboard.stats.summary()):
+            log.note(line)
     return 0
 
 
-def banner(log: Logger, opts: Options, source: str) -> None:
+def banner(log: Logger, opts: Options, source: str, dashboard: bool = False) -> None:
     app = shlex.join(opts.app_command) if opts.app_command else "$REWEB_APPLICATION_EXEC"
     mode = "response streaming" if opts.stream else "buffered"
     log.note(f"{source} -> Lambda ({mode}) -> reweb -> {app}")
     log.note(f"concurrency {opts.concurrency}, timeout {opts.timeout:g} s, memory {opts.memory} MB, "
              f"freeze {'on' if opts.freeze else 'off'}")
-    if opts.concurrency > 1 and any(os.environ.get(v) for v in APP_PORT_VARS):
-        log.note("the app port is fixed by the environment: instances will share it, so keep --concurrency 1")
+    log.note(f"the app listens on port {opts.app_port} in each instance ("
+             + ("a network of its own per instance, as on Lambda)" if opts.network == "isolated"
+                else "this machine's network)"))
+    if dashboard:
+        log.note(f"dashboard: http://127.0.0.1:{opts.port}{PREFIX} (what Lambda would do and bill; {PREFIX} "
+                 "is reserved for it, REWEB_LOCAL_DASHBOARD=off passes it to the app)")
     log.note(f"ready: open http://127.0.0.1:{opts.port}/ in your browser (Ctrl-C stops everything)")

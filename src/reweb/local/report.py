@@ -5,12 +5,46 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TextIO
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What one REPORT line says, for whoever watches them (the dashboard and the summary)."""
+
+    request_id: str
+    duration_ms: float
+    billed_ms: int
+    memory_mb: int
+    max_used_mb: int
+    init_ms: float | None = None  # only on the first invocation of an instance: a cold start
+    status: str | None = None  # "timeout", "error" (the sandbox failed); None when it did not
+    error_type: str | None = None
+    instance: int | None = None  # the instance's number, when the caller says
+
+
+@dataclass(frozen=True, slots=True)
+class InitReport:
+    """An INIT_REPORT line: an init that failed or timed out (a good one shows in its first REPORT)."""
+
+    init_ms: float
+    status: str
+    error_type: str | None = None
+
+
+def billed_ms(duration_ms: float, init_ms: float | None = None) -> int:
+    """Billed in 1 ms steps, rounded up; a cold start of a container-image function also bills its init."""
+    return math.ceil(duration_ms + (init_ms or 0.0))
 
 
 class Logger:
     def __init__(self, out: TextIO | None = None) -> None:
         self.out = out or sys.stdout
+        # Called with each REPORT / INIT_REPORT once its line is written.
+        self.on_report: list[Callable[[Report], None]] = []
+        self.on_init_report: list[Callable[[InitReport], None]] = []
 
     def line(self, text: str) -> None:
         self.out.write(text + "\n")
@@ -26,9 +60,14 @@ class Logger:
         self.line(f"END RequestId: {request_id}")
 
     def report(self, request_id: str, *, duration_ms: float, memory_mb: int, max_used_mb: int,
-               init_ms: float | None = None, status: str | None = None, error_type: str | None = None) -> None:
+               init_ms: float | None = None, status: str | None = None, error_type: str | None = None,
+               instance: int | None = None) -> None:
         self.line(report_line(request_id, duration_ms=duration_ms, memory_mb=memory_mb, max_used_mb=max_used_mb,
                               init_ms=init_ms, status=status, error_type=error_type))
+        rep = Report(request_id, duration_ms, billed_ms(duration_ms, init_ms), memory_mb, max_used_mb, init_ms,
+                     status, error_type, instance)
+        for watcher in self.on_report:
+            watcher(rep)
 
     def timed_out(self, request_id: str, seconds: float) -> None:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
@@ -39,12 +78,14 @@ class Logger:
         if error_type:
             text += f"\tError Type: {error_type}"
         self.line(text)
+        rep = InitReport(init_ms, status, error_type)
+        for watcher in self.on_init_report:
+            watcher(rep)
 
 
 def report_line(request_id: str, *, duration_ms: float, memory_mb: int, max_used_mb: int,
                 init_ms: float | None = None, status: str | None = None, error_type: str | None = None) -> str:
-    # Billed in 1 ms steps, rounded up; a cold start of a container-image function also bills its init.
-    billed = math.ceil(duration_ms + (init_ms or 0.0))
+    billed = billed_ms(duration_ms, init_ms)
     parts = [
         f"REPORT RequestId: {request_id}",
         f"Duration: {duration_ms:.2f} ms",

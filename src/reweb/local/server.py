@@ -15,6 +15,7 @@ import uuid
 from aiohttp import web
 from multidict import CIMultiDict
 
+from .dashboard import Dashboard
 from .gateways import Context, Failure, Gateway, Inbound, MalformedResult, Outbound
 from .gateways.base import MB
 from .instances import InitFailed, Pool
@@ -48,11 +49,15 @@ def gateway_headers(gateway: Gateway, ctx: Context) -> list[tuple[str, str]]:
 
 
 class FrontDoor:
-    def __init__(self, opts: Options, pool: Pool, gateway: Gateway, log: Logger) -> None:
+    def __init__(self, opts: Options, pool: Pool, gateway: Gateway, log: Logger,
+                 dashboard: Dashboard | None = None) -> None:
         self.opts = opts
         self.pool = pool
         self.gateway = gateway
         self.log = log
+        # Figures are always collected (the Ctrl-C summary); the pages are served only when it says so.
+        self.dashboard = dashboard if dashboard is not None else Dashboard(opts, pool, log, serve=False)
+        self.stats = self.dashboard.stats
 
     def app(self) -> web.Application:
         # client_max_size: we read and judge bodies ourselves, to answer with the gateway's own 413.
@@ -73,10 +78,24 @@ class FrontDoor:
         )
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        if self.dashboard.owns(request.raw_path.partition("?")[0]):
+            return await self.dashboard.handle(request)  # the reserved prefix: never the app's
         ctx = self.context(request)
+        self.stats.request_started(ctx.request_id, request.method, request.raw_path)
+        began = time.monotonic()
+        status: int | None = None
+        try:
+            response = await self.relay(request, ctx)
+            status = response.status
+            return response
+        finally:  # also when the client went away mid-answer (status None)
+            self.stats.request_answered(ctx.request_id, status, (time.monotonic() - began) * 1000)
+
+    async def relay(self, request: web.Request, ctx: Context) -> web.StreamResponse:
         gw = self.gateway
         body = await _read_limited(request, gw.max_request_body)
         if body is None:
+            self.stats.failed(ctx.request_id, "request too large: not invoked", invoked=False)
             return self.answer(request, gw.failure(Failure.REQUEST_TOO_LARGE, ctx))
         path, _, query = request.raw_path.partition("?")
         inbound = Inbound(
@@ -91,6 +110,7 @@ class FrontDoor:
         event = json.dumps(gw.build_event(inbound, ctx)).encode()
         if len(event) > EVENT_LIMIT:
             self.log.note(f"{ctx.request_id}: event of {len(event)} bytes is over Lambda's 6 MB invoke limit")
+            self.stats.failed(ctx.request_id, "event over 6 MB: not invoked", invoked=False)
             return self.answer(request, gw.failure(Failure.EVENT_TOO_LARGE, ctx))
         try:
             async with asyncio.timeout(gw.integration_timeout):
@@ -98,9 +118,21 @@ class FrontDoor:
                 outcome = await asyncio.shield(inv.outcome)
         except TimeoutError:
             # The gateway gives up; the function keeps running until its own timeout, as on AWS.
+            self.stats.failed(ctx.request_id, f"{gw.name} timed out ({gw.integration_timeout:g} s)")
             return self.answer(request, gw.failure(Failure.GATEWAY_TIMEOUT, ctx), ctx)
-        except InitFailed:
-            return self.answer(request, gw.failure(Failure.FUNCTION_ERROR, ctx), ctx)
+        except InitFailed as exc:
+            self.stats.failed(ctx.request_id, f"init failed: {exc.error_type}", invoked=False)
+            out = gw.failure(Failure.FUNCTION_ERROR, ctx)
+            # AWS's answer as it is, plus the emulator's own header with the cause: the instance's last line.
+            lines = [line for line in exc.cause.splitlines() if line.strip()]
+            said = next((line for line in reversed(lines) if not line.startswith("[reweb]")), "")
+            why = next((line.split(" reason=", 1)[-1] for line in reversed(lines)
+                        if line.startswith("[reweb] ERROR")), "")
+            cause = "; ".join(part for part in (why, f"the app's last output: {said}" if said else "") if part)
+            detail = " ".join(f"{exc.error_type}: {cause}".split())[:500].encode("ascii", "replace").decode()
+            out.headers.append(("x-reweb-local-init-error", detail))
+            return self.answer(request, out, ctx)
+        self.dashboard.invoked(ctx.request_id, inv)
         if isinstance(outcome, Errored):
             return self.answer(request, self.error_answer(outcome, ctx), ctx)
         if isinstance(outcome, Streamed):
@@ -109,23 +141,27 @@ class FrontDoor:
             # A streamed answer to a buffered invoke arrives as one payload, prelude and all.
             payload = await _collect(outcome)
             if payload is None:
+                self.stats.failed(ctx.request_id, "stream failed")
                 return self.answer(request, gw.failure(Failure.FUNCTION_ERROR, ctx), ctx)
             outcome = Buffered(payload)
         return self.answer(request, self.buffered_answer(outcome, ctx), ctx)
 
     def error_answer(self, outcome: Errored, ctx: Context) -> Outbound:
         self.log.note(f"{ctx.request_id}: invocation failed: {outcome.error_type} {outcome.message}".rstrip())
+        self.stats.failed(ctx.request_id, outcome.error_type)
         return self.gateway.failure(Failure.FUNCTION_ERROR, ctx)
 
     def buffered_answer(self, outcome: Buffered, ctx: Context) -> Outbound:
         gw = self.gateway
         if len(outcome.payload) > gw.max_result:
             self.log.note(f"{ctx.request_id}: result of {len(outcome.payload)} bytes is over {gw.name}'s limit")
+            self.stats.failed(ctx.request_id, f"result over {gw.name}'s limit")
             return gw.failure(Failure.RESPONSE_TOO_LARGE, ctx)
         try:
             return gw.translate_result(outcome.payload)
         except MalformedResult as exc:
             self.log.note(f"{ctx.request_id}: malformed Lambda result for {gw.name}: {exc}")
+            self.stats.failed(ctx.request_id, "malformed result")
             return gw.failure(Failure.MALFORMED, ctx)
 
     def answer(self, request: web.Request, out: Outbound, ctx: Context | None = None) -> web.StreamResponse:
@@ -142,6 +178,8 @@ class FrontDoor:
             return web.Response(status=out.status, reason=out.reason, headers=headers, body=out.body)
         except ValueError as exc:  # a header aiohttp will not put on the wire (CR/LF in a value...)
             self.log.note(f"malformed Lambda result: {exc}")
+            if ctx is not None:
+                self.stats.failed(ctx.request_id, "malformed result")
             fail = self.gateway.failure(Failure.MALFORMED, ctx or self.context(request))
             return web.Response(status=fail.status, headers=CIMultiDict(fail.headers), body=fail.body)
 
@@ -159,6 +197,8 @@ class FrontDoor:
                 if isinstance(item, StreamEnd) or len(buf) > PRELUDE_LIMIT:
                     await _drain(stream, item)
                     fail = Failure.FUNCTION_ERROR if isinstance(item, StreamEnd) else Failure.MALFORMED
+                    self.stats.failed(ctx.request_id, "stream failed" if isinstance(item, StreamEnd)
+                                      else "malformed streaming prelude")
                     return self.answer(request, gw.failure(fail, ctx), ctx)
                 buf += item
             prelude_bytes, _, first = buf.partition(DELIMITER)
@@ -166,27 +206,37 @@ class FrontDoor:
                 prelude = gw.translate_prelude(json.loads(prelude_bytes))
             except (ValueError, MalformedResult) as exc:
                 self.log.note(f"{ctx.request_id}: malformed streaming prelude: {exc}")
+                self.stats.failed(ctx.request_id, "malformed streaming prelude")
                 await _drain(stream, b"")
                 return self.answer(request, gw.failure(Failure.MALFORMED, ctx), ctx)
             status, headers = prelude.status, prelude.headers
         response = web.StreamResponse(status=status)
         for name, value in headers:
-            if name.lower() not in _FRAMING:
+            lower = name.lower()
+            if lower == "content-length" and value.isascii() and value.isdigit():
+                # Kept, as in the buffered path (assumed of the real front door: not confirmed against AWS):
+                # the body goes out as is, not chunked; a HEAD answer announces the GET body's size.
+                response.content_length = int(value)
+            elif lower not in _FRAMING:
                 response.headers.add(name, value)
         for name, value in gateway_headers(gw, ctx):
             response.headers.setdefault(name, value)
         await response.prepare(request)
-        if first:
+        head = request.method == "HEAD"
+        if first and not head:
             await response.write(first)
         while True:
             item = await stream.chunks.get()
             if isinstance(item, StreamEnd):
                 break
+            if head:
+                continue  # HEAD: no body reaches the client, as in the buffered path
             with contextlib.suppress(ConnectionError):
                 await response.write(item)  # a client gone early must not stall the runtime's stream
         if item.error_type:
             # Mid-stream failure: the client sees the body cut off (no terminating chunk), as on AWS.
             self.log.note(f"{ctx.request_id}: stream ended with {item.error_type}")
+            self.stats.failed(ctx.request_id, item.error_type)
             if request.transport is not None:
                 request.transport.abort()
             return response
