@@ -125,3 +125,19 @@ def test_streaming_keeps_content_length_and_head_has_no_body() -> None:
             conn.close()
     finally:
         local.stop()
+
+
+def test_a_websocket_upgrade_is_named_once() -> None:
+    from localharness import start_local
+
+    local = start_local([])
+    try:
+        headers = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
+                   "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+        for _ in range(3):
+            reply = fetch(local.port, "/comms", headers=headers)
+            assert reply.status != 101  # no upgrade: the front door, like AWS's, carries none
+        local.wait_for("a client asked for a WebSocket (/comms)")
+        assert local.count("a client asked for a WebSocket") == 1
+    finally:
+        local.stop()

@@ -58,6 +58,7 @@ class FrontDoor:
         # Figures are always collected (the Ctrl-C summary); the pages are served only when it says so.
         self.dashboard = dashboard if dashboard is not None else Dashboard(opts, pool, log, serve=False)
         self.stats = self.dashboard.stats
+        self.websocket_noted = False
 
     def app(self) -> web.Application:
         # client_max_size: we read and judge bodies ourselves, to answer with the gateway's own 413.
@@ -80,6 +81,11 @@ class FrontDoor:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         if self.dashboard.owns(request.raw_path.partition("?")[0]):
             return await self.dashboard.handle(request)  # the reserved prefix: never the app's
+        if not self.websocket_noted and request.headers.get("Upgrade", "").lower() == "websocket":
+            self.websocket_noted = True  # once: a page retrying its socket would flood the console
+            self.log.note(f"a client asked for a WebSocket ({request.raw_path[:80]}): Lambda's HTTP front doors, "
+                          f"like this emulated {self.gateway.name}, cannot carry one; it goes to the app as a plain "
+                          "request (see README, 'What cannot work on Lambda')")
         ctx = self.context(request)
         self.stats.request_started(ctx.request_id, request.method, request.raw_path)
         began = time.monotonic()
