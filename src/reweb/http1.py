@@ -410,7 +410,7 @@ def _parse_head(raw: bytes, head_request: bool) -> ResponseHead:
     known = _KNOWN_NAMES
     for line in header_lines:
         name, sep, value = line.partition(":")
-        if name not in known:
+        if not sep or name not in known:
             if not sep or _TOKEN.match(name) is None:
                 if line[:1] in (" ", "\t") and headers:  # obsolete line folding
                     headers[-1] = (headers[-1][0], headers[-1][1] + " " + line.strip(" \t"))

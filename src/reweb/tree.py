@@ -7,6 +7,7 @@ import contextlib
 import os
 import re
 import signal
+from collections.abc import Iterator
 
 # Characters that only a shell gives meaning to. Quotes and backslashes alone do not need one (shlex splits
 # them the same way); `~` and `#` only at the start of a word.
@@ -73,8 +74,8 @@ def set_child_subreaper() -> bool:
         return False
 
 
-def _parents() -> dict[int, int]:
-    parents = {}
+def proc_stats() -> Iterator[tuple[int, list[bytes]]]:
+    """(pid, the fields of /proc/pid/stat from the state on) for every process that can be read."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -83,10 +84,13 @@ def _parents() -> dict[int, int]:
                 stat = f.read()
         except OSError:
             continue
-        fields = stat[stat.rfind(b")") + 2:].split()
-        if fields[0] != b"Z":
-            parents[int(entry)] = int(fields[1])
-    return parents
+        # The command name may hold spaces and parentheses: fields start after the last ")".
+        yield int(entry), stat[stat.rfind(b")") + 2:].split()
+
+
+def _parents() -> dict[int, int]:
+    """pid -> parent pid of every live (not zombie) process."""
+    return {pid: int(fields[1]) for pid, fields in proc_stats() if fields[0] != b"Z"}
 
 
 def descendants(root: int, parents: dict[int, int] | None = None) -> list[int]:
@@ -183,6 +187,8 @@ def start_lifeline() -> tuple[int, int]:
         os.close(read_end)
         return pid, write_end
     try:  # the lifeline: no Python objects of reweb's touched, only the pipe
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_DFL)  # not reweb's shutdown handler: this process has no app to stop
         os.setsid()
         os.closerange(0, read_end)
         os.closerange(read_end + 1, 1 << 16)

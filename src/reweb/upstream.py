@@ -134,17 +134,18 @@ class Upstream:
                 conn.send(head_bytes, request.body)
                 return conn.read_head(head_request=request.method == "HEAD")
             except (PeerClosed, ConnectionResetError, BrokenPipeError) as exc:
+                answered = conn.received  # before close(), which forgets it
                 conn.close()
-                if (reused and attempt == 0 and conn.received == 0 and request.method in _IDEMPOTENT):
+                if reused and attempt == 0 and not answered and request.method in _IDEMPOTENT:
                     continue  # a keep-alive race: the app closed as we sent; nothing was processed
-                raise _failure(exc, "before answering") from None
+                raise _failure(exc, "before answering" if not answered else "inside its answer's head") from None
             except ConnectionRefusedError:
                 conn.close()
                 raise UpstreamError("refused", "the app refused the connection (is it still running?)") from None
             except Exception as exc:
+                answered = conn.received
                 conn.close()
-                raise _failure(exc, "before answering" if conn.received == 0 else "inside its answer's head") \
-                    from None
+                raise _failure(exc, "before answering" if not answered else "inside its answer's head") from None
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
     def _finish(self, head: ResponseHead, request: HttpRequest) -> None:

@@ -10,21 +10,10 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-from collections.abc import Iterator
 
+from ..tree import proc_stats
 
-def _stats() -> Iterator[tuple[int, list[bytes]]]:
-    """(pid, the fields of /proc/pid/stat from the state on) for every process that can be read."""
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # The command name may hold spaces and parentheses: fields start after the last ")".
-        yield int(entry), stat[stat.rfind(b")") + 2:].split()
+_stats = proc_stats  # the same walker as the adapter's (reweb.tree)
 
 
 def _children_map() -> dict[int, list[int]]:
