@@ -108,3 +108,32 @@ def test_without_the_extra_it_says_how_to_install(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert "pip install 'reweb-lambda[local]'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_without_namespaces_one_instance_and_one_line_saying_why() -> None:
+    """A host where instances cannot have networks of their own (here: root without CAP_SYS_ADMIN; as a plain
+    user, the machine as it is): one instance on this machine's network, and a line that says why."""
+    import os
+    import subprocess
+
+    from reweb.local.ports import free_port
+
+    port = free_port()
+    drop = ["setpriv", "--bounding-set", "-sys_admin", "--inh-caps", "-sys_admin"] if os.geteuid() == 0 else []
+    proc = subprocess.Popen([*drop, sys.executable, "-m", "reweb.local", "--port", str(port), "--concurrency", "4",
+                             "--", *README_APP], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if "ready: open" in line:
+                break
+        assert fetch(port, "/").status == 200
+    finally:
+        proc.send_signal(2)
+        proc.wait(20)
+    text = "".join(lines)
+    assert "instances cannot have networks of their own here" in text and "CAP_SYS_ADMIN" in text, text
+    assert "concurrency 1," in text and "(this machine's network)" in text, text

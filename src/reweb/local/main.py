@@ -57,7 +57,7 @@ async def serve(opts: Options, log: Logger | None = None, ready: asyncio.Event |
             return 1
         pool.start()
         dashboard.start()
-        banner(log, opts, gateway.name, dashboard.serve)
+        banner(log, opts, gateway.name, dashboard.serve, pool)
         if ready is not None:
             ready.set()
         await stop.wait()
@@ -74,15 +74,17 @@ async def serve(opts: Options, log: Logger | None = None, ready: asyncio.Event |
     return 0
 
 
-def banner(log: Logger, opts: Options, source: str, dashboard: bool = False) -> None:
+def banner(log: Logger, opts: Options, source: str, dashboard: bool = False, pool: Pool | None = None) -> None:
     app = shlex.join(opts.app_command) if opts.app_command else "$REWEB_APPLICATION_EXEC"
     mode = "response streaming" if opts.stream else "buffered"
+    # What the pool really does (a host without namespaces runs one instance on its own network).
+    concurrency = pool.concurrency if pool is not None else opts.concurrency
+    isolated = pool.isolated if pool is not None else opts.network == "isolated"
     log.note(f"{source} -> Lambda ({mode}) -> reweb -> {app}")
-    log.note(f"concurrency {opts.concurrency}, timeout {opts.timeout:g} s, memory {opts.memory} MB, "
+    log.note(f"concurrency {concurrency}, timeout {opts.timeout:g} s, memory {opts.memory} MB, "
              f"freeze {'on' if opts.freeze else 'off'}")
     log.note(f"the app listens on port {opts.app_port} in each instance ("
-             + ("a network of its own per instance, as on Lambda)" if opts.network == "isolated"
-                else "this machine's network)"))
+             + ("a network of its own per instance, as on Lambda)" if isolated else "this machine's network)"))
     if dashboard:
         log.note(f"dashboard: http://127.0.0.1:{opts.port}{PREFIX} (what Lambda would do and bill; {PREFIX} "
                  "is reserved for it, REWEB_LOCAL_DASHBOARD=off passes it to the app)")
