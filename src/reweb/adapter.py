@@ -168,6 +168,7 @@ class Worker:
             trace_id=invocation.trace_id,
             authorization_source=settings.authorization_source,
             base_path=settings.remove_base_path if kind.http else "",
+            tenant_id=invocation.tenant_id,
         )
         streaming = settings.streaming and kind.prelude is not None
         response = self.call_app(invocation, request, kind, streaming)

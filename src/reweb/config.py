@@ -18,6 +18,12 @@ class ConfigError(ValueError):
     """A setting has a value reweb cannot use; the message names the variable."""
 
 
+def parse_reweb_flag(text: str) -> bool:
+    """re:Web's switches (REWEB_FORCE_GZIP, REWEB_DEBUG): re:Web took any non-empty value as on, so every value
+    its users set still starts; only an explicit off word (false, 0, no, off) turns them off."""
+    return text.strip().lower() not in ("0", "false", "no", "off", "")
+
+
 def parse_bool(text: str) -> bool:
     value = text.strip().lower()
     if value in ("1", "true", "yes", "on"):
@@ -150,7 +156,8 @@ SPECS: tuple[Spec, ...] = (
     Spec("enable_compression", ("REWEB_ENABLE_COMPRESSION", "AWS_LWA_ENABLE_COMPRESSION"), "false",
          parse_bool, "Gzip compressible responses when the client accepts gzip (buffered mode)."),
     Spec("force_gzip", ("REWEB_FORCE_GZIP",), "false",
-         parse_bool, "Gzip every response that is not already encoded (the original re:Web switch)."),
+         parse_reweb_flag, "Gzip every response that is not already encoded (the original re:Web switch; any "
+         "value but false/0/no/off is on, as in re:Web)."),
     Spec("invoke_mode", ("REWEB_INVOKE_MODE", "AWS_LWA_INVOKE_MODE"), "buffered",
          parse_invoke_mode, "`buffered` or `response_stream` (must match the function URL's invoke mode)."),
     Spec("authorization_source", ("REWEB_AUTHORIZATION_SOURCE", "AWS_LWA_AUTHORIZATION_SOURCE"), "",
@@ -158,7 +165,8 @@ SPECS: tuple[Spec, ...] = (
     Spec("error_status_codes", ("REWEB_ERROR_STATUS_CODES", "AWS_LWA_ERROR_STATUS_CODES"), "",
          parse_status_set, "App status codes that become invocation errors, e.g. `500,502-504`."),
     Spec("debug", ("REWEB_DEBUG",), "false",
-         parse_bool, "Log every request and response line (also AWS_LAMBDA_LOG_LEVEL=DEBUG)."),
+         parse_reweb_flag, "Log every request and response line (also AWS_LAMBDA_LOG_LEVEL=DEBUG; any value but "
+         "false/0/no/off is on, as in re:Web)."),
     Spec("concurrency", ("AWS_LAMBDA_MAX_CONCURRENCY",), "1",
          parse_concurrency, "Set by Lambda Managed Instances: number of workers polling for invocations."),
 )

@@ -13,7 +13,7 @@ from .http import Headers, HttpRequest, HttpResponse
 from .jsonenc import dumps_ascii
 
 # Headers only reweb may set; copies a client sent are removed (the trace id too: the Runtime API's is the real one).
-FORGEABLE = frozenset({"x-amzn-request-context", "x-amzn-lambda-context", "x-amzn-trace-id"})
+FORGEABLE = frozenset({"x-amzn-request-context", "x-amzn-lambda-context", "x-amzn-trace-id", "x-amz-tenant-id"})
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "0.0.0.0", "[::1]", "::1"})
 COMPRESS_MIN_BYTES = 256
 
@@ -40,7 +40,7 @@ def _json_or_null(text: str) -> str:
 
 
 def prepare_request(request: HttpRequest, *, request_context: object, lambda_ctx: str, trace_id: str,
-                    authorization_source: str = "", base_path: str = "") -> HttpRequest:
+                    authorization_source: str = "", base_path: str = "", tenant_id: str = "") -> HttpRequest:
     headers: Headers = []
     auth_value = None
     auth_source = authorization_source.lower()
@@ -60,6 +60,8 @@ def prepare_request(request: HttpRequest, *, request_context: object, lambda_ctx
     headers.append(("x-amzn-lambda-context", lambda_ctx))
     if trace_id:
         headers.append(("x-amzn-trace-id", trace_id))
+    if tenant_id:  # multi-tenant functions: the tenant Lambda routed this invocation for (LWA's header name)
+        headers.append(("x-amz-tenant-id", tenant_id))
     request.headers = headers
     if base_path:
         request.path = strip_base_path(request.path, base_path)

@@ -75,6 +75,7 @@ class Handler(BaseHTTPRequestHandler):
             self.server.max_in_flight = max(self.server.max_in_flight, self.server.in_flight)
         self.send_response(200)
         self.send_header("Lambda-Runtime-Aws-Request-Id", request_id)
+        self.send_header("Lambda-Runtime-Aws-Tenant-Id", f"tenant-of-{request_id}")  # multi-tenant functions
         self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 30000))
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -120,7 +121,9 @@ def test_eight_workers_serve_in_parallel() -> None:
         for i in range(count):
             result = json.loads(api.results[f"req-{i}"])
             assert result["statusCode"] == 200
-            assert json.loads(result["body"])["query"] == f"n={i}"  # no response mixed up between workers
+            echoed = json.loads(result["body"])
+            assert echoed["query"] == f"n={i}"  # no response mixed up between workers
+            assert ["x-amz-tenant-id", f"tenant-of-req-{i}"] in echoed["headers"]
         # 16 requests of 0.3 s on 8 workers: ~0.6 s plus start-up, far below the 4.8 s of one worker.
         assert elapsed < 4.0, elapsed
     finally:

@@ -26,14 +26,15 @@ CASES: dict[str, tuple[list[tuple[str, Any]], list[str]]] = {
     "remove_base_path": ([("/api", "/api"), ("/api/", "/api"), ("/v1/api", "/v1/api"), ("/", "")], ["api"]),
     "pass_through_path": ([("/events", "/events"), ("/sqs", "/sqs")], ["events"]),
     "enable_compression": ([("true", True), ("false", False)], ["gzip"]),
-    "force_gzip": ([("1", True), ("0", False)], ["always"]),
+    # re:Web's switches: whatever a re:Web user set is on, except an explicit off word.
+    "force_gzip": ([("1", True), ("0", False), ("always", True), ("enabled", True), ("OFF", False)], []),
     "invoke_mode": ([("buffered", "buffered"), ("response_stream", "response_stream"),
                      ("RESPONSE_STREAM", "response_stream"), ("response-stream", "response_stream"),
                      ("ResponseStream", "response_stream")], ["stream", "sync"]),
     "authorization_source": ([("X-Api-Token", "X-Api-Token"), ("x_auth", "x_auth")], ["X Token", "a:b"]),
     "error_status_codes": ([("500", frozenset({500})), ("500,502-504", frozenset({500, 502, 503, 504})),
                             ("", None)], ["5xx", "700"]),
-    "debug": ([("true", True), ("false", False)], ["verbose"]),
+    "debug": ([("true", True), ("false", False), ("verbose", True), ("x", True), ("no", False)], []),
     "concurrency": ([("1", 1), ("64", 64), ("1024", 1024)], ["0", "1025", "many"]),
 }
 DEFAULTS = Settings()

@@ -175,3 +175,11 @@ def test_force_gzip_ignores_accept_encoding_but_not_existing_encoding() -> None:
     maybe_compress(response, req([]), force=True, negotiate=False)
     assert gzip.decompress(response.body) == b"\x89PNG"
     assert values(HttpRequest("GET", "/", "", response.headers), "vary") == ["Accept-Encoding"]
+
+
+def test_the_tenant_id_reaches_the_app_and_a_client_cannot_forge_it() -> None:
+    out = prepare_request(req([("X-Amz-Tenant-Id", "forged")]), request_context=None, lambda_ctx="{}",
+                          trace_id="", tenant_id="tenant-42")
+    assert values(out, "x-amz-tenant-id") == ["tenant-42"]
+    out = prepare_request(req([("X-Amz-Tenant-Id", "forged")]), request_context=None, lambda_ctx="{}", trace_id="")
+    assert values(out, "x-amz-tenant-id") == []
