@@ -97,6 +97,7 @@ class Worker:
         seconds in a row (retried with a short backoff until then)."""
         failed_since = 0.0
         failures = 0
+        breathing_room = self.settings.breathing_room_ms / 1000
         while True:
             try:
                 invocation = self.runtime.next()
@@ -129,6 +130,8 @@ class Worker:
                 self.restart_needed = False
                 self.upstream.close()
                 self.app.restart(time.monotonic() + RESTART_WAIT)
+            elif breathing_room:
+                time.sleep(breathing_room)  # the app's after-answer work runs now, not at the next thaw
 
     # -- one invocation --------------------------------------------------------------------------------
 

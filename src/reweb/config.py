@@ -111,6 +111,13 @@ def parse_concurrency(text: str) -> int:
     return value
 
 
+def parse_breathing_room(text: str) -> int:
+    value = _int(text, "a number of milliseconds")
+    if not 0 <= value <= 60000:
+        raise ValueError(f"must be between 0 and 60000 ms, got {value}")
+    return value
+
+
 def parse_header_name(text: str) -> str:
     name = text.strip()
     if name and not all(c.isalnum() or c in "-_" for c in name):
@@ -167,6 +174,10 @@ SPECS: tuple[Spec, ...] = (
     Spec("debug", ("REWEB_DEBUG",), "false",
          parse_reweb_flag, "Log every request and response line (also AWS_LAMBDA_LOG_LEVEL=DEBUG; any value but "
          "false/0/no/off is on, as in re:Web)."),
+    Spec("breathing_room_ms", ("REWEB_BREATHING_ROOM_MS",), "0",
+         parse_breathing_room, "After each result, wait this long before asking for the next invocation, so "
+         "work the app does after answering runs before Lambda freezes the sandbox (billed: not in the duration "
+         "the client waits for, but in the function's)."),
     Spec("concurrency", ("AWS_LAMBDA_MAX_CONCURRENCY",), "1",
          parse_concurrency, "Set by Lambda Managed Instances: number of workers polling for invocations."),
 )
@@ -174,7 +185,8 @@ SPECS: tuple[Spec, ...] = (
 
 SETTING_FIELDS = ("application_exec", "application_argv", "port", "wait_path", "wait_codes", "readiness_protocol",
                   "readiness_port", "async_init", "remove_base_path", "pass_through_path", "enable_compression",
-                  "force_gzip", "invoke_mode", "authorization_source", "error_status_codes", "debug", "concurrency")
+                  "force_gzip", "invoke_mode", "authorization_source", "error_status_codes", "debug",
+                  "breathing_room_ms", "concurrency")
 
 
 class Settings:
@@ -197,6 +209,7 @@ class Settings:
     authorization_source: str = ""
     error_status_codes: frozenset[int] = frozenset()
     debug: bool = False
+    breathing_room_ms: int = 0
     concurrency: int = 1
 
     def __init__(self, **values: Any) -> None:

@@ -35,6 +35,7 @@ CASES: dict[str, tuple[list[tuple[str, Any]], list[str]]] = {
     "error_status_codes": ([("500", frozenset({500})), ("500,502-504", frozenset({500, 502, 503, 504})),
                             ("", None)], ["5xx", "700"]),
     "debug": ([("true", True), ("false", False), ("verbose", True), ("x", True), ("no", False)], []),
+    "breathing_room_ms": ([("0", 0), ("250", 250), ("60000", 60000)], ["-1", "60001", "1s"]),
     "concurrency": ([("1", 1), ("64", 64), ("1024", 1024)], ["0", "1025", "many"]),
 }
 DEFAULTS = Settings()
