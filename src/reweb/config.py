@@ -176,8 +176,8 @@ SPECS: tuple[Spec, ...] = (
          "false/0/no/off is on, as in re:Web)."),
     Spec("breathing_room_ms", ("REWEB_BREATHING_ROOM_MS",), "0",
          parse_breathing_room, "After each result, wait this long before asking for the next invocation, so "
-         "work the app does after answering runs before Lambda freezes the sandbox (billed: not in the duration "
-         "the client waits for, but in the function's)."),
+         "work the app does after answering runs before Lambda freezes the sandbox (the client has its answer "
+         "already; the sandbox stays busy that long)."),
     Spec("concurrency", ("AWS_LAMBDA_MAX_CONCURRENCY",), "1",
          parse_concurrency, "Set by Lambda Managed Instances: number of workers polling for invocations."),
 )
