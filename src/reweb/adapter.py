@@ -31,6 +31,7 @@ DEADLINE_MARGIN = 0.1  # seconds kept back to answer 504 ourselves before Lambda
 RESTART_WAIT = 10.0
 STREAM_CONTENT_TYPE = "application/vnd.awslambda.http-integration-response"
 STREAM_LIMIT = 200 * 1024 * 1024
+ERROR_BODY_KEPT = 64 * 1024  # of the app's body in an invocation error (REWEB_ERROR_STATUS_CODES)
 RUNTIME_API_GIVE_UP = 5.0  # seconds of failed /next calls after which the Runtime API is taken to be gone
 _STATUS_FOR = {"refused": 502, "closed": 502, "garbage": 502, "too_large": 502, "timeout": 504, "bad_request": 400}
 
@@ -182,9 +183,11 @@ class Worker:
         if response.status in settings.error_status_codes:
             if response.stream is not None:
                 response.stream.close()  # type: ignore[attr-defined]
+            # The app's body is kept in the message (LWA #668: without it the error says nothing of why).
+            body = response.body[:ERROR_BODY_KEPT].decode("utf-8", "replace")
             self.runtime.error(invocation.request_id, "HttpError",
-                               f"the app answered {response.status}, listed in REWEB_ERROR_STATUS_CODES"
-                               if response.origin == "app" else response.body.decode("utf-8", "replace").strip())
+                               f"the app answered {response.status}, listed in REWEB_ERROR_STATUS_CODES: {body}"
+                               if response.origin == "app" else body.strip())
             return
         if not kind.http:
             self.send_passthrough(invocation, response)

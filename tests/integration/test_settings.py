@@ -56,6 +56,7 @@ def test_error_status_codes_become_invocation_errors(configured: RieFunction) ->
     _status, body = configured.invoke_raw(json.dumps(with_path(load(V2), "/status/503")).encode())
     error = json.loads(body)
     assert error["errorType"] == "HttpError" and "503" in error["errorMessage"]
+    assert '"path": "/status/503"' in error["errorMessage"]  # the app's own body is kept (LWA #668)
     ok = configured.invoke(with_path(load(V2), "/status/404"))  # not listed: an ordinary response
     assert ok["statusCode"] == 404
 
