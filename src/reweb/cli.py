@@ -102,21 +102,27 @@ def run_adapter(args: list[str]) -> int:
 
     log = Log.from_env()
     overrides, command = parse_args(args)  # first: --help and a bad option answer anywhere
-    address = os.environ.get("AWS_LAMBDA_RUNTIME_API", "")
+    # AWS_LWA_LAMBDA_RUNTIME_API_PROXY: Runtime API calls through a proxy (as monitoring extensions want them);
+    # the Extensions API stays Lambda's own.
+    lambda_address = os.environ.get("AWS_LAMBDA_RUNTIME_API", "")
+    address = os.environ.get("AWS_LWA_LAMBDA_RUNTIME_API_PROXY", "") or lambda_address
     if not address:
         log.error("AWS_LAMBDA_RUNTIME_API is not set: reweb runs inside AWS Lambda; "
                   "to try an app on this machine use `reweb local -- CMD`")
         return 2
     from .runtime import RuntimeClient
 
+    warnings: list[str] = []
     try:
-        settings = load(os.environ, overrides, command)
+        settings = load(os.environ, overrides, command, warnings)
     except ConfigError as exc:
         log.error("configuration error", reason=str(exc))
         _report_init_error(RuntimeClient(address), "Runtime.InvalidConfiguration", str(exc), log)
         return 1
     if settings.debug:
         log = Log.from_env(debug=True)
+    for warning in warnings:
+        log.warn(warning)
 
     from .adapter import Adapter
     from .app import AppExited, AppStartError
@@ -147,7 +153,7 @@ def run_adapter(args: list[str]) -> int:
         return 1
     from .extension import register
 
-    register(address, log)  # after the start: the lifeline is forked before any thread exists
+    register(lambda_address or address, log)  # after the start: the lifeline is forked before any thread exists
     limit = started + INIT_ASYNC_LIMIT if settings.async_init else float("inf")
     try:
         if not app.wait_ready(limit):

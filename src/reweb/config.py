@@ -146,17 +146,18 @@ SPECS: tuple[Spec, ...] = (
          "syntax), or `reweb -- CMD ARGS`."),
     Spec("port", ("REWEB_APPLICATION_PORT", "AWS_LWA_PORT", "PORT"), "8080",
          parse_port, "Port the app listens on, on 127.0.0.1."),
-    Spec("wait_path", ("REWEB_WAIT_PATH", "AWS_LWA_READINESS_CHECK_PATH"), "/",
+    Spec("wait_path", ("REWEB_WAIT_PATH", "AWS_LWA_READINESS_CHECK_PATH", "READINESS_CHECK_PATH"), "/",
          parse_path, "Path polled until the app is ready."),
     Spec("wait_codes", ("REWEB_WAIT_CODE", "AWS_LWA_READINESS_CHECK_HEALTHY_STATUS"), "100-499",
          parse_wait_codes, "Status codes that mean ready: `200`, `200,204`, `200-399,404`."),
-    Spec("readiness_protocol", ("REWEB_READINESS_CHECK_PROTOCOL", "AWS_LWA_READINESS_CHECK_PROTOCOL"), "http",
+    Spec("readiness_protocol", ("REWEB_READINESS_CHECK_PROTOCOL", "AWS_LWA_READINESS_CHECK_PROTOCOL",
+                                "READINESS_CHECK_PROTOCOL"), "http",
          parse_choice("http", "tcp"), "`http` (GET the wait path) or `tcp` (port accepts connections)."),
-    Spec("readiness_port", ("REWEB_READINESS_CHECK_PORT", "AWS_LWA_READINESS_CHECK_PORT"), "",
+    Spec("readiness_port", ("REWEB_READINESS_CHECK_PORT", "AWS_LWA_READINESS_CHECK_PORT", "READINESS_CHECK_PORT"), "",
          parse_port, "Port for the readiness check, if not the app's port."),
-    Spec("async_init", ("REWEB_ASYNC_INIT", "AWS_LWA_ASYNC_INIT"), "false",
+    Spec("async_init", ("REWEB_ASYNC_INIT", "AWS_LWA_ASYNC_INIT", "ASYNC_INIT"), "false",
          parse_bool, "Stop waiting at 9.8 s of init and finish the wait in the first invocation."),
-    Spec("remove_base_path", ("REWEB_REMOVE_BASE_PATH", "AWS_LWA_REMOVE_BASE_PATH"), "",
+    Spec("remove_base_path", ("REWEB_REMOVE_BASE_PATH", "AWS_LWA_REMOVE_BASE_PATH", "REMOVE_BASE_PATH"), "",
          parse_base_path, "Path prefix removed from requests (whole segments only), e.g. `/api`."),
     Spec("pass_through_path", ("REWEB_PASS_THROUGH_PATH", "AWS_LWA_PASS_THROUGH_PATH"), "/events",
          parse_path, "Where non-HTTP events (SQS, S3, EventBridge...) are POSTed as JSON."),
@@ -181,6 +182,13 @@ SPECS: tuple[Spec, ...] = (
     Spec("concurrency", ("AWS_LAMBDA_MAX_CONCURRENCY",), "1",
          parse_concurrency, "Set by Lambda Managed Instances: number of workers polling for invocations."),
 )
+
+
+# LWA's unprefixed names, deprecated by LWA 1.0 (to go in 2.0): still read, with a warning naming the new one.
+DEPRECATED = {name: "AWS_LWA_" + name for name in ("READINESS_CHECK_PATH", "READINESS_CHECK_PORT",
+                                                   "READINESS_CHECK_PROTOCOL", "ASYNC_INIT", "REMOVE_BASE_PATH")}
+# LWA 0.x's lowest unhealthy status (removed in 1.0): taken as REWEB_WAIT_CODE=100-(N-1) when nothing newer is set.
+MIN_UNHEALTHY = "AWS_LWA_READINESS_CHECK_MIN_UNHEALTHY_STATUS"
 
 
 SETTING_FIELDS = ("application_exec", "application_argv", "port", "wait_path", "wait_codes", "readiness_protocol",
@@ -243,9 +251,11 @@ class Settings:
 
 
 def load(env: Mapping[str, str], overrides: Mapping[str, str] | None = None,
-         argv: tuple[str, ...] = ()) -> Settings:
-    """Settings from the environment; `overrides` (from flags, keyed by field) win over it."""
+         argv: tuple[str, ...] = (), warnings: list[str] | None = None) -> Settings:
+    """Settings from the environment; `overrides` (from flags, keyed by field) win over it. Names that still
+    work but should change add a line to `warnings`."""
     values: dict[str, Any] = {}
+    notes = warnings if warnings is not None else []
     for spec in SPECS:
         source, raw = None, None
         if overrides and spec.field in overrides:
@@ -255,6 +265,16 @@ def load(env: Mapping[str, str], overrides: Mapping[str, str] | None = None,
                 if env.get(name, "") != "":
                     source, raw = name, env[name]
                     break
+        if source in DEPRECATED:
+            notes.append(f"{source} is deprecated (as in AWS Lambda Web Adapter 1.0): use {DEPRECATED[source]}")
+        if raw is None and spec.field == "wait_codes" and env.get(MIN_UNHEALTHY, "") != "":
+            try:
+                lowest = int(env[MIN_UNHEALTHY].strip())
+            except ValueError:
+                raise ConfigError(f"{MIN_UNHEALTHY}: expected a status code, got {env[MIN_UNHEALTHY]!r}") from None
+            source, raw = MIN_UNHEALTHY, f"100-{lowest - 1}"
+            notes.append(f"{MIN_UNHEALTHY}={lowest} is from AWS Lambda Web Adapter 0.x: taken as "
+                         f"AWS_LWA_READINESS_CHECK_HEALTHY_STATUS={raw}; set that instead")
         if raw is None:
             if spec.default == "":
                 continue

@@ -202,3 +202,25 @@ def test_reweb_exits_non_zero_when_the_runtime_api_is_gone() -> None:
     assert "the Lambda Runtime API is unreachable; reweb exits" in result.stderr
     assert "Traceback" not in result.stderr
     assert time.monotonic() - started < 15
+
+
+def test_runtime_api_calls_go_through_the_lwa_proxy_setting() -> None:
+    """AWS_LWA_LAMBDA_RUNTIME_API_PROXY: the Runtime API is reached through the proxy (here the only API that
+    answers); the Extensions API stays at AWS_LAMBDA_RUNTIME_API (here nothing listens: a warning, no failure)."""
+    app_port = free_port()
+    events = [{"version": "2.0", "rawPath": "/via-proxy", "rawQueryString": "n=0", "headers": {"host": "x"},
+               "requestContext": {"http": {"method": "GET", "path": "/via-proxy"}, "stage": "$default"}}]
+    api = RuntimeApi(events)
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+    env = {**os.environ, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{free_port()}",
+           "AWS_LWA_LAMBDA_RUNTIME_API_PROXY": f"127.0.0.1:{api.server_address[1]}",
+           "REWEB_APPLICATION_PORT": str(app_port), "REWEB_APPLICATION_EXEC": f"{sys.executable} {ECHO} {app_port}"}
+    process = subprocess.Popen(reweb_argv(), env=env, start_new_session=True, stderr=subprocess.PIPE, text=True)
+    try:
+        assert api.done.wait(20), "no result through the proxy"
+        assert json.loads(json.loads(api.results["req-0"])["body"])["path"] == "/via-proxy"
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        _, stderr = process.communicate(timeout=10)
+        api.shutdown()
+    assert "could not register as a Lambda extension" in stderr

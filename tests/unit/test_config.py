@@ -125,3 +125,31 @@ def test_config_error_is_a_value_error_with_no_traceback_chain() -> None:
     with pytest.raises(ConfigError) as info:
         load({**APP, "REWEB_APPLICATION_PORT": "x"})
     assert isinstance(info.value, ValueError) and info.value.__cause__ is None and info.value.__suppress_context__
+
+
+@pytest.mark.parametrize(("old", "field", "raw", "parsed"), [
+    ("READINESS_CHECK_PATH", "wait_path", "/health", "/health"),
+    ("READINESS_CHECK_PORT", "readiness_port", "9001", 9001),
+    ("READINESS_CHECK_PROTOCOL", "readiness_protocol", "tcp", "tcp"),
+    ("ASYNC_INIT", "async_init", "true", True),
+    ("REMOVE_BASE_PATH", "remove_base_path", "/api", "/api"),
+])
+def test_lwa_deprecated_names_still_work_with_a_warning(old: str, field: str, raw: str, parsed: Any) -> None:
+    warnings: list[str] = []
+    assert getattr(load({**APP, old: raw}, warnings=warnings), field) == parsed
+    assert warnings == [f"{old} is deprecated (as in AWS Lambda Web Adapter 1.0): use AWS_LWA_{old}"]
+    warnings.clear()  # the new name wins, and says nothing
+    assert getattr(load({**APP, old: "/x" if field.endswith("path") else raw, f"AWS_LWA_{old}": raw},
+                        warnings=warnings), field) == parsed
+    assert warnings == []
+
+
+def test_lwa_0x_min_unhealthy_status_becomes_the_healthy_range() -> None:
+    warnings: list[str] = []
+    settings = load({**APP, "AWS_LWA_READINESS_CHECK_MIN_UNHEALTHY_STATUS": "400"}, warnings=warnings)
+    assert settings.wait_codes == frozenset(range(100, 400))
+    assert "AWS_LWA_READINESS_CHECK_HEALTHY_STATUS=100-399" in warnings[0]
+    newer = load({**APP, "AWS_LWA_READINESS_CHECK_MIN_UNHEALTHY_STATUS": "400", "REWEB_WAIT_CODE": "200"})
+    assert newer.wait_codes == frozenset({200})
+    with pytest.raises(ConfigError, match="AWS_LWA_READINESS_CHECK_MIN_UNHEALTHY_STATUS"):
+        load({**APP, "AWS_LWA_READINESS_CHECK_MIN_UNHEALTHY_STATUS": "four hundred"})
