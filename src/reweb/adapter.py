@@ -56,10 +56,14 @@ class Adapter:
         self.runtime_address = runtime_address
         self.env_config = env_config
         self.env_json = dumps_ascii(env_config)  # constant for the life of the process: encoded once
+        host = settings.host
+        self.app_authority = f"[{host}]:{settings.port}" if ":" in host else f"{host}:{settings.port}"
         self.app = App(settings, log)
 
     def worker(self) -> Worker:
-        return Worker(self, RuntimeClient(self.runtime_address), Upstream(self.settings.port, log=self.log))
+        settings = self.settings
+        return Worker(self, RuntimeClient(self.runtime_address),
+                      Upstream(settings.port, settings.host, self.log, settings.pool_idle_timeout))
 
     def run(self) -> int:
         """Serve invocations until the Runtime API is gone (then 1): in this thread, or in N threads for
@@ -160,7 +164,7 @@ class Worker:
             event.pop("body", None)
         else:
             request = HttpRequest("POST", settings.pass_through_path, "",
-                                  [("Host", f"127.0.0.1:{settings.port}"), ("Content-Type", "application/json")],
+                                  [("Host", self.adapter.app_authority), ("Content-Type", "application/json")],
                                   invocation.body)
             context = None
         request = prepare_request(

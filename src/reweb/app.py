@@ -62,6 +62,7 @@ class App:
         self.exited = threading.Condition()
         self.restarts = 0
         self.failure = ""  # why the last restart failed, for the invocations that meet it
+        self.last_check = "not tried yet"  # the readiness check's last verdict
         self.lifeline_pid = 0
         self.lifeline_fd = -1
         self.reaper: threading.Thread | None = None
@@ -112,7 +113,7 @@ class App:
     def _port_holders(self) -> list[int] | None:
         """None when nothing listens on the app's port, else who does (maybe [] when unknown)."""
         try:
-            socket.create_connection(("127.0.0.1", self.settings.port), timeout=0.5).close()
+            socket.create_connection((self.settings.host, self.settings.port), timeout=0.5).close()
         except OSError:
             return None
         return tree.port_listeners(self.settings.port)
@@ -210,7 +211,8 @@ class App:
         settings = self.settings
         started = time.monotonic()
         next_progress = started + PROGRESS_INTERVAL
-        target = f"{settings.readiness_protocol}://127.0.0.1:{settings.check_port}"
+        authority = f"[{settings.host}]" if ":" in settings.host else settings.host
+        target = f"{settings.readiness_protocol}://{authority}:{settings.check_port}"
         if settings.readiness_protocol == "http":
             target += settings.wait_path
         last = "not tried yet"
@@ -220,7 +222,7 @@ class App:
             status = self.exit_status()
             if status is not None:
                 raise AppExited(status)
-            last = self._check()
+            last = self.last_check = self._check()
             if last == "ready":
                 self.ready = True
                 self.log.info("app is ready", after_ms=round((time.monotonic() - started) * 1000, 1),
@@ -256,7 +258,7 @@ class App:
         client, answer read to its end: closing on unread bytes would reset the app's connection mid-write
         (and put a traceback in many apps' logs at every start)."""
         settings = self.settings
-        conn = Connection("127.0.0.1", settings.check_port, timed=True)
+        conn = Connection(settings.host, settings.check_port, timed=True)
         conn.set_deadline(time.monotonic() + 2.0)
         try:
             conn.connect()
@@ -265,7 +267,8 @@ class App:
         try:
             if settings.readiness_protocol == "tcp":
                 return "ready"
-            conn.send(f"GET {settings.wait_path} HTTP/1.1\r\nHost: 127.0.0.1:{settings.check_port}\r\n"
+            authority = f"[{settings.host}]" if ":" in settings.host else settings.host
+            conn.send(f"GET {settings.wait_path} HTTP/1.1\r\nHost: {authority}:{settings.check_port}\r\n"
                       "User-Agent: reweb-readiness\r\nConnection: close\r\n\r\n".encode())
             head = conn.read_head()
             conn.set_deadline(time.monotonic() + 0.2)

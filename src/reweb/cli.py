@@ -154,9 +154,17 @@ def run_adapter(args: list[str]) -> int:
     from .extension import register
 
     register(lambda_address or address, log)  # after the start: the lifeline is forked before any thread exists
-    limit = started + INIT_ASYNC_LIMIT if settings.async_init else float("inf")
+    give_up = started + settings.readiness_timeout if settings.readiness_timeout else float("inf")
+    limit = min(started + INIT_ASYNC_LIMIT if settings.async_init else float("inf"), give_up)
     try:
         if not app.wait_ready(limit):
+            if time.monotonic() >= give_up:
+                message = (f"the app was not ready after {settings.readiness_timeout:g} s "
+                           f"(REWEB_READINESS_CHECK_TIMEOUT_SECONDS); last check: {app.last_check}")
+                log.error("the app is not ready: init fails", reason=message)
+                _report_init_error(RuntimeClient(address), "Runtime.AppNotReady", f"reweb: {message}", log)
+                app.stop(grace=0.3)
+                return 1
             log.warn("the app is not ready yet; finishing the wait in the first invocation (async init)")
     except AppExited as exc:
         log.error("the app exited during init", reason=str(exc))

@@ -118,6 +118,28 @@ def parse_breathing_room(text: str) -> int:
     return value
 
 
+def parse_host(text: str) -> str:
+    """The app's loopback address: reweb talks to the app on this machine only. "localhost" is 127.0.0.1 (the
+    one-file executable resolves no names)."""
+    host = text.strip().strip("[]")
+    if host == "localhost":
+        return "127.0.0.1"
+    if host == "::1" or (host.startswith("127.") and len(host.split(".")) == 4
+                         and all(part.isdigit() and int(part) < 256 for part in host.split("."))):
+        return host
+    raise ValueError(f"must be a loopback address (127.x.x.x, ::1 or localhost), got {text!r}")
+
+
+def parse_seconds(text: str) -> float:
+    try:
+        value = float(text.strip())
+    except ValueError:
+        raise ValueError(f"expected a number of seconds, got {text!r}") from None
+    if not 0 < value <= 3600:
+        raise ValueError(f"must be more than 0 and at most 3600 seconds, got {text!r}")
+    return value
+
+
 def parse_header_name(text: str) -> str:
     name = text.strip()
     if name and not all(c.isalnum() or c in "-_" for c in name):
@@ -146,6 +168,8 @@ SPECS: tuple[Spec, ...] = (
          "syntax), or `reweb -- CMD ARGS`."),
     Spec("port", ("REWEB_APPLICATION_PORT", "AWS_LWA_PORT", "PORT"), "8080",
          parse_port, "Port the app listens on, on 127.0.0.1."),
+    Spec("host", ("REWEB_APPLICATION_HOST", "AWS_LWA_HOST"), "127.0.0.1",
+         parse_host, "Loopback address the app listens on: `127.0.0.1`, another `127.x.x.x`, or `::1`."),
     Spec("wait_path", ("REWEB_WAIT_PATH", "AWS_LWA_READINESS_CHECK_PATH", "READINESS_CHECK_PATH"), "/",
          parse_path, "Path polled until the app is ready."),
     Spec("wait_codes", ("REWEB_WAIT_CODE", "AWS_LWA_READINESS_CHECK_HEALTHY_STATUS"), "100-499",
@@ -155,6 +179,8 @@ SPECS: tuple[Spec, ...] = (
          parse_choice("http", "tcp"), "`http` (GET the wait path) or `tcp` (port accepts connections)."),
     Spec("readiness_port", ("REWEB_READINESS_CHECK_PORT", "AWS_LWA_READINESS_CHECK_PORT", "READINESS_CHECK_PORT"), "",
          parse_port, "Port for the readiness check, if not the app's port."),
+    Spec("readiness_timeout", ("REWEB_READINESS_CHECK_TIMEOUT_SECONDS", "AWS_LWA_READINESS_CHECK_TIMEOUT_SECONDS"),
+         "", parse_seconds, "Init fails (with the app's last state) when the app is not ready after this long."),
     Spec("async_init", ("REWEB_ASYNC_INIT", "AWS_LWA_ASYNC_INIT", "ASYNC_INIT"), "false",
          parse_bool, "Stop waiting at 9.8 s of init and finish the wait in the first invocation."),
     Spec("remove_base_path", ("REWEB_REMOVE_BASE_PATH", "AWS_LWA_REMOVE_BASE_PATH", "REMOVE_BASE_PATH"), "",
@@ -175,6 +201,8 @@ SPECS: tuple[Spec, ...] = (
     Spec("debug", ("REWEB_DEBUG",), "false",
          parse_reweb_flag, "Log every request and response line (also AWS_LAMBDA_LOG_LEVEL=DEBUG; any value but "
          "false/0/no/off is on, as in re:Web)."),
+    Spec("pool_idle_timeout", ("REWEB_POOL_IDLE_TIMEOUT_SECONDS", "AWS_LWA_POOL_IDLE_TIMEOUT_SECONDS"), "",
+         parse_seconds, "A keep-alive connection to the app idle longer than this is replaced, not reused."),
     Spec("breathing_room_ms", ("REWEB_BREATHING_ROOM_MS",), "0",
          parse_breathing_room, "After each result, wait this long before asking for the next invocation, so "
          "work the app does after answering runs before Lambda freezes the sandbox (the client has its answer "
@@ -191,7 +219,8 @@ DEPRECATED = {name: "AWS_LWA_" + name for name in ("READINESS_CHECK_PATH", "READ
 MIN_UNHEALTHY = "AWS_LWA_READINESS_CHECK_MIN_UNHEALTHY_STATUS"
 
 
-SETTING_FIELDS = ("application_exec", "application_argv", "port", "wait_path", "wait_codes", "readiness_protocol",
+SETTING_FIELDS = ("application_exec", "application_argv", "port", "host", "readiness_timeout", "pool_idle_timeout",
+                  "wait_path", "wait_codes", "readiness_protocol",
                   "readiness_port", "async_init", "remove_base_path", "pass_through_path", "enable_compression",
                   "force_gzip", "invoke_mode", "authorization_source", "error_status_codes", "debug",
                   "breathing_room_ms", "concurrency")
@@ -204,6 +233,9 @@ class Settings:
     application_exec: str = ""
     application_argv: tuple[str, ...] = ()
     port: int = 8080
+    host: str = "127.0.0.1"
+    readiness_timeout: float = 0.0  # 0: no limit of reweb's own (Lambda's init timeout applies)
+    pool_idle_timeout: float = 0.0  # 0: an idle connection is reused while the app keeps it open
     wait_path: str = "/"
     wait_codes: frozenset[int] = frozenset(range(100, 500))
     readiness_protocol: str = "http"

@@ -7,6 +7,7 @@ timeout -> 504, garbage -> 502, too large -> 502 with the size. No exception of 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 
 from .http import HttpRequest, HttpResponse
@@ -85,9 +86,11 @@ class Upstream:
     - any failure closes the connection.
     """
 
-    def __init__(self, port: int, host: str = "127.0.0.1", log: Log | None = None) -> None:
+    def __init__(self, port: int, host: str = "127.0.0.1", log: Log | None = None, idle_timeout: float = 0.0) -> None:
         self.conn = Connection(host, port, quickack=True, timed=True)
         self.log = log
+        self.idle_timeout = idle_timeout  # 0: reuse however long the connection was idle
+        self.idle_since = 0.0
         self.last: tuple[str, str, ResponseHead] = ("", "", ResponseHead(0, "", [], None, False, False))
 
     def close(self) -> None:
@@ -100,6 +103,8 @@ class Upstream:
         head_bytes = serialize_head(request)
         conn = self.conn
         conn.set_deadline(deadline)
+        if self.idle_timeout and conn.connected and time.monotonic() - self.idle_since > self.idle_timeout:
+            conn.close()  # idle too long (AWS_LWA_POOL_IDLE_TIMEOUT_SECONDS): a fresh connection, not a stale one
         head = self._send_and_read_head(request, head_bytes)
         response = HttpResponse(head.status, head.headers, b"", head.reason)
         if stream:
@@ -157,6 +162,8 @@ class Upstream:
             conn.close()
             return
         self.last = (request.method, request.path, head)
+        if self.idle_timeout:
+            self.idle_since = time.monotonic()
 
     def _warn_leftover(self, count: int) -> None:
         if self.log is None:

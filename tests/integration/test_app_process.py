@@ -108,6 +108,11 @@ class InitErrorApi:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                if self.path.startswith("/2020-01-01/extension/"):  # no Extensions API here
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 outer.errors.append((self.headers.get("Lambda-Runtime-Function-Error-Type", ""), json.loads(body)))
                 self.send_response(202)
                 self.send_header("Content-Length", "0")
@@ -190,5 +195,27 @@ def test_an_escaped_server_is_stopped_before_the_restart() -> None:
         logs = function.logs_with("restarting the app")
         assert "restarting the app" in logs and "Address already in use" not in logs
         assert "app is ready" in logs
+    finally:
+        function.close()
+
+
+def test_an_app_never_ready_fails_init_at_the_readiness_timeout(init_api: InitErrorApi) -> None:
+    started = time.monotonic()
+    code, error_type, message = init_api.init_error({"REWEB_APPLICATION_PORT": str(free_port()),
+                                                     "REWEB_APPLICATION_EXEC": "sleep 30",
+                                                     "AWS_LWA_READINESS_CHECK_TIMEOUT_SECONDS": "1"})
+    assert code == 1 and error_type == "Runtime.AppNotReady"
+    assert "not ready after 1 s" in message and "last check: connect" in message
+    assert time.monotonic() - started < 5
+
+
+def test_an_app_on_another_loopback_address() -> None:
+    port = free_port()
+    function = RieFunction({"AWS_LWA_HOST": "127.0.0.2", "REWEB_APPLICATION_PORT": str(port),
+                            "REWEB_APPLICATION_EXEC": f"{sys.executable} -m http.server {port} --bind 127.0.0.2"})
+    try:
+        event = {"version": "2.0", "rawPath": "/", "rawQueryString": "", "headers": {"host": "x"},
+                 "requestContext": {"http": {"method": "GET", "path": "/"}, "stage": "$default"}}
+        assert function.invoke(event)["statusCode"] == 200, function.logs()
     finally:
         function.close()

@@ -219,3 +219,17 @@ def test_a_connection_closed_while_idle_is_replaced_before_sending(app: Scripted
     response = upstream.exchange(HttpRequest("POST", "/b", "", [], b"x"), time.monotonic() + 2, LIMIT)
     assert response.body == b"own /b"
     upstream.close()
+
+
+def test_a_connection_idle_past_the_pool_timeout_is_replaced(app: ScriptedApp) -> None:
+    upstream = Upstream(app.port, idle_timeout=0.1)
+    try:
+        assert upstream.exchange(HttpRequest("GET", "/a"), time.monotonic() + 2, LIMIT).body == b"own /a"
+        first = upstream.conn.sock
+        assert upstream.exchange(HttpRequest("GET", "/b"), time.monotonic() + 2, LIMIT).body == b"own /b"
+        assert upstream.conn.sock is first  # within the timeout: reused
+        time.sleep(0.15)
+        assert upstream.exchange(HttpRequest("GET", "/c"), time.monotonic() + 2, LIMIT).body == b"own /c"
+        assert upstream.conn.sock is not first  # idle too long: a new connection
+    finally:
+        upstream.close()
