@@ -66,6 +66,7 @@ class App:
         self.lifeline_pid = 0
         self.lifeline_fd = -1
         self.reaper: threading.Thread | None = None
+        self.extra_env: dict[str, str] = {}  # resolved once at init (secrets): every start gets the same
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -96,6 +97,7 @@ class App:
                                 "come from that process")
         env = dict(os.environ)
         env.setdefault("PORT", str(settings.port))  # many apps (Heroku style) read $PORT
+        env.update(self.extra_env)
         with self.exited:
             try:
                 # setsigdef: Python ignores SIGPIPE and SIGXFSZ, and ignored signals survive exec.

@@ -145,6 +145,16 @@ def run_adapter(args: list[str]) -> int:
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
+    if any(name.startswith("REWEB_SECRET_") for name in os.environ):  # else nothing of it is even imported
+        from .secrets import SecretError, resolve
+
+        try:
+            app.extra_env = resolve(os.environ)
+        except SecretError as exc:
+            log.error("a secret could not be read", reason=str(exc))
+            _report_init_error(RuntimeClient(address), "Runtime.SecretError", f"reweb: {exc}", log)
+            return 1
+        log.info("secrets read into the app's environment", names=",".join(sorted(app.extra_env)))
     try:
         app.start()
     except AppStartError as exc:

@@ -1,0 +1,94 @@
+"""Secrets into the app's environment at init, end to end under the real RIE, against moto's server (a real
+HTTP implementation of SSM and Secrets Manager on loopback; it checks no signature: the signer is checked
+against botocore in tests/unit/test_aws_sigv4.py)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from tests.support.rie import RieFunction, free_port
+
+pytestmark = pytest.mark.integration
+APP = """import http.server, json, os, sys
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps({k: v for k, v in os.environ.items() if k.startswith("APP_")}).encode()
+        self.send_response(200); self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+"""
+EVENT = {"version": "2.0", "rawPath": "/", "rawQueryString": "", "headers": {"host": "x"},
+         "requestContext": {"http": {"method": "GET", "path": "/"}, "stage": "$default"}}
+KEYS = {"AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "secret-key-for-moto", "AWS_SESSION_TOKEN": "",
+        "AWS_REGION": "eu-west-1"}
+
+
+@pytest.fixture(scope="module")
+def moto_url() -> Iterator[str]:
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    ssm = boto3.client("ssm", endpoint_url=url, region_name="eu-west-1", aws_access_key_id="a",
+                       aws_secret_access_key="b")
+    for i in range(12):  # more than one GetParameters batch (10 names)
+        ssm.put_parameter(Name=f"/app/plain-{i}", Value=f"plain value {i}", Type="String")
+    ssm.put_parameter(Name="/app/db-password", Value="s3cr3t-Ünïcode ✓", Type="SecureString")
+    sm = boto3.client("secretsmanager", endpoint_url=url, region_name="eu-west-1", aws_access_key_id="a",
+                      aws_secret_access_key="b")
+    sm.create_secret(Name="app/api", SecretString=json.dumps({"token": "tok-123", "user": "svc"}))
+    sm.create_secret(Name="app/whole", SecretString="just a string")
+    yield url
+    server.stop()
+
+
+def run(tmp_path: Path, moto_url: str, secrets: dict[str, str]) -> RieFunction:
+    (tmp_path / "app.py").write_text(APP)
+    port = free_port()
+    return RieFunction({**KEYS, "AWS_ENDPOINT_URL": moto_url, "REWEB_APPLICATION_PORT": str(port),
+                        "REWEB_APPLICATION_EXEC": f"{sys.executable} {tmp_path / 'app.py'} {port}", **secrets})
+
+
+def test_secrets_of_every_form_reach_the_app(tmp_path: Path, moto_url: str) -> None:
+    secrets = {f"REWEB_SECRET_APP_PLAIN_{i}": f"ssm:/app/plain-{i}" for i in range(12)}
+    secrets |= {"REWEB_SECRET_APP_DB_PASSWORD": "ssm:/app/db-password",
+                "REWEB_SECRET_APP_TOKEN": "secretsmanager:app/api#token",
+                "REWEB_SECRET_APP_WHOLE": "secretsmanager:app/whole"}
+    function = run(tmp_path, moto_url, secrets)
+    try:
+        seen = json.loads(function.invoke(EVENT)["body"])
+        assert seen["APP_DB_PASSWORD"] == "s3cr3t-Ünïcode ✓"  # SecureString, decrypted
+        assert seen["APP_TOKEN"] == "tok-123" and seen["APP_WHOLE"] == "just a string"
+        assert all(seen[f"APP_PLAIN_{i}"] == f"plain value {i}" for i in range(12))
+        logs = function.logs_with("secrets read")
+        assert "s3cr3t" not in logs and "tok-123" not in logs  # names in the log, never values
+    finally:
+        function.close()
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("ssm:/app/missing", "REWEB_SECRET_APP_X: the SSM parameter '/app/missing' does not exist"),
+    ("secretsmanager:app/missing", "REWEB_SECRET_APP_X: secretsmanager: ResourceNotFoundException"),
+    ("secretsmanager:app/api#nokey", "REWEB_SECRET_APP_X: the value is not a JSON object with a string"),
+    ("vault:app/api", "REWEB_SECRET_APP_X: expected ssm:<parameter name or ARN>"),
+])
+def test_a_bad_secret_fails_init_naming_the_variable(tmp_path: Path, moto_url: str, value: str,
+                                                      expected: str) -> None:
+    function = run(tmp_path, moto_url, {"REWEB_SECRET_APP_X": value, "REWEB_SECRET_APP_OK": "ssm:/app/db-password"})
+    try:
+        function.invoke_raw(json.dumps(EVENT).encode(), timeout=20)
+        logs = function.logs_with(expected)
+        assert expected in logs, logs
+        assert "Runtime.SecretError" in logs or "a secret could not be read" in logs
+        assert "s3cr3t" not in logs and "tok-123" not in logs
+    finally:
+        function.close()
