@@ -1,8 +1,9 @@
 """The dashboard at /__reweb/ and the summary printed at Ctrl-C.
 
-The browser test drives Debian's headless Chromium over the DevTools protocol (aiohttp's WebSocket client,
-nothing downloaded): real traffic (cold, warm, an error, an instance killed), the page loaded, its rendered DOM
-checked against the traffic, every request the page made checked to be to 127.0.0.1, a screenshot saved.
+The browser test drives Debian's headless Chromium over the DevTools protocol (tests/support/cdp.py: aiohttp's
+WebSocket client, nothing downloaded): real traffic (cold, warm, an error, an instance killed), the page loaded,
+its rendered DOM checked against the traffic, every request the page made checked to be to 127.0.0.1, a
+screenshot saved.
 """
 
 from __future__ import annotations
@@ -16,15 +17,12 @@ import os
 import re
 import shutil
 import signal
-import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 from http_client import fetch
 from localharness import FAKE_RUNTIME, Local
@@ -32,6 +30,7 @@ from localharness import FAKE_RUNTIME, Local
 from reweb.local.dashboard import Stats, money, percentile, summary_lines
 from reweb.local.options import Options
 from reweb.local.report import Logger
+from tests.support.cdp import chromium, open_page
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -39,9 +38,6 @@ Run = Callable[..., Local]
 ROOT = Path(__file__).resolve().parents[2]
 SHOT_DIR = ROOT / "build" / "test-output"
 DOCS_IMG = ROOT / "docs" / "img" / "reweb-local-dashboard.png"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--window-size=1280,900"]
 
 
 def state(local: Local) -> dict[str, Any]:
@@ -195,68 +191,6 @@ def test_summary_of_nothing_at_stop(run_local: Run) -> None:
 # ---- the page in a real browser, and the Ctrl-C summary of the same traffic -------------------------------
 
 
-def chromium() -> str:
-    """Debian's chromium (and a font), installed with apt when missing; idempotent."""
-    found = shutil.which("chromium")
-    if found:
-        return found
-    if os.geteuid() != 0 and not os.environ.get("REWEB_REQUIRE_APPS"):
-        pytest.skip("chromium is not installed and only root can apt-get install it")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    apt = ["apt-get", "-o", "DPkg::Lock::Timeout=600", "-qq"]
-    install = [*apt, "install", "-y", "chromium", "fonts-dejavu-core"]
-    if subprocess.run(install, env=env, capture_output=True, timeout=900).returncode != 0:
-        subprocess.run([*apt, "update"], env=env, capture_output=True, timeout=300)
-        done = subprocess.run(install, env=env, capture_output=True, text=True, timeout=900)
-        assert done.returncode == 0, f"cannot install chromium:\n{done.stdout}\n{done.stderr}"
-    found = shutil.which("chromium")
-    assert found, "chromium installed but not on PATH"
-    return found
-
-
-class DevTools:
-    """Just enough of the Chrome DevTools protocol: calls, and the events seen so far."""
-
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        self.ws = ws
-        self.next_id = 0
-        self.waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
-        self.events: list[dict[str, Any]] = []
-        self.reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        async for msg in self.ws:
-            data = json.loads(msg.data)
-            if "id" in data and data["id"] in self.waiting:
-                self.waiting.pop(data["id"]).set_result(data)
-            elif "method" in data:
-                self.events.append(data)
-
-    async def call(self, method: str, **params: Any) -> dict[str, Any]:
-        self.next_id += 1
-        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self.waiting[self.next_id] = fut
-        await self.ws.send_str(json.dumps({"id": self.next_id, "method": method, "params": params}))
-        reply = await asyncio.wait_for(fut, 30)
-        assert "error" not in reply, f"{method}: {reply['error']}"
-        result: dict[str, Any] = reply.get("result", {})
-        return result
-
-    async def evaluate(self, expression: str) -> Any:
-        out = await self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
-        assert "exceptionDetails" not in out, out
-        return out["result"].get("value")
-
-    async def wait_event(self, method: str, timeout: float = 20.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for event in self.events:
-                if event["method"] == method:
-                    return event
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"no {method} event")
-
-
 READ_PAGE = """(() => {
   const text = sel => [...document.querySelectorAll(sel)].map(n => n.textContent);
   return {
@@ -280,52 +214,30 @@ READ_PAGE = """(() => {
 async def browse(url: str, shot: Path, while_open: Callable[[], None],
                  ready: Callable[[dict[str, Any]], bool]) -> tuple[dict[str, Any], list[str], list[str]]:
     """Open `url`, call while_open(), wait until ready(page); the page, the URLs it asked for, its errors."""
-    exe = chromium()
-    with tempfile.TemporaryDirectory(prefix="reweb-chromium-") as profile:
-        proc = subprocess.Popen(
-            [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0",
-             "--remote-debugging-address=127.0.0.1",
-             "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        try:
-            port_file = Path(profile) / "DevToolsActivePort"
-            deadline = time.monotonic() + 30
-            while not (port_file.exists() and port_file.read_text().count("\n") >= 1):
-                assert proc.poll() is None and time.monotonic() < deadline, "chromium did not start"
-                await asyncio.sleep(0.05)
-            devtools_port = int(port_file.read_text().split()[0])
-            async with aiohttp.ClientSession() as http:
-                async with http.get(f"http://127.0.0.1:{devtools_port}/json/list") as resp:
-                    pages = [t for t in await resp.json() if t["type"] == "page"]
-                async with http.ws_connect(pages[0]["webSocketDebuggerUrl"], max_msg_size=0) as ws:
-                    cdp = DevTools(ws)
-                    for domain in ("Network", "Page", "Runtime", "Log"):
-                        await cdp.call(f"{domain}.enable")
-                    await cdp.call("Page.navigate", url=url)
-                    await cdp.wait_event("Page.loadEventFired")
-                    await asyncio.get_running_loop().run_in_executor(None, while_open)
-                    deadline = time.monotonic() + 20
-                    page = await cdp.evaluate(READ_PAGE)
-                    while not ready(page):
-                        assert time.monotonic() < deadline, f"the page never showed the traffic:\n{page}"
-                        await asyncio.sleep(0.2)
-                        page = await cdp.evaluate(READ_PAGE)
-                    # The whole page in one picture, at the window's width.
-                    await cdp.call("Emulation.setDeviceMetricsOverride", width=1280,
-                                   height=min(int(page["height"]), 3000), deviceScaleFactor=1, mobile=False)
-                    await asyncio.sleep(0.3)
-                    png = await cdp.call("Page.captureScreenshot", format="png")
-                    shot.write_bytes(base64.b64decode(png["data"]))
-                    urls = [e["params"]["request"]["url"] for e in cdp.events
-                            if e["method"] == "Network.requestWillBeSent"]
-                    errors = [json.dumps(e["params"]) for e in cdp.events
-                              if e["method"] == "Runtime.exceptionThrown"
-                              or (e["method"] == "Log.entryAdded" and e["params"]["entry"]["level"] == "error")]
-                    cdp.reader.cancel()
-                    return page, urls, errors
-        finally:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+    async with open_page() as cdp:
+        for domain in ("Network", "Page", "Runtime", "Log"):
+            await cdp.call(f"{domain}.enable")
+        await cdp.call("Page.navigate", url=url)
+        await cdp.wait_event("Page.loadEventFired")
+        await asyncio.get_running_loop().run_in_executor(None, while_open)
+        deadline = time.monotonic() + 20
+        page = await cdp.evaluate(READ_PAGE)
+        while not ready(page):
+            assert time.monotonic() < deadline, f"the page never showed the traffic:\n{page}"
+            await asyncio.sleep(0.2)
+            page = await cdp.evaluate(READ_PAGE)
+        # The whole page in one picture, at the window's width.
+        await cdp.call("Emulation.setDeviceMetricsOverride", width=1280,
+                       height=min(int(page["height"]), 3000), deviceScaleFactor=1, mobile=False)
+        await asyncio.sleep(0.3)
+        png = await cdp.call("Page.captureScreenshot", format="png")
+        shot.write_bytes(base64.b64decode(png["data"]))
+        urls = [e["params"]["request"]["url"] for e in cdp.events
+                if e["method"] == "Network.requestWillBeSent"]
+        errors = [json.dumps(e["params"]) for e in cdp.events
+                  if e["method"] == "Runtime.exceptionThrown"
+                  or (e["method"] == "Log.entryAdded" and e["params"]["entry"]["level"] == "error")]
+        return page, urls, errors
 
 
 @pytest.fixture
