@@ -19,7 +19,7 @@ from .events.payload import result_parts
 from .http import HttpRequest, HttpResponse
 from .jsonenc import dumps_ascii, dumps_utf8
 from .log import Log
-from .rewrite import fix_location, lambda_context, maybe_compress, prepare_request
+from .rewrite import fix_location, lambda_context, maybe_compress, maybe_compress_stream, prepare_request
 from .runtime import Invocation, RuntimeClient, RuntimeError_
 from .upstream import Upstream, UpstreamError
 
@@ -198,6 +198,7 @@ class Worker:
             return
         fix_location(response, request, settings.port)
         if streaming:
+            maybe_compress_stream(response, request, force=settings.force_gzip, negotiate=settings.enable_compression)
             self.send_streamed(invocation, kind, response)
         else:
             maybe_compress(response, request, force=settings.force_gzip, negotiate=settings.enable_compression)

@@ -7,6 +7,7 @@ remove the base path. Response: the Location fix, and compression.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 from .events.body import is_text_type
 from .http import Headers, HttpRequest, HttpResponse
@@ -140,6 +141,65 @@ def accepts_gzip(accept_encoding: str) -> bool:
         if coding in weights:
             return weights[coding] > 0
     return False
+
+
+def maybe_compress_stream(response: HttpResponse, request: HttpRequest, *, force: bool, negotiate: bool) -> None:
+    """The streaming twin of maybe_compress (no peer compresses a Lambda response stream): the same rules, with
+    the body gzipped piece by piece as it arrives, each piece flushed (Z_SYNC_FLUSH) so the client gets it at
+    once, not when the compressor's buffer fills. A streamed answer has no length to check: type decides."""
+    if not (force or negotiate) or response.status in (204, 304) or request.method == "HEAD":
+        return
+    if response.header("content-encoding") not in (None, "", "identity"):
+        return
+    if not force and not (accepts_gzip(request.header("accept-encoding") or "")
+                          and is_text_type(response.header("content-type"))):
+        return
+    import zlib  # only when compression is on
+
+    first, original = response.body, response.stream  # taken now: the response is rewired below
+    compressor = zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 31: the gzip format
+
+    def plain() -> Iterator[bytes]:
+        if first:
+            yield first
+        if original is not None:
+            yield from original
+
+    def gzipped() -> Iterator[bytes]:
+        for piece in plain():
+            out = compressor.compress(piece) + compressor.flush(zlib.Z_SYNC_FLUSH)
+            if out:
+                yield out
+        yield compressor.flush(zlib.Z_FINISH)
+
+    response.body, response.stream = b"", _Closing(gzipped(), original)
+    headers = [(n, v) for n, v in response.headers if n.lower() not in ("content-length", "content-encoding")]
+    headers.append(("Content-Encoding", "gzip"))
+    vary = [v for n, v in headers if n.lower() == "vary"]
+    if not any("accept-encoding" in v.lower() or v.strip() == "*" for v in vary):
+        headers.append(("Vary", "Accept-Encoding"))
+    response.headers = headers
+
+
+class _Closing:
+    """An iterator over the gzipped pieces whose close() also closes the app's own stream (the adapter closes
+    a stream it abandons, and the app connection must not be left mid-body)."""
+
+    def __init__(self, pieces: Iterator[bytes], inner: Iterator[bytes] | None) -> None:
+        self.pieces = pieces
+        self.inner = inner
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self.pieces)
+
+    def close(self) -> None:
+        for it in (self.pieces, self.inner):
+            close = getattr(it, "close", None)
+            if close is not None:
+                close()
 
 
 def maybe_compress(response: HttpResponse, request: HttpRequest, *, force: bool, negotiate: bool) -> None:

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -90,10 +91,10 @@ def function_url_event(path: str, query: str) -> dict[str, object]:
                                "domainName": "abc.lambda-url.aws"}, "isBase64Encoded": False}
 
 
-def run_reweb(api: StreamingRuntimeApi) -> subprocess.Popen[bytes]:
+def run_reweb(api: StreamingRuntimeApi, **extra: str) -> subprocess.Popen[bytes]:
     port = free_port()
     env = {**os.environ, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{api.port}", "REWEB_INVOKE_MODE": "response_stream",
-           "REWEB_APPLICATION_PORT": str(port), "REWEB_APPLICATION_EXEC": f"{sys.executable} {ECHO} {port}"}
+           "REWEB_APPLICATION_PORT": str(port), "REWEB_APPLICATION_EXEC": f"{sys.executable} {ECHO} {port}", **extra}
     return subprocess.Popen(reweb_argv(), env=env, start_new_session=True,
                             stderr=subprocess.DEVNULL)
 
@@ -126,6 +127,32 @@ def test_stream_prelude_then_chunks_as_written_then_trailers_on_failure() -> Non
         # ...and the app was restarted for the next invocation.
         after_body = b"".join(piece for _, piece in after["pieces"])  # type: ignore[attr-defined]
         assert json.loads(after_body.partition(b"\0" * 8)[0])["statusCode"] == 200
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(10)
+
+
+def test_streamed_answers_are_gzipped_as_they_go() -> None:
+    """REWEB_ENABLE_COMPRESSION with response streaming (no peer compresses a stream): the client that accepts
+    gzip gets each piece compressed and flushed as the app writes it; one that does not, the plain bytes."""
+    gzip_event = function_url_event("/stream", "chunks=3&delay=0.3")
+    gzip_event["headers"] = {"host": "abc.lambda-url.aws", "accept-encoding": "gzip"}
+    api = StreamingRuntimeApi([gzip_event, function_url_event("/stream", "chunks=3&delay=0.05")])
+    process = run_reweb(api, REWEB_ENABLE_COMPRESSION="true")
+    try:
+        assert api.done.wait(30), "the invocations were not answered"
+        zipped, plain = api.responses
+        pieces = [piece for _, piece in zipped["pieces"]]  # type: ignore[index]
+        prelude, _, first = b"".join(pieces).partition(b"\0" * 8)
+        headers = json.loads(prelude)["headers"]
+        assert headers["content-encoding"] == "gzip" and "content-length" not in headers
+        decompressor = zlib.decompressobj(31)
+        body = decompressor.decompress(first)
+        assert body.count(b"chunk ") == 3 and decompressor.eof
+        times = [t for t, piece in zipped["pieces"]]  # type: ignore[index]
+        assert times[-1] - times[1] > 0.45  # compressed pieces still went out as the app wrote them
+        plain_body = b"".join(piece for _, piece in plain["pieces"]).partition(b"\0" * 8)[2]  # type: ignore[index]
+        assert plain_body.count(b"chunk ") == 3
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(10)

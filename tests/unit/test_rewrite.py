@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -183,3 +185,47 @@ def test_the_tenant_id_reaches_the_app_and_a_client_cannot_forge_it() -> None:
     assert values(out, "x-amz-tenant-id") == ["tenant-42"]
     out = prepare_request(req([("X-Amz-Tenant-Id", "forged")]), request_context=None, lambda_ctx="{}", trace_id="")
     assert values(out, "x-amz-tenant-id") == []
+
+
+def test_a_streamed_body_is_gzipped_piece_by_piece() -> None:
+    import zlib
+
+    from reweb.rewrite import maybe_compress_stream
+
+    pieces = [b"<p>first piece</p>\n" * 20, b"<p>second</p>\n" * 30, b"<p>last</p>"]
+    closed: list[bool] = []
+
+    def app_stream() -> Iterator[bytes]:
+        try:
+            yield from pieces[1:]
+        finally:
+            closed.append(True)
+
+    response = HttpResponse(200, [("Content-Type", "text/html"), ("Content-Length", "999")], pieces[0],
+                            stream=app_stream())
+    request = req([("Accept-Encoding", "gzip, br")])
+    maybe_compress_stream(response, request, force=False, negotiate=True)
+    assert values_of(response, "content-encoding") == ["gzip"] and values_of(response, "content-length") == []
+    assert "Accept-Encoding" in values_of(response, "vary")
+    decompressor = zlib.decompressobj(31)
+    out = b""
+    for i, piece in enumerate(response.chunks()):
+        out += decompressor.decompress(piece)
+        if i < len(pieces):  # each piece is readable as soon as it is sent: flushed, not held back
+            assert out == b"".join(pieces[: i + 1])
+    assert out == b"".join(pieces) and decompressor.eof
+    assert closed == [True]
+
+
+def test_a_stream_is_not_compressed_when_the_client_or_the_type_says_no() -> None:
+    from reweb.rewrite import maybe_compress_stream
+
+    for accept, kind in (("identity", "text/html"), ("gzip", "image/png")):
+        response = HttpResponse(200, [("Content-Type", kind)], b"x" * 1000, stream=iter([b"y" * 1000]))
+        maybe_compress_stream(response, req([("Accept-Encoding", accept)]), force=False, negotiate=True)
+        assert values_of(response, "content-encoding") == []
+        assert b"".join(response.chunks()) == b"x" * 1000 + b"y" * 1000
+
+
+def values_of(response: Any, name: str) -> list[str]:
+    return [v for n, v in response.headers if n.lower() == name]
