@@ -188,7 +188,8 @@ SPECS: tuple[Spec, ...] = (
     Spec("pass_through_path", ("REWEB_PASS_THROUGH_PATH", "AWS_LWA_PASS_THROUGH_PATH"), "/events",
          parse_path, "Where non-HTTP events (SQS, S3, EventBridge...) are POSTed as JSON."),
     Spec("enable_compression", ("REWEB_ENABLE_COMPRESSION", "AWS_LWA_ENABLE_COMPRESSION"), "false",
-         parse_bool, "Gzip compressible responses when the client accepts gzip (buffered, and streamed piece by piece)."),
+         parse_bool, "Gzip compressible responses when the client accepts gzip (buffered, and streamed piece "
+         "by piece)."),
     Spec("force_gzip", ("REWEB_FORCE_GZIP",), "false",
          parse_reweb_flag, "Gzip every response that is not already encoded (the original re:Web switch; any "
          "value but false/0/no/off is on, as in re:Web)."),
