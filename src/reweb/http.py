@@ -24,7 +24,7 @@ def _last(headers: Headers, name: str) -> str | None:
 
 
 class HttpRequest:
-    __slots__ = ("body", "headers", "method", "path", "query")
+    __slots__ = ("body", "headers", "method", "path", "prefix", "query")
 
     def __init__(self, method: str, path: str, query: str = "", headers: Headers | None = None,
                  body: bytes = b"") -> None:
@@ -33,6 +33,9 @@ class HttpRequest:
         self.query = query  # raw, without the leading "?"
         self.headers: Headers = [] if headers is None else headers
         self.body = body
+        # The part of the public path the app does not see (an API stage, a removed base path): the app learns
+        # it through X-Forwarded-Prefix, to build its links.
+        self.prefix = ""
 
     @property
     def target(self) -> str:

@@ -14,7 +14,8 @@ from .http import Headers, HttpRequest, HttpResponse
 from .jsonenc import dumps_ascii
 
 # Headers only reweb may set; copies a client sent are removed (the trace id too: the Runtime API's is the real one).
-FORGEABLE = frozenset({"x-amzn-request-context", "x-amzn-lambda-context", "x-amzn-trace-id", "x-amz-tenant-id"})
+FORGEABLE = frozenset({"x-amzn-request-context", "x-amzn-lambda-context", "x-amzn-trace-id", "x-amz-tenant-id",
+                       "x-forwarded-prefix"})
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "0.0.0.0", "[::1]", "::1"})
 COMPRESS_MIN_BYTES = 256
 
@@ -63,9 +64,14 @@ def prepare_request(request: HttpRequest, *, request_context: object, lambda_ctx
         headers.append(("x-amzn-trace-id", trace_id))
     if tenant_id:  # multi-tenant functions: the tenant Lambda routed this invocation for (LWA's header name)
         headers.append(("x-amz-tenant-id", tenant_id))
-    request.headers = headers
     if base_path:
-        request.path = strip_base_path(request.path, base_path)
+        stripped = strip_base_path(request.path, base_path)
+        if stripped != request.path:
+            request.prefix += base_path
+        request.path = stripped
+    if request.prefix:  # what was removed from the public path, so the app can build its links
+        headers.append(("X-Forwarded-Prefix", request.prefix))
+    request.headers = headers
     return request
 
 

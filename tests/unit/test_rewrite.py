@@ -229,3 +229,26 @@ def test_a_stream_is_not_compressed_when_the_client_or_the_type_says_no() -> Non
 
 def values_of(response: Any, name: str) -> list[str]:
     return [v for n, v in response.headers if n.lower() == name]
+
+
+def test_the_removed_prefix_reaches_the_app_as_x_forwarded_prefix() -> None:
+    request = req([("X-Forwarded-Prefix", "/forged")], path="/api/users")
+    request.prefix = "/Prod"  # a stage removed by the event's decoder
+    out = prepare_request(request, request_context=None, lambda_ctx="{}", trace_id="", base_path="/api")
+    assert out.path == "/users" and values(out, "x-forwarded-prefix") == ["/Prod/api"]
+    plain = prepare_request(req([("X-Forwarded-Prefix", "/forged")], path="/users"), request_context=None,
+                            lambda_ctx="{}", trace_id="", base_path="/api")
+    assert values(plain, "x-forwarded-prefix") == []  # nothing removed: nothing said, and no forged copy
+
+
+def test_a_named_stage_is_removed_only_through_the_execute_api_domain() -> None:
+    from reweb.events import http_api
+
+    event = {"version": "2.0", "rawPath": "/Prod/my/path", "rawQueryString": "", "headers": {},
+             "requestContext": {"http": {"method": "GET"}, "stage": "Prod",
+                                "domainName": "id.execute-api.us-east-1.amazonaws.com"}}
+    request = http_api.decode(event)
+    assert (request.path, request.prefix) == ("/my/path", "/Prod")
+    event["requestContext"]["domainName"] = "api.example.com"  # type: ignore[index]  # a custom domain
+    request = http_api.decode(event)
+    assert (request.path, request.prefix) == ("/Prod/my/path", "")

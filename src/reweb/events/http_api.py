@@ -32,10 +32,14 @@ def decode(event: Event) -> HttpRequest:
     method = want_method(http.get("method"), "requestContext.http.method")
     path = want_str(event.get("rawPath") or http.get("path") or "/", "rawPath")
     stage = context.get("stage")
-    if isinstance(stage, str) and stage and stage != "$default":
-        prefix = "/" + stage
-        if path == prefix or path.startswith(prefix + "/"):
-            path = path[len(prefix):] or "/"
+    prefix = ""
+    # A named stage is in rawPath only through the API's own execute-api domain; a custom domain's mapping
+    # has already removed it, and there a first segment equal to the stage's name is the app's own.
+    domain = str(context.get("domainName") or "")
+    named = isinstance(stage, str) and stage != "" and stage != "$default"
+    if named and (not domain or ".execute-api." in domain) and (path + "/").startswith(f"/{stage}/"):
+        prefix = f"/{stage}"
+        path = path[len(prefix):] or "/"
     headers = headers_from_single(opt_map(event, "headers"))
     cookies = event.get("cookies")
     if cookies:
@@ -48,13 +52,15 @@ def decode(event: Event) -> HttpRequest:
         body = decode_body(event.get("body"), event.get("isBase64Encoded"))
     except ValueError as exc:
         raise EventError(str(exc)) from None
-    return HttpRequest(
+    request = HttpRequest(
         method=method,
         path=encode_path(path),
         query=encode_raw_query(want_str(event.get("rawQueryString") or "", "rawQueryString")),
         headers=host_or(headers, str(context.get("domainName") or "")),
         body=body,
     )
+    request.prefix = encode_path(prefix) if prefix else ""
+    return request
 
 
 def _split(response: HttpResponse) -> tuple[dict[str, str], list[str]]:
