@@ -355,6 +355,17 @@ REFUSED = [
 ]
 
 
+def refused_at_once_then_next_ok(findings: Findings, hostile: Hostile, answer: Answer, peak: int | None) -> None:
+    """The end of every "refuse this answer" test: fast, memory bounded, and the next invocation unharmed."""
+    findings.expect(answer.elapsed < FAST, f"not refused at once: {answer}")
+    with findings.check():
+        assert_peak_bounded(peak, answer)
+    with findings.check():
+        assert_next_ok(hostile)
+    findings.done()
+
+
+
 @pytest.mark.parametrize("path", REFUSED)
 def test_unframeable_answer_is_502_at_once(hostile: Hostile, path: str) -> None:
     findings = Findings()
@@ -363,12 +374,7 @@ def test_unframeable_answer_is_502_at_once(hostile: Hostile, path: str) -> None:
     peak = hostile.peak_kb(pid)
     with findings.check():
         assert_reweb_error(answer, 502)
-    findings.expect(answer.elapsed < FAST, f"not refused at once: {answer}")
-    with findings.check():
-        assert_peak_bounded(peak, answer)
-    with findings.check():
-        assert_next_ok(hostile)
-    findings.done()
+    refused_at_once_then_next_ok(findings, hostile, answer, peak)
 
 
 @pytest.mark.parametrize("megabytes", [8, 256])
@@ -382,12 +388,7 @@ def test_chunked_body_over_the_limit_is_502_naming_it(hostile: Hostile, megabyte
     with findings.check():
         assert_reweb_error(answer, 502)
         assert re.search(rf"{HTTP_API_LIMIT}|6 ?MB|6 ?MiB", answer.text), f"the limit is not named: {answer}"
-    findings.expect(answer.elapsed < FAST, f"not refused at once: {answer}")
-    with findings.check():
-        assert_peak_bounded(peak, answer)
-    with findings.check():
-        assert_next_ok(hostile)
-    findings.done()
+    refused_at_once_then_next_ok(findings, hostile, answer, peak)
 
 
 # -- closes and crashes --------------------------------------------------------------------------------
