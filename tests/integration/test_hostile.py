@@ -365,7 +365,6 @@ def refused_at_once_then_next_ok(findings: Findings, hostile: Hostile, answer: A
     findings.done()
 
 
-
 @pytest.mark.parametrize("path", REFUSED)
 def test_unframeable_answer_is_502_at_once(hostile: Hostile, path: str) -> None:
     findings = Findings()
