@@ -56,8 +56,7 @@ class Adapter:
         self.runtime_address = runtime_address
         self.env_config = env_config
         self.env_json = dumps_ascii(env_config)  # constant for the life of the process: encoded once
-        host = settings.host
-        self.app_authority = f"[{host}]:{settings.port}" if ":" in host else f"{host}:{settings.port}"
+        self.app_authority = settings.authority(settings.port)  # the pass-through request's Host
         self.app = App(settings, log)
 
     def worker(self) -> Worker:

@@ -213,8 +213,7 @@ class App:
         settings = self.settings
         started = time.monotonic()
         next_progress = started + PROGRESS_INTERVAL
-        authority = f"[{settings.host}]" if ":" in settings.host else settings.host
-        target = f"{settings.readiness_protocol}://{authority}:{settings.check_port}"
+        target = f"{settings.readiness_protocol}://{settings.authority(settings.check_port)}"
         if settings.readiness_protocol == "http":
             target += settings.wait_path
         last = "not tried yet"
@@ -269,8 +268,7 @@ class App:
         try:
             if settings.readiness_protocol == "tcp":
                 return "ready"
-            authority = f"[{settings.host}]" if ":" in settings.host else settings.host
-            conn.send(f"GET {settings.wait_path} HTTP/1.1\r\nHost: {authority}:{settings.check_port}\r\n"
+            conn.send(f"GET {settings.wait_path} HTTP/1.1\r\nHost: {settings.authority(settings.check_port)}\r\n"
                       "User-Agent: reweb-readiness\r\nConnection: close\r\n\r\n".encode())
             head = conn.read_head()
             conn.set_deadline(time.monotonic() + 0.2)

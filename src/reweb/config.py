@@ -278,6 +278,10 @@ class Settings:
     def check_port(self) -> int:
         return self.readiness_port if isinstance(self.readiness_port, int) else self.port
 
+    def authority(self, port: int) -> str:
+        """host:port of the app for a Host header or URL (an IPv6 host in brackets)."""
+        return f"[{self.host}]:{port}" if ":" in self.host else f"{self.host}:{port}"
+
     @property
     def streaming(self) -> bool:
         return self.invoke_mode == "response_stream"

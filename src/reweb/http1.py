@@ -37,6 +37,10 @@ class PeerClosed(ConnectionError):
     """The peer closed the connection before sending anything."""
 
 
+class UpgradeRefused(ProtocolError):
+    """The peer answered 101 Switching Protocols: Lambda cannot carry an upgraded connection."""
+
+
 class Truncated(ProtocolError):
     """The peer closed the connection in the middle of an answer."""
 
@@ -253,8 +257,8 @@ class Connection:
                     head.keep_alive = False
                 return head
             if status == 101:
-                raise ProtocolError("101 Switching Protocols: Lambda's front doors cannot carry an upgraded "
-                                    "connection (WebSocket)")
+                raise UpgradeRefused("101 Switching Protocols: Lambda's front doors cannot carry an upgraded "
+                                     "connection (WebSocket)")
             if status != 100:
                 reusable = False
         raise ProtocolError(f"more than {MAX_INTERIM} interim (1xx) answers")

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 
 from .http import HttpRequest, HttpResponse
-from .http1 import BodyTooLarge, Connection, PeerClosed, ProtocolError, ResponseHead, Truncated
+from .http1 import BodyTooLarge, Connection, PeerClosed, ProtocolError, ResponseHead, Truncated, UpgradeRefused
 from .log import Log
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
@@ -108,7 +108,7 @@ class Upstream:
         head = self._send_and_read_head(request, head_bytes)
         response = HttpResponse(head.status, head.headers, b"", head.reason)
         if stream:
-            response.stream = self._stream(head)
+            response.stream = self._stream(head, request)
             return response
         try:
             response.body = conn.read_body(head, limit)
@@ -175,7 +175,7 @@ class Upstream:
                       "other request", bytes=f"{count}+", after=f"{method} {path[:100]}", status=head.status,
                       framing=framing)
 
-    def _stream(self, head: ResponseHead) -> Iterator[bytes]:
+    def _stream(self, head: ResponseHead, request: HttpRequest) -> Iterator[bytes]:
         conn = self.conn
         try:
             yield from conn.iter_body(head)
@@ -185,11 +185,7 @@ class Upstream:
         except Exception as exc:
             conn.close()
             raise _failure(exc, "while streaming its body") from None
-        conn.used = True
-        if not head.keep_alive:
-            conn.close()
-        else:
-            self.last = ("", "(a streamed answer)", head)
+        self._finish(head, request)  # the same end as a buffered answer: reuse rules, idle clock
 
 
 def _failure(exc: BaseException, when: str) -> UpstreamError:
@@ -202,9 +198,9 @@ def _failure(exc: BaseException, when: str) -> UpstreamError:
                              f"the app did not finish its answer before the invocation deadline ({when})")
     if isinstance(exc, Truncated):
         return UpstreamError("closed", f"the app closed the connection {when}: {exc}")
+    if isinstance(exc, UpgradeRefused):
+        return UpstreamError("garbage", f"the app answered {exc}")
     if isinstance(exc, ProtocolError):
-        if "101 Switching Protocols" in str(exc):
-            return UpstreamError("garbage", f"the app answered {exc}")
         return UpstreamError("garbage", f"the app's answer is not valid HTTP/1.1 ({when}): {exc}")
     if isinstance(exc, PeerClosed | ConnectionResetError | BrokenPipeError | ConnectionAbortedError):
         return UpstreamError("closed", f"the app closed the connection {when}")
