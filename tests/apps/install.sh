@@ -101,6 +101,13 @@ if [ ! -d "$KIT/dokuwiki/seed/data" ]; then
     "$(php -r 'echo password_hash("s3cret-Pass", PASSWORD_BCRYPT);')" > "$KIT/dokuwiki/seed/acl/users.auth.php"
 fi
 
+# More apps: each has its own installer in install.d/ (same rules: idempotent, root, kit under $KIT, writes in /tmp).
+for extra in "$HERE"/install.d/*.sh; do
+  [ -e "$extra" ] || continue
+  log "install.d/$(basename "$extra")"
+  KIT="$KIT" APP_USER="$APP_USER" bash "$extra"
+done
+
 date -u +%FT%TZ > "$KIT/.installed"
 chown -R root:root "$KIT"
 chmod -R go+rX-w "$KIT"
