@@ -33,9 +33,23 @@ DB_USER = "nobody"
 LOG_DIR = Path(os.environ.get("REWEB_APPS_LOGS", "/tmp/reweb-apps-logs"))
 HERE = Path(__file__).resolve().parent
 
-#: How each app is reached: `direct` (no reweb at all) or an event source of `reweb local`.
-MODES = ("direct", "http-api", "rest", "alb-multi")
+#: How each app is reached: `direct` (no reweb at all) or a front door emulated by `reweb local`. Every front door a
+#: user can put before a Lambda function is here: API Gateway HTTP API and REST API, ALB single-value and
+#: multi-value, a Function URL buffered and with response streaming, VPC Lattice. Where the front door itself
+#: differs from the app run directly (an AWS limit), a test asks the helpers below instead of naming modes.
+MODES = ("direct", "http-api", "rest", "alb", "alb-multi", "function-url", "function-url-stream", "lattice")
 REWEB_MODES = MODES[1:]
+
+#: `reweb local` arguments for each mode (the streaming Function URL is `--source function-url --stream`).
+SOURCE_ARGS: dict[str, tuple[str, ...]] = {
+    "http-api": ("--source", "http-api"),
+    "rest": ("--source", "rest"),
+    "alb": ("--source", "alb"),
+    "alb-multi": ("--source", "alb-multi"),
+    "function-url": ("--source", "function-url"),
+    "function-url-stream": ("--source", "function-url", "--stream"),
+    "lattice": ("--source", "lattice"),
+}
 
 TEST_PNG = KIT / "testdata" / "test.png"
 RANDOM_BIN = KIT / "testdata" / "random.bin"
@@ -44,15 +58,80 @@ PASSWORD = "s3cret-Pass"
 PG_PORT = 54329
 MARIADB_PORT = 33069
 
-#: ALB's limit for a Lambda target's response (the whole JSON result, so base64 costs a third for binary bodies).
+#: ALB's limit for a Lambda target's response JSON, 1 MB (so base64 costs a third for binary bodies), and for the
+#: request body (Elastic Load Balancing guide, "Lambda functions as targets", Limits:
+#: https://docs.aws.amazon.com/elasticloadbalancing/latest/application/lambda-functions.html).
 ALB_LIMIT = 1_048_576
+#: Lambda's buffered (RequestResponse) payload limit, 6 MB for the whole JSON result
+#: (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html); a streamed answer may be 200 MB.
+BUFFERED_LIMIT = 6 * 1_048_576
+ALB_MODES = ("alb", "alb-multi")
+
+
+def is_alb(mode: str) -> bool:
+    """True for both ALB modes (single-value `alb` and `alb-multi`)."""
+    return mode in ALB_MODES
 
 
 def over_alb_limit(mode: str, size: int, binary: bool) -> bool:
-    """True when a response body of `size` bytes cannot pass ALB to Lambda: the suite then expects reweb's 502."""
-    if mode != "alb-multi":
+    """True when a response body of `size` bytes cannot pass ALB to Lambda: the suite then expects reweb's 502.
+
+    Holds for both ALB modes; every other mode returns False (their limits are 6 MB buffered, 200 MB streamed).
+    The 4 KiB margin is room for the status and headers in the same JSON document.
+    """
+    if not is_alb(mode):
         return False
     return (4 * ((size + 2) // 3) if binary else size) > ALB_LIMIT - 4096
+
+
+def over_request_limit(mode: str, size: int) -> bool:
+    """True when a request body of `size` bytes is refused by the front door before Lambda (ALB: 1 MB, 413)."""
+    return is_alb(mode) and size > ALB_LIMIT
+
+
+def keeps_repeated_query(mode: str) -> bool:
+    """False under ALB single-value (`alb`): `?x=1&x=2` reaches the app as `?x=2`.
+
+    With multi-value headers off (the target group's default), ALB passes one value per query key and per header,
+    the last one the client sent (Elastic Load Balancing guide, "Lambda functions as targets", section
+    "Multi-value headers": https://docs.aws.amazon.com/elasticloadbalancing/latest/application/lambda-functions.html).
+    Every other mode keeps every repeat in order.
+    """
+    return mode != "alb"
+
+
+def last_of_repeats(query: str) -> str:
+    """`query` as ALB single-value hands it to the app: for each key the last value, in first-seen key order."""
+    last: dict[str, str] = {}
+    for part in query.split("&"):
+        if part:
+            key, _, _value = part.partition("=")
+            last[key] = part
+    return "&".join(last.values())
+
+
+def query_as_app_sees(mode: str, query: str) -> str:
+    """The raw query string the app gets for a client's `query` in `mode` (only ALB single-value changes it)."""
+    return query if keeps_repeated_query(mode) else last_of_repeats(query)
+
+
+def keeps_repeated_request_headers(mode: str) -> bool:
+    """False under ALB single-value: of a header sent twice, only the last value reaches the app (same AWS page)."""
+    return mode != "alb"
+
+
+def has_reason_phrase(mode: str) -> bool:
+    """True where the client sees the app's own reason phrase ("403 Login failed").
+
+    ALB and VPC Lattice take it from the answer's `statusDescription`; API Gateway (REST and HTTP API) and Function
+    URLs have no field for it and send the standard phrase for the code (or none over HTTP/2).
+    """
+    return mode in ("direct", "alb", "alb-multi", "lattice")
+
+
+def is_streaming(mode: str) -> bool:
+    """True for the Function URL with response streaming (the body reaches the client as the app writes it)."""
+    return mode == "function-url-stream"
 
 
 # --------------------------------------------------------------------------------------------------------------- HTTP
@@ -480,8 +559,7 @@ def run_site(spec: AppSpec, mode: str) -> Iterator[Site]:
             "local",
             "--port",
             str(gw),
-            "--source",
-            mode,
+            *SOURCE_ARGS[mode],
             "--network",
             "shared",  # the apps reach PostgreSQL/MariaDB on this machine's 127.0.0.1
             "--concurrency",
