@@ -27,6 +27,8 @@ TYPE_CHECKING = False  # typing itself costs milliseconds of import at every col
 if TYPE_CHECKING:
     from typing import Any
 
+    from .offload import Offload
+
 DEADLINE_MARGIN = 0.1  # seconds kept back to answer 504 ourselves before Lambda kills the sandbox
 RESTART_WAIT = 10.0
 STREAM_CONTENT_TYPE = "application/vnd.awslambda.http-integration-response"
@@ -58,6 +60,7 @@ class Adapter:
         self.env_json = dumps_ascii(env_config)  # constant for the life of the process: encoded once
         self.app_authority = settings.authority(settings.port)  # the pass-through request's Host
         self.app = App(settings, log)
+        self.offload: Offload | None = None  # made at the first response over the limit (REWEB_OFFLOAD_BUCKET)
 
     def worker(self) -> Worker:
         settings = self.settings
@@ -199,9 +202,11 @@ class Worker:
         if streaming:
             maybe_compress_stream(response, request, force=settings.force_gzip, negotiate=settings.enable_compression)
             self.send_streamed(invocation, kind, response)
+        elif response.stream is not None:  # over the limit and REWEB_OFFLOAD_BUCKET is set: the app's exact bytes
+            self.send_buffered(invocation, kind, self.offload(invocation, request, kind, response))
         else:
             maybe_compress(response, request, force=settings.force_gzip, negotiate=settings.enable_compression)
-            self.send_buffered(invocation, kind, response)
+            self.send_buffered(invocation, kind, response, request)
 
     def call_app(self, invocation: Invocation, request: HttpRequest, kind: Kind, streaming: bool) -> HttpResponse:
         # One deadline for the whole invocation (monotonic): the wait for the app, every read and write.
@@ -217,9 +222,49 @@ class Worker:
                 return not_ready
         limit = None if streaming else kind.response_limit
         try:
+            if self.settings.offload_bucket and not streaming:
+                return self.read_up_to(self.upstream.exchange(request, deadline, None, stream=True), limit)
             return self.upstream.exchange(request, deadline, limit, stream=streaming)
         except UpstreamError as exc:
             return self.app_failure(invocation, request, kind, exc, deadline)
+
+    @staticmethod
+    def read_up_to(response: HttpResponse, limit: int | None) -> HttpResponse:
+        """With offload on: the whole body when it is within `limit` (then the response is an ordinary buffered
+        one), else what was read so far in `body` and the rest still in `stream`, to be uploaded as it comes."""
+        stream = response.stream
+        assert stream is not None and limit is not None
+        pieces: list[bytes] = []
+        size = 0
+        for chunk in stream:
+            pieces.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                response.body = b"".join(pieces)
+                return response
+        response.body, response.stream = b"".join(pieces), None
+        return response
+
+    def offload(self, invocation: Invocation, request: HttpRequest, kind: Kind,
+                response: HttpResponse) -> HttpResponse:
+        """The response, stored in S3: a redirect to its presigned URL, or a 502 that says why it is not."""
+        from .offload import Offload, OffloadError
+
+        offload = self.adapter.offload
+        if offload is None:
+            offload = self.adapter.offload = Offload(self.settings.offload_bucket, self.settings.offload_expires)
+        try:
+            redirect = offload.store(invocation.request_id, request.method, response, self.deadline)
+        except OffloadError as exc:
+            message = (f"the app's response is over the {kind.response_limit}-byte limit of a buffered {kind.name} "
+                       f"result and could not be offloaded to S3 bucket {offload.bucket}: {exc}")
+            self.log.error("offload failed", request_id=invocation.request_id, reason=str(exc))
+            return error_response(502, message)
+        except UpstreamError as exc:
+            return self.app_failure(invocation, request, kind, exc, self.deadline)
+        self.log.info("response offloaded to S3", request_id=invocation.request_id, bucket=offload.bucket,
+                      key=offload.prefix + invocation.request_id, bytes=offload.last_size, status=redirect.status)
+        return redirect
 
     def wait_for_app(self, deadline: float | None) -> HttpResponse | None:
         """Async init left the app starting, it died between invocations, or a restart did not finish:
@@ -273,12 +318,17 @@ class Worker:
 
     # -- results ---------------------------------------------------------------------------------------
 
-    def send_buffered(self, invocation: Invocation, kind: Kind, response: HttpResponse) -> None:
+    def send_buffered(self, invocation: Invocation, kind: Kind, response: HttpResponse,
+                      request: HttpRequest | None = None) -> None:
         if not kind.http:
             self.send_passthrough(invocation, response)
             return
         parts = result_parts(kind, response)
         size = sum(map(len, parts))
+        if size > kind.response_limit and request is not None and self.settings.offload_bucket:
+            # The body fits but its encoding does not (base64 adds a third): offload it from memory.
+            parts = result_parts(kind, self.offload(invocation, request, kind, response))
+            size = sum(map(len, parts))
         if size > kind.response_limit:
             message = (f"the app's response encodes to {size} bytes; a buffered {kind.name} result can be "
                        f"at most {kind.response_limit} bytes")

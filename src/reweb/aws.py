@@ -1,7 +1,8 @@
-"""The little of AWS that reweb needs at init: Signature Version 4 and a JSON-1.1 call (SSM, Secrets Manager).
+"""The little of AWS that reweb needs: Signature Version 4 (headers and presigned URLs) and a JSON-1.1 call
+(SSM and Secrets Manager at init; S3 for responses over the limit, in offload.py).
 
 Hand-written, not botocore: botocore costs ~150 ms of import and tens of MB in the one-file executable, for
-two calls made once per cold start. SigV4 is a short, fully specified algorithm; the tests check this signer
+a handful of calls, and none on the hot path. SigV4 is a short, fully specified algorithm; the tests check this signer
 against botocore's (the oracle) on generated requests. Loaded only when a secret is asked for.
 """
 
@@ -12,7 +13,11 @@ import hmac
 import json
 import time
 from collections.abc import Mapping
-from urllib.parse import quote, urlsplit
+from urllib.parse import SplitResult, quote, urlsplit
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import http.client
 
 
 class AwsError(Exception):
@@ -39,36 +44,59 @@ def _hmac(key: bytes, text: str) -> bytes:
     return hmac.new(key, text.encode(), hashlib.sha256).digest()
 
 
+def _host(parts: SplitResult) -> str:
+    """The Host header as the SDKs sign it: the port only when it is not the scheme's default."""
+    netloc = parts.netloc
+    default = {"https": ":443", "http": ":80"}.get(parts.scheme)
+    return netloc[:-len(default)] if default and netloc.endswith(default) else netloc
+
+
+def _canonical_query(query: str, extra: Mapping[str, str] | None = None) -> str:
+    # The URL's own query is already percent-encoded (as botocore takes it too): sorted, not encoded again.
+    encoded = [(k, v) for k, _, v in (pair.partition("=") for pair in query.split("&") if pair)]
+    if extra:  # values not yet percent-encoded (a presigned URL's own parameters)
+        encoded += [(quote(k, safe="-_.~"), quote(v, safe="-_.~")) for k, v in extra.items()]
+    return "&".join(f"{k}={v}" for k, v in sorted(encoded))
+
+
+def _signature(secret_key: str, day: str, region: str, service: str, stamp: str, scope: str,
+               canonical: str) -> str:
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", stamp, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    key = _hmac(_hmac(_hmac(_hmac(("AWS4" + secret_key).encode(), day), region), service), "aws4_request")
+    return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+def _stamp(now: float | None) -> str:
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if now is None else now))
+
+
 def sign(method: str, url: str, headers: dict[str, str], body: bytes, credentials: Credentials, region: str,
-         service: str, now: float | None = None) -> dict[str, str]:
-    """The headers to send: `headers` plus host, x-amz-date, x-amz-content-sha256 (when given), the session
-    token and Authorization, per AWS Signature Version 4. Every header given is signed."""
+         service: str, now: float | None = None, payload_hash: str = "") -> dict[str, str]:
+    """The headers to send: `headers` plus host, x-amz-date, the session token and Authorization, per AWS
+    Signature Version 4. Every header given is signed. For S3 the URL's path is already percent-encoded once
+    and is signed as it is (other services sign it encoded again), and `payload_hash` is the body's SHA-256
+    when the caller has it already (S3 also wants it sent, as x-amz-content-sha256)."""
     parts = urlsplit(url)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if now is None else now))
+    stamp = _stamp(now)
     day = stamp[:8]
     signed = {name.lower(): " ".join(value.strip().split()) for name, value in headers.items()}
-    signed["host"] = parts.netloc
+    signed["host"] = _host(parts)
     signed["x-amz-date"] = stamp
     if credentials.token:
         signed["x-amz-security-token"] = credentials.token
     names = sorted(signed)
-    query = "&".join(sorted(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}"
-                            for k, _, v in (pair.partition("=") for pair in parts.query.split("&") if pair)))
     canonical = "\n".join([
         method,
-        quote(parts.path or "/", safe="/-_.~"),
-        query,
+        (parts.path or "/") if service == "s3" else quote(parts.path or "/", safe="/-_.~"),
+        _canonical_query(parts.query),
         "".join(f"{name}:{signed[name]}\n" for name in names),
         ";".join(names),
-        hashlib.sha256(body).hexdigest(),
+        payload_hash or hashlib.sha256(body).hexdigest(),
     ])
     scope = f"{day}/{region}/{service}/aws4_request"
-    to_sign = "\n".join(["AWS4-HMAC-SHA256", stamp, scope, hashlib.sha256(canonical.encode()).hexdigest()])
-    key = _hmac(_hmac(_hmac(_hmac(("AWS4" + credentials.secret_key).encode(), day), region), service),
-                "aws4_request")
-    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    signature = _signature(credentials.secret_key, day, region, service, stamp, scope, canonical)
     out = dict(headers)
-    out["Host"] = parts.netloc
+    out["Host"] = signed["host"]
     out["X-Amz-Date"] = stamp
     if credentials.token:
         out["X-Amz-Security-Token"] = credentials.token
@@ -77,30 +105,50 @@ def sign(method: str, url: str, headers: dict[str, str], body: bytes, credential
     return out
 
 
+def presign(method: str, url: str, credentials: Credentials, region: str, service: str, expires: int,
+            now: float | None = None) -> str:
+    """`url` with SigV4 query authentication (a presigned URL), valid for `expires` seconds: only the host
+    header is signed and the payload is UNSIGNED-PAYLOAD, as every SDK presigns for S3."""
+    parts = urlsplit(url)
+    stamp = _stamp(now)
+    day = stamp[:8]
+    scope = f"{day}/{region}/{service}/aws4_request"
+    auth = {"X-Amz-Algorithm": "AWS4-HMAC-SHA256", "X-Amz-Credential": f"{credentials.access_key}/{scope}",
+            "X-Amz-Date": stamp, "X-Amz-Expires": str(expires), "X-Amz-SignedHeaders": "host"}
+    if credentials.token:
+        auth["X-Amz-Security-Token"] = credentials.token
+    query = _canonical_query(parts.query, auth)
+    canonical = "\n".join([method, parts.path or "/", query, f"host:{_host(parts)}\n", "host", "UNSIGNED-PAYLOAD"])
+    signature = _signature(credentials.secret_key, day, region, service, stamp, scope, canonical)
+    return f"{parts.scheme}://{parts.netloc}{parts.path or '/'}?{query}&X-Amz-Signature={signature}"
+
+
 def endpoint(env: Mapping[str, str], service_id: str, host_prefix: str, region: str) -> str:
     """The AWS SDKs' rule: AWS_ENDPOINT_URL_<SERVICE>, then AWS_ENDPOINT_URL, then the regional endpoint."""
     specific = env.get("AWS_ENDPOINT_URL_" + service_id.upper().replace(" ", "_"), "")
     return (specific or env.get("AWS_ENDPOINT_URL", "") or f"https://{host_prefix}.{region}.amazonaws.com").rstrip("/")
 
 
-def call_json(url: str, service: str, target: str, payload: dict[str, object], credentials: Credentials,
-              region: str, timeout: float = 5.0) -> dict[str, object]:
-    """One AWS JSON-1.1 call (POST /, X-Amz-Target). Raises AwsError with the service's error type."""
+def connection(parts: SplitResult, timeout: float) -> http.client.HTTPConnection:
     import http.client
 
-    body = json.dumps(payload).encode()
-    headers = sign("POST", url + "/", {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": target},
-                   body, credentials, region, service)
-    parts = urlsplit(url)
     if parts.scheme == "https":
         try:
             import ssl
         except ImportError:
             raise AwsError("this build of reweb has no TLS; set AWS_ENDPOINT_URL* to an http endpoint") from None
-        conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-            parts.netloc, timeout=timeout, context=ssl.create_default_context())
-    else:
-        conn = http.client.HTTPConnection(parts.netloc, timeout=timeout)
+        return http.client.HTTPSConnection(parts.netloc, timeout=timeout, context=ssl.create_default_context())
+    return http.client.HTTPConnection(parts.netloc, timeout=timeout)
+
+
+def call_json(url: str, service: str, target: str, payload: dict[str, object], credentials: Credentials,
+              region: str, timeout: float = 5.0) -> dict[str, object]:
+    """One AWS JSON-1.1 call (POST /, X-Amz-Target). Raises AwsError with the service's error type."""
+    body = json.dumps(payload).encode()
+    headers = sign("POST", url + "/", {"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": target},
+                   body, credentials, region, service)
+    parts = urlsplit(url)
+    conn = connection(parts, timeout)
     try:
         conn.request("POST", "/", body=body, headers=headers)
         response = conn.getresponse()

@@ -147,6 +147,27 @@ def parse_header_name(text: str) -> str:
     return name
 
 
+MAX_OFFLOAD_EXPIRES = 7 * 24 * 3600  # SigV4's limit for a presigned URL
+
+
+def parse_bucket(text: str) -> tuple[str, str]:
+    """"bucket" or "bucket/some/prefix" -> (bucket, "some/prefix/"). Bucket names by S3's rules."""
+    bucket, _, prefix = text.strip().partition("/")
+    if not (3 <= len(bucket) <= 63 and bucket.isascii()
+            and all(c.islower() or c.isdigit() or c in ".-" for c in bucket)
+            and bucket[0].isalnum() and bucket[-1].isalnum()):
+        raise ValueError(f"{bucket!r} is not an S3 bucket name (3-63 characters: a-z, 0-9, '.', '-')")
+    prefix = prefix.strip("/")
+    return bucket, prefix + "/" if prefix else ""
+
+
+def parse_offload_expires(text: str) -> int:
+    value = text.strip()
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_OFFLOAD_EXPIRES:
+        raise ValueError(f"expected seconds between 1 and {MAX_OFFLOAD_EXPIRES} (7 days, SigV4's limit), got {text!r}")
+    return int(value)
+
+
 class Spec:
     """One setting: its field, its names (reweb's own first, then aliases), default, parser, help text."""
 
@@ -208,6 +229,13 @@ SPECS: tuple[Spec, ...] = (
          parse_breathing_room, "After each result, wait this long before asking for the next invocation, so "
          "work the app does after answering runs before Lambda freezes the sandbox (the client has its answer "
          "already; the sandbox stays busy that long)."),
+    Spec("offload_bucket", ("REWEB_OFFLOAD_BUCKET",), "",
+         lambda text: "/".join(filter(None, parse_bucket(text))).rstrip("/"),
+         "`bucket` or `bucket/prefix`: a buffered response over the event source's limit (6 MB; ALB 1 MB) is "
+         "uploaded there and answered with a redirect to a presigned URL (307 for GET, 303 otherwise)."),
+    Spec("offload_expires", ("REWEB_OFFLOAD_EXPIRES",), "300",
+         parse_offload_expires, "Seconds the presigned URL of an offloaded response stays valid (at most 7 "
+         "days, and never beyond the function's session credentials)."),
     Spec("concurrency", ("AWS_LAMBDA_MAX_CONCURRENCY",), "1",
          parse_concurrency, "Set by Lambda Managed Instances: number of workers polling for invocations."),
 )
@@ -224,7 +252,7 @@ SETTING_FIELDS = ("application_exec", "application_argv", "port", "host", "readi
                   "wait_path", "wait_codes", "readiness_protocol",
                   "readiness_port", "async_init", "remove_base_path", "pass_through_path", "enable_compression",
                   "force_gzip", "invoke_mode", "authorization_source", "error_status_codes", "debug",
-                  "breathing_room_ms", "concurrency")
+                  "breathing_room_ms", "offload_bucket", "offload_expires", "concurrency")
 
 
 class Settings:
@@ -251,6 +279,8 @@ class Settings:
     error_status_codes: frozenset[int] = frozenset()
     debug: bool = False
     breathing_room_ms: int = 0
+    offload_bucket: str = ""  # "bucket" or "bucket/prefix"
+    offload_expires: int = 300
     concurrency: int = 1
 
     def __init__(self, **values: Any) -> None:

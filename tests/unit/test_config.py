@@ -40,6 +40,9 @@ CASES: dict[str, tuple[list[tuple[str, Any]], list[str]]] = {
     "readiness_timeout": ([("5", 5.0), ("0.5", 0.5)], ["0", "-1", "soon", "3601"]),
     "pool_idle_timeout": ([("4", 4.0), ("60", 60.0)], ["0", "never"]),
     "breathing_room_ms": ([("0", 0), ("250", 250), ("60000", 60000)], ["-1", "60001", "1s"]),
+    "offload_bucket": ([("my-bucket", "my-bucket"), ("a.b-c/answers/", "a.b-c/answers"),
+                        ("b12/x/y", "b12/x/y")], ["ab", "My_Bucket", "-bucket/x", "bücket"]),
+    "offload_expires": ([("1", 1), ("300", 300), ("604800", 604800)], ["0", "604801", "5m"]),
     "concurrency": ([("1", 1), ("64", 64), ("1024", 1024)], ["0", "1025", "many"]),
 }
 DEFAULTS = Settings()
