@@ -79,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
                              "pip install 'reweb-lambda[local]' (the one-file executable has only the adapter)\n")
             return 2
         return local_main(args[1:])
+    if args and args[0] == "init":
+        from .init import main as init_main  # not on the adapter's path: only `reweb init` loads it
+
+        return init_main(args[1:])
     return run_adapter(args)
 
 

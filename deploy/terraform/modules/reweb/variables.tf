@@ -1,0 +1,148 @@
+# What a user sets. Nothing secret belongs here: secrets stay in SSM / Secrets Manager and reach the app through
+# REWEB_SECRET_<NAME>=ssm:...|secretsmanager:... in `environment`, read by reweb at init.
+
+variable "name" {
+  description = "Name of the function, its role, log group and front door."
+  type        = string
+  default     = "reweb-app"
+}
+
+variable "image_uri" {
+  description = "The app's image in ECR, with reweb as its ENTRYPOINT (ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME:TAG)."
+  type        = string
+}
+
+variable "front_door" {
+  description = "function-url, http-api, rest-api or alb."
+  type        = string
+  default     = "function-url"
+  validation {
+    condition     = contains(["function-url", "http-api", "rest-api", "alb"], var.front_door)
+    error_message = "front_door must be one of function-url, http-api, rest-api, alb."
+  }
+}
+
+variable "architecture" {
+  type    = string
+  default = "x86_64"
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.architecture)
+    error_message = "architecture must be x86_64 or arm64."
+  }
+}
+
+variable "memory_size" {
+  type    = number
+  default = 1024
+}
+
+variable "timeout" {
+  description = "Seconds per invocation. API Gateway gives up after 29-30 s whatever this says."
+  type        = number
+  default     = 30
+}
+
+variable "app_port" {
+  description = "Port the app listens on, on 127.0.0.1 (REWEB_APPLICATION_PORT)."
+  type        = number
+  default     = 8080
+}
+
+variable "wait_path" {
+  description = "Path reweb polls until the app answers (REWEB_WAIT_PATH)."
+  type        = string
+  default     = "/"
+}
+
+variable "environment" {
+  description = "More of the app's and reweb's settings (README, Settings), e.g. REWEB_SECRET_DB_PASSWORD = \"ssm:/myapp/db\"."
+  type        = map(string)
+  default     = {}
+}
+
+variable "streaming" {
+  description = "Function URL only: response streaming (up to 200 MB) instead of buffered (6 MB)."
+  type        = bool
+  default     = false
+}
+
+variable "function_url_auth_type" {
+  description = "NONE is a public website; AWS_IAM requires SigV4-signed requests (e.g. behind CloudFront OAC)."
+  type        = string
+  default     = "NONE"
+}
+
+variable "vpc_id" {
+  description = "ALB only: the VPC the load balancer lives in."
+  type        = string
+  default     = null
+}
+
+variable "subnet_ids" {
+  description = "ALB only: two or more public subnets in different Availability Zones."
+  type        = list(string)
+  default     = []
+}
+
+variable "alb_multi_value_headers" {
+  description = "ALB only: lambda_multi_value_headers_enabled (repeated headers and query keys reach the app as sent)."
+  type        = bool
+  default     = false
+}
+
+variable "certificate_arn" {
+  description = "ALB only: an ACM certificate for HTTPS on 443 (port 80 then redirects); null serves HTTP on 80 only."
+  type        = string
+  default     = null
+}
+
+variable "ingress_cidr_blocks" {
+  description = "ALB only: who may reach the load balancer."
+  type        = list(string)
+  default     = ["0.0.0.0/0"]
+}
+
+variable "log_retention_days" {
+  type    = number
+  default = 30
+}
+
+variable "reserved_concurrency" {
+  description = "Most instances at once; -1 leaves the account's unreserved pool."
+  type        = number
+  default     = -1
+}
+
+variable "offload_bucket" {
+  description = "Create an S3 bucket for responses over the payload limit (REWEB_OFFLOAD_BUCKET), emptied by a lifecycle rule."
+  type        = bool
+  default     = false
+}
+
+variable "offload_expiration_days" {
+  type    = number
+  default = 1
+}
+
+variable "ssm_parameter_arns" {
+  description = "SSM parameters the function may read (ssm:GetParameters)."
+  type        = list(string)
+  default     = []
+}
+
+variable "secret_arns" {
+  description = "Secrets Manager secrets the function may read (secretsmanager:GetSecretValue)."
+  type        = list(string)
+  default     = []
+}
+
+variable "kms_key_arn" {
+  description = "Customer managed key of those SecureStrings or secrets (null for the AWS managed keys)."
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  type    = map(string)
+  default = {}
+}

@@ -1,0 +1,583 @@
+"""`reweb init`: write a folder that deploys this app on AWS Lambda behind the chosen front door.
+
+    reweb init [--front-door DOOR] [--port N] [--memory MB] ... -- CMD ARGS...
+
+It first runs CMD under `reweb local` (the chosen front door, the given port) and stops at the first answer, so
+a command that does not start, or a port the app never opens, is a one-line error with nothing written. Then it
+writes, into `--dir` (default `reweb-deploy/`): a Dockerfile (reweb added by its one-line `COPY --from=reweb`, or
+`pip install reweb-lambda` in a Python image), the SAM template of that front door (deploy/sam/, its parameters'
+defaults set to what was given) or the Terraform module with a main.tf calling it (`--iac terraform`), and a
+README of the deploy commands. Files that exist and differ are never overwritten without `--force`.
+
+Only `reweb init` imports this module (cli.py); the adapter never loads it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# front door -> (SAM template in deploy/sam/, `reweb local --source`, Terraform front_door)
+FRONT_DOORS = {
+    "function-url": ("function-url.yaml", "function-url", "function-url"),
+    "http-api": ("http-api.yaml", "http-api", "http-api"),
+    "rest-api": ("rest-api.yaml", "rest", "rest-api"),
+    "alb": ("alb.yaml", "alb", "alb"),
+    "alb-multi": ("alb.yaml", "alb-multi", "alb"),
+}
+ALIASES = {"rest": "rest-api", "url": "function-url", "alb-multi-value": "alb-multi"}
+API_GATEWAY_TIMEOUT = 29  # REST gives up at 29 s (raisable), HTTP APIs at 30 s: a longer function timeout is unused
+CHECK_TIMEOUT = 30.0  # seconds for the whole check: reweb local gives init 10 s, plus its own start
+
+# The base image an app's command suggests, and what Debian calls the program when the base is Debian's.
+BASES = (
+    (("python", "python3", "gunicorn", "uvicorn", "hypercorn", "waitress-serve", "flask", "datasette", "daphne",
+      "streamlit"), "python:3.12-slim"),
+    (("node", "npm", "npx", "yarn", "pnpm"), "node:22-slim"),
+    (("php",), "php:8.3-cli"),
+    (("ruby", "bundle", "rails", "puma", "rackup"), "ruby:3.3-slim"),
+    (("java",), "eclipse-temurin:21-jre"),
+)
+DEBIAN_PACKAGES = {"python3": "python3", "python": "python3", "php": "php-cli", "node": "nodejs",
+                   "busybox": "busybox", "ruby": "ruby", "java": "default-jre-headless"}
+
+
+class InitError(Exception):
+    """A one-line reason why nothing was written."""
+
+
+@dataclass
+class Plan:
+    command: list[str]
+    front_door: str
+    name: str
+    out: Path
+    context: Path
+    port: int = 8080
+    wait_path: str = "/"
+    memory: int = 1024
+    timeout: int = 30
+    arch: str = "x86_64"
+    stream: bool = False
+    iac: str = "sam"
+    base: str = ""
+    install: str = ""
+    apt: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
+    offload: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="reweb init",
+        description="Write a folder that deploys this app on AWS Lambda: a Dockerfile with reweb, the template of "
+                    "the chosen front door (SAM or Terraform) and a README of the deploy commands. The app is first "
+                    "run under `reweb local` to check that it starts and opens its port; nothing is written if not.",
+        epilog="example:\n  reweb init --front-door http-api -- python3 -m http.server 8080 --bind 127.0.0.1\n"
+               "  (run from the app's folder: it is the image's build context)\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--front-door", default="function-url",
+                   help=f"one of {', '.join(FRONT_DOORS)} (default: %(default)s; see docs/deploy.md)")
+    p.add_argument("--stream", action="store_true", help="response streaming (function-url only)")
+    p.add_argument("--port", type=int, default=8080, help="port the app listens on, on 127.0.0.1 (default: 8080)")
+    p.add_argument("--wait-path", default="/", help="path polled until the app answers (default: /)")
+    p.add_argument("--memory", type=int, default=1024, help="memory size in MB (default: 1024)")
+    p.add_argument("--timeout", type=int, default=None,
+                   help="function timeout in seconds (default: 30; 29 behind API Gateway)")
+    p.add_argument("--arch", choices=("x86_64", "arm64"), default="x86_64", help="(default: %(default)s)")
+    p.add_argument("--name", default=None, help="function, stack and image name (default: this folder's name)")
+    p.add_argument("--dir", default="reweb-deploy", help="folder to write (default: %(default)s)")
+    p.add_argument("--iac", choices=("sam", "terraform"), default="sam", help="template kind (default: sam)")
+    p.add_argument("--base", default=None, help="the image's FROM (default: inferred from the command)")
+    p.add_argument("--install", choices=("copy", "pip"), default=None,
+                   help="how reweb gets into the image: its one-line COPY, or pip (default: pip in a python "
+                        "image, else copy)")
+    p.add_argument("--apt", action="append", default=[], metavar="PKG",
+                   help="a Debian package the image needs (repeatable; Debian/Ubuntu bases)")
+    p.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                   help="a setting of the app or reweb, baked into the image (repeatable; no secrets)")
+    p.add_argument("--secret", action="append", default=[], metavar="NAME=ssm:...|secretsmanager:...",
+                   help="the app gets NAME from SSM or Secrets Manager at init (repeatable; an ARN also grants "
+                        "the function read access to it)")
+    p.add_argument("--offload", action="store_true",
+                   help="an S3 bucket for responses over the front door's limit (REWEB_OFFLOAD_BUCKET)")
+    p.add_argument("--no-check", action="store_true",
+                   help="do not run the app under reweb local first (for commands that exist only in the image)")
+    p.add_argument("--force", action="store_true", help="overwrite files that exist and differ")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, command = argv[:cut], argv[cut + 1:]
+    else:
+        command = []
+    args = parser().parse_args(argv)
+    try:
+        plan = make_plan(args, command)
+        if not args.no_check:
+            check_app(plan)
+        files = render(plan)
+        written = write(plan.out, files, args.force)
+    except InitError as exc:
+        sys.stderr.write(f"reweb init: {exc}\n")
+        return 2
+    for note in plan.notes:
+        sys.stderr.write(f"reweb init: note: {note}\n")
+    rel = os.path.relpath(plan.out)
+    if written:
+        print(f"reweb init: wrote {', '.join(os.path.join(rel, f) for f in written)}")
+    else:
+        print(f"reweb init: {rel} is up to date")
+    print(f"reweb init: next: {os.path.join(rel, 'README.md')} (build, push, deploy)")
+    return 0
+
+
+# -- the plan --------------------------------------------------------------------------------------------------
+
+def make_plan(args: argparse.Namespace, command: list[str]) -> Plan:
+    if not command:
+        raise InitError("no app command: give it after `--` (reweb init -- CMD ARGS)")
+    door = ALIASES.get(args.front_door, args.front_door)
+    if door not in FRONT_DOORS:
+        raise InitError(f"unknown front door {args.front_door!r}: choose one of {', '.join(FRONT_DOORS)}")
+    if args.stream and door != "function-url":
+        raise InitError(f"--stream: the templates stream through a Function URL only, not {door}")
+    if not 1024 < args.port <= 65535:
+        raise InitError("--port must be 1025-65535 (Lambda forbids ports below 1024)")
+    if not 128 <= args.memory <= 10240:
+        raise InitError("--memory must be 128-10240 MB")
+    timeout = args.timeout if args.timeout is not None else (
+        API_GATEWAY_TIMEOUT if door in ("http-api", "rest-api") else 30)
+    if not 1 <= timeout <= 900:
+        raise InitError("--timeout must be 1-900 seconds")
+    if not args.wait_path.startswith("/"):
+        raise InitError("--wait-path must start with /")
+    context = Path.cwd()
+    name = args.name or re.sub(r"[^a-z0-9-]+", "-", context.name.lower()).strip("-")[:32].strip("-") or "reweb-app"
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,31}", name):
+        raise InitError(f"--name {name!r}: use 1-32 lower-case letters, digits and dashes (ALB and ECR names)")
+    env = dict(_pair(item, "--env") for item in args.env)
+    secrets = dict(_pair(item, "--secret") for item in args.secret)
+    for secret_name, ref in secrets.items():
+        if not ref.startswith(("ssm:", "secretsmanager:")):
+            raise InitError(f"--secret {secret_name}: the value must start with ssm: or secretsmanager:")
+    plan = Plan(command=command, front_door=door, name=name, out=(context / args.dir).resolve(), context=context,
+                port=args.port, wait_path=args.wait_path, memory=args.memory, timeout=timeout, arch=args.arch,
+                stream=args.stream, iac=args.iac, apt=list(args.apt), env=env, secrets=secrets, offload=args.offload)
+    program = os.path.basename(command[0])
+    plan.base = args.base or next((base for programs, base in BASES if _matches(program, programs)),
+                                  "debian:bookworm-slim")
+    debian = plan.base.split(":")[0].split("/")[-1] in ("debian", "ubuntu")
+    package = DEBIAN_PACKAGES.get(re.sub(r"[\d.]+$", "", program))
+    if debian and package and package not in plan.apt:
+        plan.apt.insert(0, package)  # a Debian base has no interpreter: install the one the command runs
+    python_image = plan.base.split(":")[0].split("/")[-1] == "python"
+    plan.install = args.install or ("pip" if python_image else "copy")
+    if plan.apt and not debian:
+        raise InitError(f"--apt needs a Debian or Ubuntu base image, not {plan.base}")
+    if any(":arn:" not in ref for ref in plan.secrets.values()):
+        plan.notes.append("a secret given by name, not ARN, needs its ARN in the template's SsmParameterArns / "
+                          "SecretArns (Terraform: ssm_parameter_arns / secret_arns) for the function to read it")
+    templates_dir()  # before the check: an installation without templates fails at once
+    if plan.install == "copy" and (plan.secrets or plan.offload):
+        plan.notes.append("the one-file reweb (COPY --from=reweb) has no TLS yet, so it cannot read secrets or "
+                          "write the offload bucket on AWS: use a Python base with --install pip for those "
+                          "(README, Settings)")
+    return plan
+
+
+def _matches(program: str, programs: tuple[str, ...]) -> bool:
+    return program in programs or re.sub(r"[\d.]+$", "", program) in programs
+
+
+def _pair(item: str, flag: str) -> tuple[str, str]:
+    key, eq, value = item.partition("=")
+    if not eq or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+        raise InitError(f"{flag} {item!r}: expected NAME=VALUE with NAME a valid environment variable name")
+    return key, value
+
+
+# -- the check: the app under reweb local ----------------------------------------------------------------------
+
+def check_app(plan: Plan) -> None:
+    """Start the app under `reweb local` with the chosen front door and port, send one request, stop it."""
+    source = FRONT_DOORS[plan.front_door][1]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        front_port = s.getsockname()[1]
+    argv = [sys.executable, "-m", "reweb", "local", "--port", str(front_port), "--source", source,
+            "--app-port", str(plan.port), "--concurrency", "1", "--no-freeze", "--memory", str(plan.memory),
+            "--timeout", str(plan.timeout), *(["--stream"] if plan.stream else []), "--", *plan.command]
+    env = {**os.environ, "REWEB_LOCAL_DASHBOARD": "off", "REWEB_WAIT_PATH": plan.wait_path, **plan.env}
+    with tempfile.TemporaryFile(mode="w+", prefix="reweb-init-") as log:
+        try:
+            process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                       env=env, cwd=plan.context, start_new_session=True)
+        except OSError as exc:
+            raise InitError(f"cannot run reweb local: {exc}") from None
+        try:
+            _check(plan, process, front_port, log)
+        finally:
+            _stop(process)
+
+
+def _check(plan: Plan, process: subprocess.Popen[bytes], front_port: int, log: object) -> None:
+    assert hasattr(log, "seek") and hasattr(log, "read")
+
+    def output() -> str:
+        log.seek(0)
+        text: str = log.read()
+        return text
+
+    deadline = time.monotonic() + CHECK_TIMEOUT
+    answer: dict[str, object] = {}
+
+    def request() -> None:
+        url = f"http://127.0.0.1:{front_port}{plan.wait_path}"
+        while time.monotonic() < deadline and "done" not in answer:
+            try:
+                with urllib.request.urlopen(url, timeout=max(deadline - time.monotonic(), 1)) as response:
+                    answer.update(status=response.status, error=response.headers.get("x-reweb-local-init-error"))
+            except urllib.error.HTTPError as exc:
+                answer.update(status=exc.code, error=exc.headers.get("x-reweb-local-init-error"))
+            except OSError:  # the front door is not listening yet
+                time.sleep(0.1)
+                continue
+            break
+        answer["done"] = True
+
+    thread = threading.Thread(target=request, daemon=True)
+    thread.start()
+    other_port = re.compile(rf"nothing listens on port {plan.port}, but the app listens on (\d+)")
+    while thread.is_alive():
+        thread.join(0.1)
+        text = output()
+        found = other_port.search(text)
+        if found:  # reweb saw the app open another port: no need to wait for the init timeout
+            answer["done"] = True
+            raise InitError(f"the app does not open port {plan.port}: it listens on {found.group(1)} "
+                            f"(give --port {found.group(1)}, or make the app listen on {plan.port})")
+        if process.poll() is not None:
+            answer["done"] = True
+            last = [line for line in text.splitlines() if line.strip()][-1:] or ["(no output)"]
+            raise InitError(f"reweb local exited ({process.returncode}): {last[0]}")
+    if "status" not in answer:
+        raise InitError(f"no answer from the app under reweb local within {CHECK_TIMEOUT:g} s")
+    error = answer.get("error")
+    if error:
+        reason = " ".join(str(error).split())
+        if "InitTimeout" in reason:
+            raise InitError(f"the app did not answer on port {plan.port} within reweb local's init time (10 s): "
+                            f"is --port right? ({reason})")
+        raise InitError(f"the app does not start under reweb local: {reason}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(5)
+
+
+# -- the files -------------------------------------------------------------------------------------------------
+
+def templates_dir() -> Path:
+    """deploy/ of a checkout (an editable install), or reweb/deploy/ if a package build ships it there."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "deploy", here.parent.parent / "deploy"):
+        if (candidate / "sam").is_dir() and (candidate / "terraform" / "modules" / "reweb").is_dir():
+            return candidate
+    raise InitError("this installation of reweb has no deploy templates (deploy/sam, deploy/terraform): "
+                    "run reweb init from a checkout of reweb (pip install -e .)")
+
+
+def render(plan: Plan) -> dict[str, str]:
+    source = templates_dir()
+    files = {"Dockerfile": dockerfile(plan), "Dockerfile.dockerignore": dockerignore(plan)}
+    if plan.iac == "sam":
+        files["template.yaml"] = sam_template(plan, (source / "sam" / FRONT_DOORS[plan.front_door][0]).read_text())
+    else:
+        module = source / "terraform" / "modules" / "reweb"
+        for path in sorted(module.glob("*.tf")):
+            files[f"modules/reweb/{path.name}"] = path.read_text()
+        files["main.tf"] = terraform_main(plan)
+    files["README.md"] = readme(plan)
+    return files
+
+
+def _docker_value(value: str) -> str:
+    # A double-quoted Dockerfile ENV value: JSON's escapes, and $ kept literal (ENV expands variables).
+    return json.dumps(value).replace("$", "\\$")
+
+
+def dockerfile(plan: Plan) -> str:
+    from . import __version__
+
+    lines = [f"# Written by `reweb init` (reweb {__version__}): the app below, reweb as the entrypoint.",
+             f"# Build from the app's folder: docker build -f {_rel(plan)}/Dockerfile -t {plan.name} .",
+             f"FROM {plan.base}"]
+    if plan.apt:
+        lines.append("RUN apt-get update && apt-get install -y --no-install-recommends "
+                     f"{' '.join(plan.apt)} && rm -rf /var/lib/apt/lists/*")
+    if plan.install == "copy":
+        lines += ["# reweb's image (docs/images.md): one static file, no Python needed in this image.",
+                  "COPY --from=reweb /reweb /usr/local/bin/reweb"]
+    else:
+        lines.append("RUN pip install --no-cache-dir reweb-lambda")
+    lines += ["WORKDIR /app", "COPY . /app"]
+    context = plan.context
+    if (context / "requirements.txt").exists() and plan.base.startswith("python"):
+        lines.append("RUN pip install --no-cache-dir -r requirements.txt")
+    if (context / "package.json").exists() and plan.base.startswith("node"):
+        lock = (context / "package-lock.json").exists()
+        lines.append(f"RUN npm {'ci' if lock else 'install'} --omit=dev")
+    if (context / "Gemfile").exists() and plan.base.startswith("ruby"):
+        lines.append("RUN bundle install")
+    settings = {"REWEB_APPLICATION_PORT": str(plan.port), "REWEB_WAIT_PATH": plan.wait_path, **plan.env}
+    settings.update({f"REWEB_SECRET_{k}": v for k, v in plan.secrets.items()})
+    if plan.stream:
+        settings["REWEB_INVOKE_MODE"] = "response_stream"
+    lines.append("# Settings (README, Settings); the template sets the port, wait path and invoke mode too.")
+    lines += [f"ENV {k}={_docker_value(v)}" for k, v in settings.items()]
+    lines.append("# As on Lambda: the app listens on 127.0.0.1 and writes only under /tmp.")
+    lines.append(f"ENTRYPOINT {json.dumps(['reweb', '--', *plan.command])}")
+    return "\n".join(lines) + "\n"
+
+
+def dockerignore(plan: Plan) -> str:
+    ignored = [".git", _rel(plan), "**/__pycache__", ".venv", "venv", ".terraform", ".aws-sam"]
+    if plan.base.startswith("node"):
+        ignored.append("node_modules")  # installed in the image, for its libc and architecture
+    return "# Files the image does not need (BuildKit reads this next to the Dockerfile given with -f).\n" + \
+        "\n".join(ignored) + "\n"
+
+
+def _rel(plan: Plan) -> str:
+    try:
+        return plan.out.relative_to(plan.context).as_posix()
+    except ValueError:
+        return str(plan.out)
+
+
+def _set_default(text: str, parameter: str, value: str) -> str:
+    """The parameter's Default: line (in its block under Parameters) set to value."""
+    pattern = re.compile(rf"(^  {parameter}:\n(?:    .*\n)*?    Default: ).*$", re.M)
+    new, count = pattern.subn(lambda m: m.group(1) + value, text, count=1)
+    if count != 1:
+        raise InitError(f"the template has no default for {parameter}: is deploy/sam up to date?")
+    return new
+
+
+def _arns(refs: dict[str, str], service: str) -> list[str]:
+    arns = []
+    for ref in refs.values():
+        kind, _, rest = ref.partition(":")
+        rest = rest.split("#", 1)[0] if kind == "secretsmanager" else rest
+        if kind == service and rest.startswith("arn:"):
+            arns.append(rest)
+    return arns
+
+
+def sam_template(plan: Plan, text: str) -> str:
+    quoted = json.dumps
+    for parameter, value in (("MemorySize", str(plan.memory)), ("Timeout", str(plan.timeout)),
+                             ("AppPort", str(plan.port)), ("WaitPath", quoted(plan.wait_path)),
+                             ("Architecture", plan.arch), ("OffloadBucket", quoted(str(plan.offload).lower()))):
+        text = _set_default(text, parameter, value)
+    if plan.front_door == "function-url":
+        text = _set_default(text, "Streaming", quoted(str(plan.stream).lower()))
+    if plan.front_door.startswith("alb"):
+        text = _set_default(text, "MultiValueHeaders", quoted(str(plan.front_door == "alb-multi").lower()))
+    for parameter, service in (("SsmParameterArns", "ssm"), ("SecretArns", "secretsmanager")):
+        arns = _arns(plan.secrets, service)
+        if arns:
+            text = _set_default(text, parameter, quoted(",".join(arns)))
+    return f"# Written by `reweb init` from reweb's deploy/sam/{FRONT_DOORS[plan.front_door][0]}: edit freely.\n" + text
+
+
+def _hcl(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value).replace("${", "$${").replace("%{", "%%{")
+    if isinstance(value, list):
+        return "[" + ", ".join(_hcl(v) for v in value) + "]"
+    raise TypeError(value)
+
+
+def terraform_main(plan: Plan) -> str:
+    door = FRONT_DOORS[plan.front_door][2]
+    args: dict[str, object] = {"source": "./modules/reweb", "name": plan.name, "front_door": door,
+                               "architecture": plan.arch, "memory_size": plan.memory, "timeout": plan.timeout,
+                               "app_port": plan.port, "wait_path": plan.wait_path}
+    if plan.stream:
+        args["streaming"] = True
+    if plan.offload:
+        args["offload_bucket"] = True
+    if plan.front_door.startswith("alb"):
+        args["alb_multi_value_headers"] = plan.front_door == "alb-multi"
+    for key, service in (("ssm_parameter_arns", "ssm"), ("secret_arns", "secretsmanager")):
+        if _arns(plan.secrets, service):
+            args[key] = _arns(plan.secrets, service)
+    width = max(len(k) for k in [*args, "image_uri"])
+    body = [f"  {k.ljust(width)} = {_hcl(v)}" for k, v in args.items()]
+    body.insert(2, f"  {'image_uri'.ljust(width)} = var.image_uri")
+    alb_vars = ""
+    if door == "alb":
+        body += [f"  {'vpc_id'.ljust(width)} = var.vpc_id", f"  {'subnet_ids'.ljust(width)} = var.subnet_ids"]
+        alb_vars = ('\nvariable "vpc_id" {\n  type = string\n}\n\nvariable "subnet_ids" {\n'
+                    '  description = "Two or more public subnets in different Availability Zones."\n'
+                    "  type        = list(string)\n}\n")
+    return f"""# Written by `reweb init`: the module is a copy of reweb's deploy/terraform/modules/reweb. Edit freely.
+terraform {{
+  required_version = ">= 1.5"
+  required_providers {{
+    aws = {{
+      source  = "hashicorp/aws"
+      version = ">= 6.28"
+    }}
+  }}
+}}
+
+provider "aws" {{}} # region and credentials from the environment (AWS_REGION, AWS_PROFILE...)
+
+variable "image_uri" {{
+  description = "The image pushed to ECR (README.md, step 2)."
+  type        = string
+}}
+{alb_vars}
+module "app" {{
+{chr(10).join(body)}
+}}
+
+output "url" {{
+  value = module.app.url
+}}
+"""
+
+
+def readme(plan: Plan) -> str:
+    rel = _rel(plan)
+    name = plan.name
+    door = plan.front_door + (" (response streaming)" if plan.stream else "")
+    extra = ""
+    if plan.front_door.startswith("alb"):
+        extra = " VpcId=vpc-... SubnetIds=subnet-a,subnet-b" if plan.iac == "sam" else \
+            " -var vpc_id=vpc-... -var 'subnet_ids=[\"subnet-a\",\"subnet-b\"]'"
+    if plan.iac == "sam":
+        deploy = (f"sam deploy --template-file {rel}/template.yaml --stack-name {name} \\\n"
+                  f"  --capabilities CAPABILITY_IAM --parameter-overrides ImageUri=$IMAGE{extra}\n"
+                  f"aws cloudformation describe-stacks --stack-name {name} "
+                  "--query 'Stacks[0].Outputs[?OutputKey==`Url`].OutputValue' --output text")
+        remove = f"sam delete --stack-name {name}"
+        validate = f"python3 deploy/validate.py {rel}"
+    else:
+        deploy = (f"cd {rel} && terraform init && terraform apply -var image_uri=$IMAGE{extra}\n"
+                  "terraform output url")
+        remove = f"cd {rel} && terraform destroy -var image_uri=$IMAGE{extra}"
+        validate = f"python3 deploy/validate.py {rel}"
+    reweb_image = ("" if plan.install == "pip" else
+                   "The Dockerfile copies reweb from the image `reweb` (one static file). Until it is published, "
+                   "build it once\nfrom a checkout of reweb: `bash scripts/build && docker build -f "
+                   "packaging/docker/Dockerfile -t reweb .` (docs/images.md).\n\n")
+    notes = "".join(f"- {note}\n" for note in plan.notes)
+    return f"""# Deploying {name} on AWS Lambda with reweb
+
+Written by `reweb init` for `{shlex.join(plan.command)}` behind a **{door}**: {plan.memory} MB,
+{plan.timeout} s, the app on port {plan.port}, {plan.arch}. Edit these files freely: `reweb init` does not
+overwrite them again without `--force`. Which front door to choose, limits and costs: reweb's docs/deploy.md.
+
+{reweb_image}Run every command from the app's folder (the image's build context), with AWS credentials and a region set.
+
+```bash
+# 1. build the image and try it as Lambda would run it
+docker build -f {rel}/Dockerfile -t {name} .
+reweb local --source {FRONT_DOORS[plan.front_door][1]}{' --stream' if plan.stream else ''} --app-port {plan.port} \\
+  -- {shlex.join(plan.command)}
+
+# 2. push it to ECR
+ACCOUNT=$(aws sts get-caller-identity --query Account --output text)
+REGION=$(aws configure get region)
+aws ecr create-repository --repository-name {name}
+aws ecr get-login-password | docker login --username AWS --password-stdin $ACCOUNT.dkr.ecr.$REGION.amazonaws.com
+IMAGE=$ACCOUNT.dkr.ecr.$REGION.amazonaws.com/{name}:v1
+docker tag {name} $IMAGE && docker push $IMAGE
+
+# 3. deploy, and print the app's address
+{deploy}
+
+# remove everything
+{remove}
+```
+
+Deploy a new version: build, tag and push a new tag (v2...), then run step 3 with it. Secrets never go into
+these files: the app gets them at init from SSM or Secrets Manager (`REWEB_SECRET_<NAME>`, reweb's README).
+Check the templates without an AWS account from a checkout of reweb: `{validate}`.
+{("" if not notes else chr(10) + "Notes:" + chr(10) + notes)}"""
+
+
+# -- writing ---------------------------------------------------------------------------------------------------
+
+def write(out: Path, files: dict[str, str], force: bool) -> list[str]:
+    """Write files under out; nothing at all if one that exists differs and force is off. Returns the changed."""
+    changed = [rel for rel, text in files.items() if not _same(out / rel, text)]
+    conflicts = [rel for rel in changed if (out / rel).exists()]
+    if conflicts and not force:
+        raise InitError(f"{os.path.relpath(out)} has files that differ from what would be written "
+                        f"({', '.join(conflicts)}): kept as they are; use --force to overwrite them")
+    if not changed:
+        return []
+    if not out.exists():
+        # A fresh folder appears whole or not at all: written aside, then renamed into place.
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+        try:
+            for rel, text in files.items():
+                (staging / rel).parent.mkdir(parents=True, exist_ok=True)
+                (staging / rel).write_text(text)
+            staging.chmod(0o755)
+            staging.rename(out)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        return list(files)
+    for rel in changed:
+        target = out / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.reweb-init")
+        partial.write_text(files[rel])
+        partial.replace(target)  # each file whole: never half-written
+    return changed
+
+
+def _same(path: Path, text: str) -> bool:
+    try:
+        return path.read_text() == text
+    except (OSError, UnicodeDecodeError):
+        return False
