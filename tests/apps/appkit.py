@@ -24,8 +24,11 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from reweb.local.ports import free_port
+
+T = TypeVar("T")
 
 KIT = Path(os.environ.get("REWEB_APPS_KIT", "/opt/reweb-apps"))
 APP_USER = "reweb-app"
@@ -113,6 +116,15 @@ def last_of_repeats(query: str) -> str:
 def query_as_app_sees(mode: str, query: str) -> str:
     """The raw query string the app gets for a client's `query` in `mode` (only ALB single-value changes it)."""
     return query if keeps_repeated_query(mode) else last_of_repeats(query)
+
+
+def repeats(mode: str, values: Sequence[T]) -> list[T]:
+    """The values of a query key (or header) the client sent `len(values)` times, as the app receives them.
+
+    All of them, in order, except under ALB single-value, where only the last one arrives (see keeps_repeated_query).
+    Use it to write one expectation for every mode: `assert doc["a"] == repeats(site.mode, ["1", "2", "3"])`.
+    """
+    return list(values) if keeps_repeated_query(mode) else list(values[-1:])
 
 
 def keeps_repeated_request_headers(mode: str) -> bool:

@@ -10,7 +10,7 @@ import sqlite3
 import urllib.parse
 
 import pytest
-from appkit import KIT, TEST_PNG, AppSpec, Site, fresh_dir
+from appkit import KIT, TEST_PNG, AppSpec, Site, fresh_dir, repeats
 
 pytestmark = [pytest.mark.apps, pytest.mark.timeout(300)]
 DB = KIT / "datasette" / "demo.db"
@@ -56,15 +56,14 @@ def test_json_repeated_keys(site: Site) -> None:
     c = site.client()
     r = c.get("/demo/st~C3~A4dte.json?_shape=array&land__in=DE,CH&_col=name&_col=land&_sort_desc=einwohner")
     assert r.status == 200, r
-    assert r.json() == [
-        {"id": 1, "name": "München", "land": "DE"},
-        {"id": 3, "name": "Köln", "land": "DE"},
-        {"id": 2, "name": "Zürich", "land": "CH"},
-        {"id": 4, "name": "Genève", "land": "CH"},
-    ]
+    # Under ALB single-value only the last `_col` reaches Datasette (an AWS limit: docs/apps/datasette.md).
+    cols = repeats(site.mode, ["name", "land"])
+    rows = [(1, "München", "DE"), (3, "Köln", "DE"), (2, "Zürich", "CH"), (4, "Genève", "CH")]
+    assert r.json() == [{"id": i, **{k: v for k, v in (("name", n), ("land", land)) if k in cols}}
+                        for i, n, land in rows], r
     r = c.get("/demo/st~C3~A4dte.json?_facet=land&_facet=name&_size=0")
     facets = r.json()["facet_results"]  # type: ignore[index]
-    assert set(facets) == {"land", "name"}, facets
+    assert set(facets) == set(repeats(site.mode, ["land", "name"])), facets
 
 
 def test_sql_with_percent_and_non_ascii_parameter(site: Site) -> None:

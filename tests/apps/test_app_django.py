@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from appkit import KIT, TEST_PNG, AppSpec, Client, Site, fresh_dir, psql, run_as
+from appkit import KIT, TEST_PNG, AppSpec, Client, Site, fresh_dir, psql, repeats, run_as
 
 pytestmark = [pytest.mark.apps, pytest.mark.timeout(300)]
 NEEDS = ("postgres",)
@@ -121,7 +121,9 @@ def test_echo_non_ascii_path_and_query(site: Site) -> None:
     assert r.status == 200, r
     doc = r.json()
     assert doc["path"] == "/echo/päth/✓", doc  # type: ignore[index]
-    assert doc["GET"] == {"a": ["1", "2", "3"], "b": ["x+y z"], "c": ["&="], "empty": [""], "kü": ["€"]}, doc  # type: ignore[index]
+    # ALB single-value passes only the last `a` (an AWS limit: docs/apps/django.md).
+    want = {"a": repeats(site.mode, ["1", "2", "3"]), "b": ["x+y z"], "c": ["&="], "empty": [""], "kü": ["€"]}
+    assert doc["GET"] == want, doc  # type: ignore[index]
 
 
 def test_echo_form_post_repeated_keys_and_headers(site: Site) -> None:
@@ -136,7 +138,9 @@ def test_echo_form_post_repeated_keys_and_headers(site: Site) -> None:
     doc = r.json()
     assert doc["POST"] == {"t": ["a", "b"], "u": ["ü+"], "v": ["1 2"]}, doc  # type: ignore[index]
     assert doc["cookies"] == {"k1": "v1", "k2": "v%202"}, doc  # type: ignore[index]
-    assert doc["headers"]["X-Repeat"] in ("one,two", "one, two"), doc  # type: ignore[index]
+    # A header sent twice arrives comma-joined, or as its last value only under ALB single-value (AWS's limit).
+    assert doc["headers"]["X-Repeat"] in (", ".join(repeats(site.mode, ["one", "two"])),  # type: ignore[index]
+                                          ",".join(repeats(site.mode, ["one", "two"]))), doc
 
 
 def test_three_cookies(site: Site) -> None:

@@ -8,7 +8,7 @@ import json
 import time
 
 import pytest
-from appkit import KIT, RANDOM_BIN, TEST_PNG, AppSpec, Client, Site, fresh_dir, over_alb_limit
+from appkit import KIT, RANDOM_BIN, TEST_PNG, AppSpec, Client, Site, fresh_dir, over_alb_limit, repeats
 
 pytestmark = [pytest.mark.apps, pytest.mark.timeout(300)]
 HOME = KIT / "node" / "node-red"
@@ -75,7 +75,9 @@ def test_flow_echo_non_ascii_and_cookies(site: Site) -> None:
     assert r.status == 200, r
     doc = r.json()
     assert doc["params"] == {"name": "Jürgen ✓"}, doc  # type: ignore[index]
-    assert doc["query"] == {"a": ["1", "2"], "b": "&=+", "c": "x y"}, doc  # type: ignore[index]
+    # Express gives an array for a repeated key, a string for one value (ALB single-value keeps only `a=2`).
+    a = repeats(site.mode, ["1", "2"])
+    assert doc["query"] == {"a": a if len(a) > 1 else a[0], "b": "&=+", "c": "x y"}, doc  # type: ignore[index]
     assert r.header("x-multi") == "ok"
     cookies = sorted(r.set_cookies)
     assert len(cookies) == 3, cookies

@@ -10,7 +10,7 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-from appkit import KIT, TEST_PNG, AppSpec, Client, Site, fresh_dir, mysql, over_alb_limit
+from appkit import KIT, TEST_PNG, AppSpec, Client, Site, fresh_dir, mysql, over_alb_limit, repeats
 
 pytestmark = [pytest.mark.apps, pytest.mark.timeout(300)]
 NEEDS = ("mariadb",)
@@ -93,7 +93,8 @@ def test_media_upload_bytes(site: Site) -> None:
                           ("_wp_http_referer", "/wp-admin/media-new.php"), ("html-upload", "Upload")],
                          [("async-upload", "Grüße ✓.png", "image/png", png)])
     assert r.status == 302 and (r.header("location") or "").startswith(c.url("/wp-admin/upload.php")), r
-    media = c.get("/?rest_route=/wp/v2/media&_fields[]=source_url&_fields[]=mime_type")
+    # The comma form of _fields: the same in every mode (repeated keys are tested in test_rest_201_permalink_301).
+    media = c.get("/?rest_route=/wp/v2/media&_fields=source_url,mime_type")
     assert media.status == 200, media
     items = media.json()
     assert len(items) == 1 and items[0]["mime_type"] == "image/png", items  # type: ignore[index,arg-type]
@@ -134,7 +135,9 @@ def test_rest_201_permalink_301(site: Site) -> None:
     byid = c.get(f"/?p={post['id']}")  # type: ignore[index]
     assert byid.status == 301 and urllib.parse.urlsplit(byid.header("location") or "").path == link.path, byid
     pretty = c.get(f"/wp-json/wp/v2/posts/{post['id']}?_fields[]=id&_fields[]=title")  # type: ignore[index]
-    assert pretty.json() == {"id": post["id"], "title": {"rendered": "Привет мир"}}, pretty  # type: ignore[index]
+    # Under ALB single-value only the last _fields[] (title) reaches WordPress (an AWS limit: docs/apps/wordpress.md).
+    full = {"id": post["id"], "title": {"rendered": "Привет мир"}}  # type: ignore[index]
+    assert pretty.json() == {k: full[k] for k in repeats(site.mode, ["id", "title"])}, pretty
 
 
 def test_rest_401_and_array_keys(site: Site) -> None:
