@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import http
 import http.client
 import os
 import pwd
@@ -71,6 +72,31 @@ BUFFERED_LIMIT = 6 * 1_048_576
 ALB_MODES = ("alb", "alb-multi")
 
 
+#: The AWS limits a test met in its mode, by key (conftest files them under the app and mode in the results, and
+#: tools/compat_table.py turns them into footnotes of the README table). Each helper below that changes an
+#: expectation because of the front door records its key here, so a cell that differs is never silent.
+LIMITS = {
+    "last-repeat": "ALB single-value passes only the last of repeated query keys and headers",
+    "alb-1mb": "ALB takes at most 1 MB of response JSON (base64 included): reweb answers 502 above it",
+    "alb-1mb-request": "ALB refuses a request body over 1 MB with 413",
+    "no-reason": "API Gateway and Function URLs have no reason-phrase field: the client sees the standard one",
+}
+_met: set[str] = set()
+
+
+def met(key: str) -> None:
+    """Record that the running test expects an AWS limit (a key of LIMITS) instead of the app's own behaviour."""
+    assert key in LIMITS, key
+    _met.add(key)
+
+
+def take_limits() -> list[str]:
+    """The limits met since the last call, sorted; clears them (conftest calls it after each test)."""
+    out = sorted(_met)
+    _met.clear()
+    return out
+
+
 def is_alb(mode: str) -> bool:
     """True for both ALB modes (single-value `alb` and `alb-multi`)."""
     return mode in ALB_MODES
@@ -84,12 +110,18 @@ def over_alb_limit(mode: str, size: int, binary: bool) -> bool:
     """
     if not is_alb(mode):
         return False
-    return (4 * ((size + 2) // 3) if binary else size) > ALB_LIMIT - 4096
+    over = (4 * ((size + 2) // 3) if binary else size) > ALB_LIMIT - 4096
+    if over:
+        met("alb-1mb")
+    return over
 
 
 def over_request_limit(mode: str, size: int) -> bool:
     """True when a request body of `size` bytes is refused by the front door before Lambda (ALB: 1 MB, 413)."""
-    return is_alb(mode) and size > ALB_LIMIT
+    over = is_alb(mode) and size > ALB_LIMIT
+    if over:
+        met("alb-1mb-request")
+    return over
 
 
 def keeps_repeated_query(mode: str) -> bool:
@@ -124,7 +156,10 @@ def repeats(mode: str, values: Sequence[T]) -> list[T]:
     All of them, in order, except under ALB single-value, where only the last one arrives (see keeps_repeated_query).
     Use it to write one expectation for every mode: `assert doc["a"] == repeats(site.mode, ["1", "2", "3"])`.
     """
-    return list(values) if keeps_repeated_query(mode) else list(values[-1:])
+    if keeps_repeated_query(mode) or len(values) < 2:
+        return list(values)
+    met("last-repeat")
+    return list(values[-1:])
 
 
 def keeps_repeated_request_headers(mode: str) -> bool:
@@ -136,9 +171,18 @@ def has_reason_phrase(mode: str) -> bool:
     """True where the client sees the app's own reason phrase ("403 Login failed").
 
     ALB and VPC Lattice take it from the answer's `statusDescription`; API Gateway (REST and HTTP API) and Function
-    URLs have no field for it and send the standard phrase for the code (or none over HTTP/2).
+    URLs have no field for it (their Lambda response formats are statusCode, headers, body) and send the standard
+    phrase for the code.
     """
     return mode in ("direct", "alb", "alb-multi", "lattice")
+
+
+def reason_phrase(mode: str, status: int, own: str) -> str:
+    """The reason phrase the client sees when the app answers `status own`: its own, or the standard one."""
+    if has_reason_phrase(mode):
+        return own
+    met("no-reason")
+    return http.HTTPStatus(status).phrase
 
 
 def is_streaming(mode: str) -> bool:

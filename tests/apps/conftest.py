@@ -28,6 +28,7 @@ from appkit import (
     fresh_dir,
     reweb_local_available,
     run_site,
+    take_limits,
     user_ids,
 )
 
@@ -148,6 +149,7 @@ def site(request: pytest.FixtureRequest) -> Iterator[Site]:
 # ------------------------------------------------------------------------------------------------------------ results
 _outcomes: dict[tuple[str, str], dict[str, list[str]]] = {}
 _cold: dict[tuple[str, str], int] = {}
+_limits: dict[tuple[str, str], set[str]] = {}
 
 
 @pytest.hookimpl(wrapper=True)
@@ -159,6 +161,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
         return rep
     key = (spec.name, callspec.params["site"])
     bucket = _outcomes.setdefault(key, {"passed": [], "failed": [], "skipped": []})
+    if rep.when == "call":
+        _limits.setdefault(key, set()).update(take_limits())
     name = item.originalname if hasattr(item, "originalname") else item.name
     if rep.failed:
         if name not in bucket["failed"]:
@@ -186,6 +190,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             "failed": sorted(set(b["failed"])),
             "skipped": len(b["skipped"]),
             "cold_start_ms": _cold.get((app, mode)),
+            "aws_limits": sorted(_limits.get((app, mode), ())),
             "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
