@@ -46,6 +46,21 @@ def error_response(status: int, message: str, reason: str = "") -> HttpResponse:
     return response
 
 
+def is_hook(path: str, hooks: tuple[str, ...]) -> bool:
+    """Whether the path the app would see names a SnapStart hook, however a client spells it: percent-encoded,
+    doubled slashes, a trailing slash, another case."""
+    from urllib.parse import unquote
+
+    def norm(p: str) -> str:
+        p = unquote(p)
+        while "//" in p:
+            p = p.replace("//", "/")
+        return p.rstrip("/").lower()
+
+    target = norm(path)
+    return any(norm(hook) == target for hook in hooks)
+
+
 def encode_json(result: dict[str, Any]) -> bytes:
     # ensure_ascii=False: non-ASCII text costs its UTF-8 bytes, not six bytes per character.
     return dumps_utf8(result).encode("utf-8", "surrogatepass")
@@ -181,6 +196,11 @@ class Worker:
             tenant_id=invocation.tenant_id,
         )
         streaming = settings.streaming and kind.prelude is not None
+        if settings.hook_paths and kind.http and is_hook(request.path, settings.hook_paths):
+            self.log.warn("a request for a SnapStart hook's path was refused", request_id=invocation.request_id,
+                          path=request.path[:200])
+            self.send_buffered(invocation, kind, error_response(403, "this path is reserved for SnapStart hooks"))
+            return
         response = self.call_app(invocation, request, kind, streaming)
         if self.log.debug_enabled:
             self.log.debug("request", request_id=invocation.request_id, kind=kind.name, method=request.method,

@@ -169,7 +169,9 @@ def run_adapter(args: list[str]) -> int:
 
     register(lambda_address or address, log)  # after the start: the lifeline is forked before any thread exists
     give_up = started + settings.readiness_timeout if settings.readiness_timeout else float("inf")
-    limit = min(started + INIT_ASYNC_LIMIT if settings.async_init else float("inf"), give_up)
+    snapstart = os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start"
+    # Under SnapStart init may take minutes (it runs once, when a version is published): no async init there.
+    limit = min(started + INIT_ASYNC_LIMIT if settings.async_init and not snapstart else float("inf"), give_up)
     try:
         if not app.wait_ready(limit):
             if time.monotonic() >= give_up:
@@ -185,6 +187,12 @@ def run_adapter(args: list[str]) -> int:
         _report_init_error(RuntimeClient(address), "Runtime.AppExited", f"{exc} during init", log)
         return 1
     log.info("reweb ready", init_ms=round((time.monotonic() - started) * 1000, 1), mode=settings.invoke_mode)
+    if snapstart:
+        from .snapstart import checkpoint_and_restore
+
+        if not checkpoint_and_restore(settings, address, log):
+            app.stop(grace=0.3)
+            return 1
     try:
         return adapter.run()
     finally:

@@ -236,6 +236,13 @@ SPECS: tuple[Spec, ...] = (
     Spec("offload_expires", ("REWEB_OFFLOAD_EXPIRES",), "300",
          parse_offload_expires, "Seconds the presigned URL of an offloaded response stays valid (at most 7 "
          "days, and never beyond the function's session credentials)."),
+    Spec("snapstart_before_checkpoint_path", ("REWEB_SNAPSTART_BEFORE_CHECKPOINT_PATH",
+                                              "AWS_LWA_SNAPSTART_BEFORE_CHECKPOINT_PATH"), "",
+         parse_path, "SnapStart: the app's path POSTed once before the snapshot (close connections, flush); a "
+         "failure fails init. Requests from outside for it get 403."),
+    Spec("snapstart_after_restore_path", ("REWEB_SNAPSTART_AFTER_RESTORE_PATH", "AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH"),
+         "", parse_path, "SnapStart: the app's path POSTed once after each restore, before the first invocation "
+         "(reconnect, reseed); a failure fails the restore. Requests from outside for it get 403."),
     Spec("concurrency", ("AWS_LAMBDA_MAX_CONCURRENCY",), "1",
          parse_concurrency, "Set by Lambda Managed Instances: number of workers polling for invocations."),
 )
@@ -252,7 +259,8 @@ SETTING_FIELDS = ("application_exec", "application_argv", "port", "host", "readi
                   "wait_path", "wait_codes", "readiness_protocol",
                   "readiness_port", "async_init", "remove_base_path", "pass_through_path", "enable_compression",
                   "force_gzip", "invoke_mode", "authorization_source", "error_status_codes", "debug",
-                  "breathing_room_ms", "offload_bucket", "offload_expires", "concurrency")
+                  "breathing_room_ms", "offload_bucket", "offload_expires",
+                  "snapstart_before_checkpoint_path", "snapstart_after_restore_path", "concurrency")
 
 
 class Settings:
@@ -281,6 +289,8 @@ class Settings:
     breathing_room_ms: int = 0
     offload_bucket: str = ""  # "bucket" or "bucket/prefix"
     offload_expires: int = 300
+    snapstart_before_checkpoint_path: str = ""
+    snapstart_after_restore_path: str = ""
     concurrency: int = 1
 
     def __init__(self, **values: Any) -> None:
@@ -311,6 +321,11 @@ class Settings:
     def authority(self, port: int) -> str:
         """host:port of the app for a Host header or URL (an IPv6 host in brackets)."""
         return f"[{self.host}]:{port}" if ":" in self.host else f"{self.host}:{port}"
+
+    @property
+    def hook_paths(self) -> tuple[str, ...]:
+        """The SnapStart hooks' paths: reweb's to call, never a client's."""
+        return tuple(p for p in (self.snapstart_before_checkpoint_path, self.snapstart_after_restore_path) if p)
 
     @property
     def streaming(self) -> bool:

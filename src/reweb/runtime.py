@@ -115,6 +115,17 @@ class RuntimeClient:
         self._post("/init/error", _error_body(error_type, message),
                    f"Lambda-Runtime-Function-Error-Type: {error_type}\r\n")
 
+    def restore_next(self) -> None:
+        """SnapStart: blocks while Lambda takes the snapshot; returns in a restored sandbox."""
+        head, body = self._exchange(b"GET " + API.encode() + b"/restore/next HTTP/1.1\r\nHost: "
+                                    + self.authority + b"\r\n\r\n")
+        if head.status != 200:
+            raise RuntimeError_(head.status, body)
+
+    def restore_error(self, error_type: str, message: str) -> None:
+        self._post("/restore/error", _error_body(error_type, message),
+                   f"Lambda-Runtime-Function-Error-Type: {error_type}\r\n")
+
     def stream(self, request_id: str, content_type: str) -> ResponseStream:
         return ResponseStream(self, request_id, content_type)
 

@@ -43,6 +43,8 @@ CASES: dict[str, tuple[list[tuple[str, Any]], list[str]]] = {
     "offload_bucket": ([("my-bucket", "my-bucket"), ("a.b-c/answers/", "a.b-c/answers"),
                         ("b12/x/y", "b12/x/y")], ["ab", "My_Bucket", "-bucket/x", "bücket"]),
     "offload_expires": ([("1", 1), ("300", 300), ("604800", 604800)], ["0", "604801", "5m"]),
+    "snapstart_before_checkpoint_path": ([("/__snap/before", "/__snap/before")], ["before", "x/y"]),
+    "snapstart_after_restore_path": ([("/hooks/after-restore", "/hooks/after-restore")], ["after"]),
     "concurrency": ([("1", 1), ("64", 64), ("1024", 1024)], ["0", "1025", "many"]),
 }
 DEFAULTS = Settings()

@@ -19,7 +19,7 @@ from .options import Options
 from .report import Logger
 from .runtime_api import Errored, Invocation, RuntimeApi
 
-State = Literal["init", "idle", "busy", "dead"]
+State = Literal["init", "snapshot", "restoring", "idle", "busy", "dead"]
 
 
 class InitFailed(Exception):
@@ -34,6 +34,7 @@ class InitFailed(Exception):
 TAIL_LINES = 12
 INIT_BACKOFF_FIRST = 1.0  # seconds without a new cold start after an init failure, doubling up to the max
 INIT_BACKOFF_MAX = 30.0
+RESTORE_TIMEOUT = 10.0  # Lambda's limit for the restore phase (the runtime's after-restore work included)
 
 
 class Instance:
@@ -47,6 +48,9 @@ class Instance:
         self.frozen = False
         self.spawned_at = time.monotonic()
         self.init_ms: float | None = None  # set on first /next; reported once, on the first invocation
+        self.restore_ms: float | None = None  # SnapStart: from the thaw of the snapshot to the first /next
+        self.restore_started = 0.0
+        self._restored = asyncio.Event()
         self.init_reported = False
         self.idle_since = 0.0
         self.exit_status: int | None = None
@@ -153,6 +157,9 @@ class Instance:
         if self.state == "init":
             self.init_ms = (time.monotonic() - self.spawned_at) * 1000
             self.pool.init_succeeded()
+        elif self.state == "restoring":
+            self.restore_ms = (time.monotonic() - self.restore_started) * 1000
+            self.pool.init_succeeded()
         elif self._current is not None and not self._current.finished.is_set():
             # /next without answering the previous invocation: Lambda counts it as a failure.
             self._current.settle(Errored("Runtime.NoResponse", "the runtime asked for more work instead"))
@@ -166,6 +173,39 @@ class Instance:
 
     def current(self) -> Invocation | None:
         return self._current
+
+    async def restore_next(self) -> bool:
+        """SnapStart: the runtime is initialised and waits to be snapshotted. This instance becomes the snapshot
+        (frozen) until the pool restores it; False when this is no SnapStart instance."""
+        if not self.pool.opts.snapstart or self.state != "init":
+            return False
+        self.init_ms = (time.monotonic() - self.spawned_at) * 1000
+        self.state = "snapshot"
+        self.pool.snapshot_ready(self)
+        await self._restored.wait()
+        return True
+
+    def restore(self) -> None:
+        """Thaw the snapshot and let its runtime go on (its restore/next call returns)."""
+        if self.proc is not None:
+            procs.thaw(self.proc.pid, self.pgid)
+        self.frozen = False
+        self.state = "restoring"
+        self.restore_started = time.monotonic()
+        self._restored.set()
+        self._tasks.append(asyncio.create_task(self._watch_restore()))
+
+    async def _watch_restore(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.exited.wait(), RESTORE_TIMEOUT)
+        if self.state == "restoring":
+            self.restore_failed("Runtime.RestoreTimeout")
+
+    def restore_failed(self, error_type: str) -> None:
+        ms = (time.monotonic() - self.restore_started) * 1000
+        self.pool.log.line(f"RESTORE_REPORT Restore Duration: {ms:.2f} ms\tStatus: error\tError Type: {error_type}")
+        self.pool.instance_gone(self, "init", error_type)
+        self.kill_now()
 
     def init_failed(self, error_type: str) -> None:
         self.pool.log.init_report((time.monotonic() - self.spawned_at) * 1000, "error", error_type)
@@ -211,12 +251,48 @@ class Pool:
         self.waiters: deque[asyncio.Future[Instance]] = deque()
         self.spawned = 0
         self._born_for: dict[Instance, asyncio.Future[Instance]] = {}
+        self.snapshot: Instance | None = None  # SnapStart: an initialised instance, frozen, to restore from
+        self.preparing: Instance | None = None  # SnapStart: the instance on its way to become the snapshot
         self._reaper: asyncio.Task[None] | None = None
         self._supervisors: set[asyncio.Task[None]] = set()
         self.closing = False
 
     def start(self) -> None:
         self._reaper = asyncio.create_task(self._reap())
+        self.prepare_snapshot()  # as Lambda snapshots a version when it is published, before any request
+
+    # ---- SnapStart -------------------------------------------------------------------------------------
+    # Lambda restores any number of sandboxes from one snapshot. A process tree cannot be cloned here, so each
+    # restore uses its own snapshot, made ahead of time (init and the before-checkpoint hook, then frozen) and
+    # replaced in the background once used, where the network leaves room for a second instance. What a
+    # request waits for is what it waits for on Lambda: the restore, not the init.
+
+    def prepare_snapshot(self) -> None:
+        if (not self.opts.snapstart or self.closing or self.snapshot is not None or self.preparing is not None
+                or self.live >= self.concurrency or self.backing_off):
+            return
+        task = asyncio.create_task(self._spawn(None))
+        self._supervisors.add(task)
+        task.add_done_callback(self._supervisors.discard)
+
+    def snapshot_ready(self, inst: Instance) -> None:
+        if self.preparing is inst:
+            self.preparing = None
+        born_for = self._born_for.get(inst)
+        if born_for is None or born_for.done():
+            waiting = next((w for w in self.waiters if not w.done() and w not in self._born_for.values()), None)
+            if waiting is not None:  # a request arrived while the snapshot was being made: it is restored at once
+                self._born_for[inst] = waiting
+                born_for = waiting
+        if born_for is not None and not born_for.done():
+            inst.restore()
+            return
+        assert inst.proc is not None
+        procs.freeze(inst.proc.pid, inst.pgid)
+        inst.frozen = True
+        self.snapshot = inst
+        self.log.note(f"SnapStart: snapshot ready (instance {inst.number}, init {inst.init_ms or 0:.0f} ms, done "
+                      "ahead of the requests); cold starts restore it")
 
     @property
     def live(self) -> int:
@@ -253,7 +329,12 @@ class Pool:
             raise InitFailed(failure.error_type, failure.cause)
         fut: asyncio.Future[Instance] = asyncio.get_running_loop().create_future()
         self.waiters.append(fut)
-        if self.live < self.concurrency and not self.backing_off:
+        snapshot, self.snapshot = self.snapshot, None
+        if snapshot is not None and snapshot.state == "snapshot":
+            self._born_for[snapshot] = fut
+            snapshot.restore()
+            self.prepare_snapshot()  # the next cold start restores too, where there is room for another
+        elif self.live < self.concurrency and not self.backing_off:
             await self._spawn(fut)
         try:
             return await fut
@@ -266,11 +347,15 @@ class Pool:
             with contextlib.suppress(ValueError):
                 self.waiters.remove(fut)
 
-    async def _spawn(self, born_for: asyncio.Future[Instance]) -> None:
+    async def _spawn(self, born_for: asyncio.Future[Instance] | None) -> None:
+        """A new instance, started for a waiting request (`born_for`) or, under SnapStart, to be the snapshot."""
         self.spawned += 1
         inst = Instance(self, self.spawned)
         self.instances.append(inst)
-        self._born_for[inst] = born_for
+        if born_for is not None:
+            self._born_for[inst] = born_for
+        elif self.opts.snapstart:
+            self.preparing = inst
         try:
             await inst.start()
         except OSError as exc:
@@ -292,6 +377,10 @@ class Pool:
     def instance_gone(self, inst: Instance, was: str, error_type: str) -> None:
         if inst.state != "dead":
             inst.state = "dead"
+        if self.snapshot is inst:
+            self.snapshot = None
+        if self.preparing is inst:
+            self.preparing = None
         with contextlib.suppress(ValueError):
             self.idle.remove(inst)
         with contextlib.suppress(ValueError):
@@ -366,12 +455,16 @@ class Pool:
         elif inst.state == "dead" and inst.exit_status is not None:
             status, error_type = "error", "Runtime.ExitError"
         peak = max(peak, procs.tree_peak_mib(inst.proc.pid), 1)
-        init_ms = None
+        init_ms = restore_ms = None
         if not inst.init_reported:
-            init_ms, inst.init_reported = inst.init_ms, True
+            inst.init_reported = True
+            if inst.restore_ms is not None:  # restored from a snapshot: its init was not this request's
+                restore_ms = inst.restore_ms
+            else:
+                init_ms = inst.init_ms
         self.log.end(inv.request_id)
         self.log.report(inv.request_id, duration_ms=duration, memory_mb=self.opts.memory,
-                        max_used_mb=min(peak, self.opts.memory), init_ms=init_ms, status=status,
+                        max_used_mb=min(peak, self.opts.memory), init_ms=init_ms, restore_ms=restore_ms, status=status,
                         error_type=error_type, instance=inst.number)
 
     async def _reap(self) -> None:
@@ -387,6 +480,7 @@ class Pool:
                     task = asyncio.create_task(inst.stop())
                     self._supervisors.add(task)
                     task.add_done_callback(self._supervisors.discard)
+                    task.add_done_callback(lambda _t: self.prepare_snapshot())  # its port is free again
 
     async def close(self) -> None:
         """Stop every instance (apps included) and wait until they are gone."""
@@ -411,7 +505,7 @@ def lambda_environment(opts: Options, runtime_api: str) -> dict[str, str]:
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(opts.memory),
         "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{opts.function_name}",
         "AWS_LAMBDA_LOG_STREAM_NAME": f"{day}/[$LATEST]{secrets.token_hex(16)}",
-        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start" if opts.snapstart else "on-demand",
         "AWS_REGION": opts.region,
         "AWS_DEFAULT_REGION": opts.region,
         "TZ": ":UTC",

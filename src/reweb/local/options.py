@@ -29,6 +29,7 @@ class Options:
     app_command: list[str] = field(default_factory=list)
     app_port: int = 8080  # where the app listens: the same in every instance (each has its own network)
     network: str = "isolated"  # "isolated": a network namespace per instance, as on Lambda; "shared": the host's
+    snapstart: bool = False  # instances restored from a snapshot made ahead of the requests (Lambda SnapStart)
     # How an instance is started: the real adapter unless REWEB_LOCAL_RUNTIME names another runtime.
     runtime_command: list[str] = field(default_factory=lambda: [sys.executable, "-m", "reweb"])
 
@@ -84,6 +85,10 @@ def parse(argv: list[str], env: dict[str, str] | None = None) -> Options:
                    help="seconds an idle instance is kept warm before it is reaped (default: %(default)s)")
     p.add_argument("--init-timeout", type=float, default=float(env.get("REWEB_LOCAL_INIT_TIMEOUT", "10")),
                    help=argparse.SUPPRESS)
+    p.add_argument("--snapstart", action="store_true", default=_env_bool(env.get("REWEB_LOCAL_SNAPSTART", "")),
+                   help="Lambda SnapStart: init once ahead of the requests (AWS_LAMBDA_INITIALIZATION_TYPE=snap-start;"
+                        " the app's before-checkpoint hook runs), keep that instance frozen as the snapshot, and "
+                        "serve cold starts by restoring it (after-restore hook; REPORT shows Restore Duration)")
     p.add_argument("--function-name", default=env.get("AWS_LAMBDA_FUNCTION_NAME", "reweb-local"),
                    help="the function's name in ARNs and log names (default: %(default)s)")
     p.add_argument("--region", default=env.get("AWS_REGION", "us-east-1"), help="(default: %(default)s)")
@@ -107,5 +112,6 @@ def parse(argv: list[str], env: dict[str, str] | None = None) -> Options:
         port=ns.port, source=ns.source, stream=ns.stream, concurrency=ns.concurrency, timeout=ns.timeout,
         memory=ns.memory, freeze=ns.freeze, idle_ttl=ns.idle_ttl, init_timeout=ns.init_timeout,
         function_name=ns.function_name, region=ns.region, app_command=app, app_port=ns.app_port, network=ns.network,
+        snapstart=ns.snapstart,
         **({"runtime_command": runtime} if runtime else {}),
     )

@@ -5,6 +5,8 @@ whoever calls /next is known without guessing).
   POST /2018-06-01/runtime/invocation/{id}/response   buffered, or streamed (chunked, trailers)
   POST /2018-06-01/runtime/invocation/{id}/error
   POST /2018-06-01/runtime/init/error
+  GET  /2018-06-01/runtime/restore/next               SnapStart: blocks (frozen, as the snapshot) until restored
+  POST /2018-06-01/runtime/restore/error              SnapStart: the after-restore part failed
   POST /2020-01-01/extension/register                 an (internal) extension: SIGTERM at shutdown
   GET  /2020-01-01/extension/event/next               no events are ever sent: it blocks until shutdown
 """
@@ -86,6 +88,10 @@ class Sandbox(Protocol):
 
     def init_failed(self, error_type: str) -> None: ...
 
+    async def restore_next(self) -> bool: ...
+
+    def restore_failed(self, error_type: str) -> None: ...
+
     extension_registered: bool
 
 
@@ -154,6 +160,15 @@ class RuntimeApi:
             error_type = req.header("lambda-runtime-function-error-type") or "Runtime.Unknown"
             await req.drain()
             self.sandbox.init_failed(error_type)
+            return 202, b'{"status":"OK"}', [("Content-Type", "application/json")]
+        if tail == "/restore/next" and req.method == "GET":
+            if not await self.sandbox.restore_next():  # not a SnapStart instance: as Lambda, no such route
+                return _json(404, "UnknownPath", path)
+            return 200, b"", [("Content-Type", "application/json")]
+        if tail == "/restore/error" and req.method == "POST":
+            error_type = req.header("lambda-runtime-function-error-type") or "Runtime.Unknown"
+            await req.drain()
+            self.sandbox.restore_failed(error_type)
             return 202, b'{"status":"OK"}', [("Content-Type", "application/json")]
         parts = tail.split("/")  # "", "invocation", id, verb
         if len(parts) == 4 and parts[1] == "invocation" and req.method == "POST":
