@@ -25,7 +25,8 @@ SPEC = AppSpec(
     name="mediawiki",
     port=8032,
     wait_path="/index.php?title=Special:Version",
-    command=lambda base: [str(KIT / "mediawiki/start.sh")],
+    # $wgServer pinned to the URL the client uses, as a deployment sets it to its public origin.
+    command=lambda base: ["env", f"MW_SERVER={base}", str(KIT / "mediawiki/start.sh")],
     env={"MW_PORT": "8032"},
     prepare=_prepare,
 )

@@ -11,8 +11,9 @@ $run = getenv( 'MW_RUN_DIR' ) ?: '/tmp/mediawiki';
 
 $wgSitename = 'Lambda Wiki';
 $wgMetaNamespace = 'Lambda_Wiki';
-// The scheme and host of each request unless MW_SERVER pins one: the same image then answers on the function's
-// own URL and on a custom domain alike.
+// The public origin (https://wiki.example.com), as MediaWiki wants it set. Without MW_SERVER, MediaWiki derives it
+// from each request's Host and X-Forwarded-Proto and assumes the default port of that scheme: right behind API
+// Gateway, Function URLs, ALB or Lattice on 443, wrong for a local gateway on another port.
 $wgServer = getenv( 'MW_SERVER' ) ?: WebRequest::detectServer();
 $wgScriptPath = '';
 $wgArticlePath = '/wiki/$1';
