@@ -28,6 +28,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,33 +132,29 @@ def tf_skips(folder: Path) -> tuple[set[tuple[str, str]], list[str]]:
     return skips, problems
 
 
-def checkov(target: Path, framework: str) -> tuple[set[tuple[str, str]], set[tuple[str, str]], str]:
-    """(failed, skipped) as {(check, resource)} where resource is the logical id / type.name."""
-    flag = "-d" if target.is_dir() else "-f"
-    done = run([str(venv_bin("checkov", "checkov")), flag, str(target), "--framework", framework,
+def checkov(top: Path) -> tuple[dict[str, set[tuple[str, str]]], str]:
+    """One checkov run over a folder: {file relative to top: {(check, resource) failed}}, and a problem if any.
+    resource is the CloudFormation logical id, or the Terraform type.name (module path and index dropped)."""
+    done = run([str(venv_bin("checkov", "checkov")), "-d", str(top), "--framework", "cloudformation", "terraform",
                 "--skip-download", "--quiet", "--compact", "-o", "json"])
     try:
-        data = json.loads(done.stdout) if done.stdout.strip() else {}
+        data = json.loads(done.stdout) if done.stdout.strip() else []
     except json.JSONDecodeError:
-        return set(), set(), f"checkov {target}: no JSON result (exit {done.returncode}):\n{done.stderr[-2000:]}"
-    reports = data if isinstance(data, list) else [data]
-    failed: set[tuple[str, str]] = set()
-    skipped: set[tuple[str, str]] = set()
-
-    def name(check: dict[str, object]) -> str:
-        resource = str(check["resource"])
-        if framework == "cloudformation":
-            return resource.rsplit(".", 1)[-1]  # AWS::S3::Bucket.Offload -> Offload
-        resource = re.sub(r"^module\.\w+\.", "", resource)
-        return re.sub(r"\[[^\]]*\]", "", resource)
-
-    for report in reports:
-        results = report.get("results", {}) if isinstance(report, dict) else {}
-        failed |= {(c["check_id"], name(c)) for c in results.get("failed_checks", [])}
-        skipped |= {(c["check_id"], name(c)) for c in results.get("skipped_checks", [])}
+        return {}, f"checkov: no JSON result (exit {done.returncode}):\n{done.stderr[-2000:]}"
+    failed: dict[str, set[tuple[str, str]]] = {}
+    for report in data if isinstance(data, list) else [data]:
+        framework = report.get("check_type", "")
+        for found in report.get("results", {}).get("failed_checks", []):
+            resource = str(found["resource"])
+            if framework == "cloudformation":
+                resource = resource.rsplit(".", 1)[-1]  # AWS::S3::Bucket.Offload -> Offload
+            else:
+                resource = re.sub(r"\[[^\]]*\]", "", re.sub(r"^(module\.\w+\.)+", "", resource))
+            path = Path(found.get("file_abs_path") or top / found["file_path"].lstrip("/")).resolve()
+            failed.setdefault(path.relative_to(top.resolve()).as_posix(), set()).add((found["check_id"], resource))
     if done.returncode not in (0, 1):
-        return failed, skipped, f"checkov {target}: exit {done.returncode}:\n{done.stderr[-2000:]}"
-    return failed, skipped, ""
+        return failed, f"checkov: exit {done.returncode}:\n{done.stderr[-2000:]}"
+    return failed, ""
 
 
 def all_options_on(text: str) -> str:
@@ -165,75 +162,74 @@ def all_options_on(text: str) -> str:
     return re.sub(r'Default: "false"(\n\s+AllowedValues: \["true", "false"\])', r'Default: "true"\1', text)
 
 
-def check_templates(templates: list[Path], errors: list[str]) -> None:
-    if not templates:
-        return
-    done = run([str(venv_bin("sam", "cfn-lint")), *map(str, templates)])
-    if done.returncode != 0:
-        errors.append(f"cfn-lint (exit {done.returncode}):\n{done.stdout}{done.stderr[-2000:]}")
-    for template in templates:
-        text = template.read_text()
-        if "AWS::Serverless" in text:
-            done = run([str(venv_bin("sam", "sam")), "validate", "--lint", "--region", REGION, "-t", str(template)])
-            if done.returncode != 0 or "is a valid SAM Template" not in done.stdout:
-                errors.append(f"sam validate --lint {template}:\n{done.stdout}{done.stderr[-2000:]}")
-        stripped, skips, problems = cfn_skips(text)
-        errors.extend(f"{template}: {p}" for p in problems)
-        with tempfile.TemporaryDirectory(prefix="reweb-validate-") as tmp:
-            variants = {"defaults": text, "every option on": all_options_on(text)}
-            for label, variant in variants.items():
-                copy = Path(tmp) / template.name
-                copy.write_text(variant)
-                failed, _skipped, problem = checkov(copy, "cloudformation")
-                if problem:
-                    errors.append(problem)
-                for check, resource in sorted(failed):
-                    errors.append(f"checkov {template} ({label}): {check} fails on {resource} and is not skipped "
-                                  "with a reason")
-            # Every skip needed: with the skips removed, exactly the skipped checks fail (options on: all resources).
-            copy = Path(tmp) / template.name
-            copy.write_text(all_options_on(stripped))
-            unskipped, _s, problem = checkov(copy, "cloudformation")
-            if problem:
-                errors.append(problem)
-            for check, resource in sorted(skips - unskipped):
-                errors.append(f"{template}: the skip of {check} on {resource} is not needed (checkov passes it)")
+PARSE_HCL = """import hcl2, sys
+bad = False
+for name in sys.argv[1:]:
+    with open(name) as f:
+        try:
+            hcl2.load(f)
+        except Exception as exc:
+            print(f"{name}: {exc}".splitlines()[0]); bad = True
+sys.exit(1 if bad else 0)
+"""
 
 
-def check_terraform(folders: list[Path], errors: list[str]) -> None:
-    if not folders:
-        return
-    files = sorted({str(p) for folder in folders for p in folder.glob("*.tf")})
-    parse = ("import hcl2, sys\n"
-             "for name in sys.argv[1:]:\n"
-             "    with open(name) as f:\n"
-             "        try:\n"
-             "            hcl2.load(f)\n"
-             "        except Exception as exc:\n"
-             "            print(f'{name}: {exc}'.splitlines()[0]); bad = True\n")
-    done = run([str(venv_bin("sam", "python")), "-c", parse, *files])
-    if done.returncode != 0 or done.stdout.strip():
-        errors.append(f"python-hcl2 could not parse:\n{done.stdout}{done.stderr[-2000:]}")
-    # One scan over the common top: checkov follows local module sources from the examples.
-    tops = sorted({common_top(folders)})
-    for top in tops:
-        failed, _skipped, problem = checkov(top, "terraform")
+def check(templates: list[Path], tf_folders: list[Path], errors: list[str]) -> None:
+    """cfn-lint, sam validate and python-hcl2, beside one checkov run over every variant of every file."""
+    with tempfile.TemporaryDirectory(prefix="reweb-validate-") as tmp, ThreadPoolExecutor(2) as pool:
+        jobs = []
+        if templates:
+            jobs.append(pool.submit(run, [str(venv_bin("sam", "cfn-lint")), *map(str, templates)]))
+            jobs += [pool.submit(run, [str(venv_bin("sam", "sam")), "validate", "--lint", "--region", REGION,
+                                       "-t", str(t)]) for t in templates if "AWS::Serverless" in t.read_text()]
+        if tf_folders:
+            files = sorted({str(p) for folder in tf_folders for p in folder.glob("*.tf")})
+            jobs.append(pool.submit(run, [str(venv_bin("sam", "python")), "-c", PARSE_HCL, *files]))
+        # What checkov scans: each template as written, with every option on, and without its skips (options
+        # on); the Terraform files as written and without their skips.
+        top = Path(tmp)
+        skips: dict[Path, set[tuple[str, str]]] = {}
+        for i, template in enumerate(templates):
+            text = template.read_text()
+            stripped, skips[template], problems = cfn_skips(text)
+            errors.extend(f"{template}: {p}" for p in problems)
+            for variant, content in (("defaults", text), ("on", all_options_on(text)),
+                                     ("unskipped", all_options_on(stripped))):
+                (top / "cfn" / variant).mkdir(parents=True, exist_ok=True)
+                (top / "cfn" / variant / f"{i}-{template.name}").write_text(content)
+        tf_top = common_top(tf_folders) if tf_folders else None
+        tf_skip_set: set[tuple[str, str]] = set()
+        if tf_top is not None:
+            tf_skip_set, problems = tf_skips(tf_top)
+            errors.extend(problems)
+            shutil.copytree(tf_top, top / "tf" / "defaults", ignore=shutil.ignore_patterns(".*"))
+            shutil.copytree(tf_top, top / "tf" / "unskipped", ignore=shutil.ignore_patterns(".*"))
+            for path in (top / "tf" / "unskipped").rglob("*.tf"):
+                path.write_text(TF_SKIP.sub("", path.read_text()))
+        failed, problem = checkov(top)
         if problem:
             errors.append(problem)
-        for check, resource in sorted(failed):
-            errors.append(f"checkov {top}: {check} fails on {resource} and is not skipped with a reason")
-        skips, problems = tf_skips(top)
-        errors.extend(problems)
-        with tempfile.TemporaryDirectory(prefix="reweb-validate-") as tmp:
-            copy = Path(tmp) / top.name
-            shutil.copytree(top, copy, ignore=shutil.ignore_patterns(".*"))
-            for path in copy.rglob("*.tf"):
-                path.write_text(TF_SKIP.sub("", path.read_text()))
-            unskipped, _s, problem = checkov(copy, "terraform")
-            if problem:
-                errors.append(problem)
-        for check, resource in sorted(skips - unskipped):
-            errors.append(f"{top}: the skip of {check} on {resource} is not needed (checkov passes it)")
+        for i, template in enumerate(templates):
+            for variant, label in (("defaults", "defaults"), ("on", "every option on")):
+                for check_id, resource in sorted(failed.get(f"cfn/{variant}/{i}-{template.name}", set())):
+                    errors.append(f"checkov {template} ({label}): {check_id} fails on {resource} and is not "
+                                  "skipped with a reason")
+            needed = failed.get(f"cfn/unskipped/{i}-{template.name}", set())
+            for check_id, resource in sorted(skips[template] - needed):
+                errors.append(f"{template}: the skip of {check_id} on {resource} is not needed (checkov passes it)")
+        if tf_top is not None:
+            tf_failed = {f for name, found in failed.items() if name.startswith("tf/defaults/") for f in found}
+            tf_needed = {f for name, found in failed.items() if name.startswith("tf/unskipped/") for f in found}
+            for check_id, resource in sorted(tf_failed):
+                errors.append(f"checkov {tf_top}: {check_id} fails on {resource} and is not skipped with a reason")
+            for check_id, resource in sorted(tf_skip_set - tf_needed):
+                errors.append(f"{tf_top}: the skip of {check_id} on {resource} is not needed (checkov passes it)")
+        for job in jobs:
+            done = job.result()
+            ok = done.returncode == 0 and ("validate" not in done.args or "is a valid SAM Template" in done.stdout)
+            if not ok:
+                errors.append(f"{' '.join(map(str, done.args))} (exit {done.returncode}):\n"
+                              f"{done.stdout[-4000:]}{done.stderr[-2000:]}")
 
 
 def common_top(folders: list[Path]) -> Path:
@@ -256,8 +252,7 @@ def main(argv: list[str]) -> int:
               file=sys.stderr)
         return 2
     errors: list[str] = []
-    check_templates(templates, errors)
-    check_terraform(tf_folders, errors)
+    check(templates, tf_folders, errors)
     for error in errors:
         print(f"FAIL {error}")
     print(f"validate: {len(templates)} CloudFormation/SAM template(s), {len(tf_folders)} Terraform folder(s): "

@@ -108,8 +108,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--iac", choices=("sam", "terraform"), default="sam", help="template kind (default: sam)")
     p.add_argument("--base", default=None, help="the image's FROM (default: inferred from the command)")
     p.add_argument("--install", choices=("copy", "pip"), default=None,
-                   help="how reweb gets into the image: its one-line COPY, or pip (default: pip in a python "
-                        "image, else copy)")
+                   help="how reweb gets into the image: its one-line COPY from reweb's image (default), or "
+                        "pip install reweb-lambda (an image with Python 3.11+)")
     p.add_argument("--apt", action="append", default=[], metavar="PKG",
                    help="a Debian package the image needs (repeatable; Debian/Ubuntu bases)")
     p.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
@@ -191,8 +191,9 @@ def make_plan(args: argparse.Namespace, command: list[str]) -> Plan:
     package = DEBIAN_PACKAGES.get(re.sub(r"[\d.]+$", "", program))
     if debian and package and package not in plan.apt:
         plan.apt.insert(0, package)  # a Debian base has no interpreter: install the one the command runs
-    python_image = plan.base.split(":")[0].split("/")[-1] == "python"
-    plan.install = args.install or ("pip" if python_image else "copy")
+    # The one-line COPY by default: reweb-lambda is not on PyPI yet, so `pip install` works only once it is
+    # (or edited to install a wheel); --install pip asks for it in an image with Python 3.11+.
+    plan.install = args.install or "copy"
     if plan.apt and not debian:
         raise InitError(f"--apt needs a Debian or Ubuntu base image, not {plan.base}")
     if any(":arn:" not in ref for ref in plan.secrets.values()):
@@ -496,30 +497,30 @@ def readme(plan: Plan) -> str:
                   f"aws cloudformation describe-stacks --stack-name {name} "
                   "--query 'Stacks[0].Outputs[?OutputKey==`Url`].OutputValue' --output text")
         remove = f"sam delete --stack-name {name}"
-        validate = f"python3 deploy/validate.py {rel}"
     else:
         deploy = (f"cd {rel} && terraform init && terraform apply -var image_uri=$IMAGE{extra}\n"
                   "terraform output url")
         remove = f"cd {rel} && terraform destroy -var image_uri=$IMAGE{extra}"
-        validate = f"python3 deploy/validate.py {rel}"
+    validate = f"python3 {templates_dir() / 'validate.py'} {rel}"
     reweb_image = ("" if plan.install == "pip" else
                    "The Dockerfile copies reweb from the image `reweb` (one static file). Until it is published, "
                    "build it once\nfrom a checkout of reweb: `bash scripts/build && docker build -f "
                    "packaging/docker/Dockerfile -t reweb .` (docs/images.md).\n\n")
     notes = "".join(f"- {note}\n" for note in plan.notes)
+    local_command = (f"reweb local --port 3000 --source {FRONT_DOORS[plan.front_door][1]}"
+                     f"{' --stream' if plan.stream else ''} --app-port {plan.port} \\\n  -- {shlex.join(plan.command)}")
     return f"""# Deploying {name} on AWS Lambda with reweb
 
-Written by `reweb init` for `{shlex.join(plan.command)}` behind a **{door}**: {plan.memory} MB,
+Written by `reweb init` for `{shlex.join(plan.command)}` behind the front door **{door}**: {plan.memory} MB,
 {plan.timeout} s, the app on port {plan.port}, {plan.arch}. Edit these files freely: `reweb init` does not
 overwrite them again without `--force`. Which front door to choose, limits and costs: reweb's docs/deploy.md.
 
 {reweb_image}Run every command from the app's folder (the image's build context), with AWS credentials and a region set.
 
 ```bash
-# 1. build the image and try it as Lambda would run it
+# 1. build the image; try the app behind the emulated front door and Lambda (http://127.0.0.1:3000/)
 docker build -f {rel}/Dockerfile -t {name} .
-reweb local --source {FRONT_DOORS[plan.front_door][1]}{' --stream' if plan.stream else ''} --app-port {plan.port} \\
-  -- {shlex.join(plan.command)}
+{local_command}
 
 # 2. push it to ECR
 ACCOUNT=$(aws sts get-caller-identity --query Account --output text)
@@ -538,7 +539,7 @@ docker tag {name} $IMAGE && docker push $IMAGE
 
 Deploy a new version: build, tag and push a new tag (v2...), then run step 3 with it. Secrets never go into
 these files: the app gets them at init from SSM or Secrets Manager (`REWEB_SECRET_<NAME>`, reweb's README).
-Check the templates without an AWS account from a checkout of reweb: `{validate}`.
+Check the templates without an AWS account (cfn-lint, sam validate, checkov): `{validate}`.
 {("" if not notes else chr(10) + "Notes:" + chr(10) + notes)}"""
 
 

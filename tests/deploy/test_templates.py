@@ -1,0 +1,70 @@
+"""deploy/ passes its validation (deploy/validate.py: cfn-lint, sam validate --lint, python-hcl2, checkov with every
+skip written down and needed), and that validation fails on what it is there to catch."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+DEPLOY = ROOT / "deploy"
+
+
+def validate(*paths: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(DEPLOY / "validate.py"), *map(str, paths)], capture_output=True,
+                          text=True, timeout=1800, check=False)
+
+
+def test_deploy_templates_pass() -> None:
+    done = validate()
+    assert done.returncode == 0, done.stdout + done.stderr
+    # Every SAM template and every Terraform folder (the module and its six examples) was looked at.
+    assert sorted(p.name for p in (DEPLOY / "sam").glob("*.yaml")) == [
+        "alb.yaml", "function-url.yaml", "http-api.yaml", "rest-api.yaml"]
+    assert "4 CloudFormation/SAM template(s), 7 Terraform folder(s): ok" in done.stdout
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert text.count(old) == 1, (path, old)
+    path.write_text(text.replace(old, new))
+
+
+def test_validation_fails_on_each_kind_of_mistake(tmp_path: Path) -> None:
+    copy = tmp_path / "deploy"
+    shutil.copytree(DEPLOY, copy, ignore=shutil.ignore_patterns("validate.py", ".*"))
+    sam, module = copy / "sam", copy / "terraform" / "modules" / "reweb"
+    # A failing check whose skip is gone; one that fails only with the offload bucket on (a false default).
+    edit(sam / "http-api.yaml", "          - id: CKV_AWS_117\n            comment: A public website needs no VPC; put "
+         "it in one (VpcConfig) only to reach private resources.\n", "")
+    alb = (sam / "alb.yaml").read_text()
+    (sam / "alb.yaml").write_text(re.sub(r"          - id: CKV_AWS_21\n            comment: .*\n", "", alb))
+    # A skip that is not needed (checkov passes CKV_AWS_45, no hard-coded secret).
+    edit(sam / "function-url.yaml", "          - id: CKV_AWS_116\n",
+         "          - id: CKV_AWS_45\n            comment: not needed\n          - id: CKV_AWS_116\n")
+    # A property CloudFormation does not have.
+    edit(sam / "rest-api.yaml", "      MemorySize: !Ref MemorySize\n", "      MemorySise: !Ref MemorySize\n")
+    # Terraform: a skip removed, a needless one added, a file that does not parse.
+    edit(module / "main.tf", "  #checkov:skip=CKV_AWS_50:", "  #not-a-skip CKV_AWS_50:")
+    edit(module / "alb.tf", "resource \"aws_lb_target_group\" \"this\" {\n",
+         "resource \"aws_lb_target_group\" \"this\" {\n  #checkov:skip=CKV_AWS_261:a reason\n")
+    (copy / "terraform" / "examples" / "http-api" / "broken.tf").write_text('resource "aws_s3_bucket" "b" {\n')
+
+    done = validate(copy)
+    out = done.stdout
+    assert done.returncode == 1, out + done.stderr
+    assert f"checkov {sam / 'http-api.yaml'} (defaults): CKV_AWS_117 fails on Function" in out
+    assert f"checkov {sam / 'alb.yaml'} (every option on): CKV_AWS_21 fails on Offload" in out
+    assert f"checkov {sam / 'alb.yaml'} (defaults): CKV_AWS_21" not in out  # the bucket is off by default
+    assert f"{sam / 'function-url.yaml'}: the skip of CKV_AWS_45 on Function is not needed" in out
+    assert re.search(r"E3002 .*MemorySise", out), out  # cfn-lint: additional property
+    assert f"validate --lint --region us-east-1 -t {sam / 'rest-api.yaml'} (exit 1)" in out
+    assert "CKV_AWS_50 fails on aws_lambda_function.this and is not skipped" in out
+    assert "the skip of CKV_AWS_261 on aws_lb_target_group.this is not needed" in out
+    assert f"{copy / 'terraform' / 'examples' / 'http-api' / 'broken.tf'}: " in out  # python-hcl2's parse error
+    # Nothing else was reported: each mistake above, once.
+    assert out.count("FAIL ") == 9, out
