@@ -19,8 +19,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import time
-import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable, Iterator, Mapping
 from urllib.parse import quote, urlsplit
 
@@ -191,15 +191,19 @@ def _take_body(response: HttpResponse) -> Iterator[bytes]:
         yield from response.stream
 
 
+_ENTITIES = {"&lt;": "<", "&gt;": ">", "&quot;": '"', "&apos;": "'"}
+
+
 def _xml_text(data: bytes, tag: str) -> str:
-    try:
-        root = ElementTree.fromstring(data)
-    except ElementTree.ParseError:
+    """The text of S3's first <tag> element. S3's answers are flat and small; a regex keeps the xml package
+    (and the expat parser, which the one-file executable does not carry) out of reweb."""
+    found = re.search(rb"<(?:[\w-]+:)?" + tag.encode() + rb">([^<]*)</", data)
+    if found is None:
         return ""
-    for element in root.iter():
-        if element.tag.rpartition("}")[2] == tag:
-            return element.text or ""
-    return ""
+    text = found.group(1).decode("utf-8", "replace")
+    for entity, char in _ENTITIES.items():
+        text = text.replace(entity, char)
+    return text.replace("&amp;", "&")
 
 
 def _describe(data: bytes) -> str:

@@ -13,6 +13,10 @@ from .events.body import is_text_type
 from .http import Headers, HttpRequest, HttpResponse
 from .jsonenc import dumps_ascii
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 # Headers only reweb may set; copies a client sent are removed (the trace id too: the Runtime API's is the real one).
 FORGEABLE = frozenset({"x-amzn-request-context", "x-amzn-lambda-context", "x-amzn-trace-id", "x-amz-tenant-id",
                        "x-forwarded-prefix"})
@@ -129,8 +133,7 @@ def fix_location(response: HttpResponse, request: HttpRequest, app_port: int) ->
     response.headers = [(n, fixed if n.lower() == "location" else v) for n, v in response.headers]
 
 
-def accepts_gzip(accept_encoding: str) -> bool:
-    """RFC 9110 12.5.3: gzip (or x-gzip, or `*`) listed with a q-value above zero; `gzip;q=0` refuses."""
+def _weights(accept_encoding: str) -> dict[str, float]:
     weights: dict[str, float] = {}
     for item in accept_encoding.split(","):
         coding, *params = item.split(";")
@@ -143,27 +146,77 @@ def accepts_gzip(accept_encoding: str) -> bool:
                 except ValueError:
                     weight = 0.0
         weights.setdefault(coding.strip().lower(), weight)
-    for coding in ("gzip", "x-gzip", "*"):
-        if coding in weights:
-            return weights[coding] > 0
-    return False
+    return weights
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    """RFC 9110 12.5.3: gzip (or x-gzip, or `*`) listed with a q-value above zero; `gzip;q=0` refuses."""
+    return preferred_coding(accept_encoding, brotli=False) == "gzip"
+
+
+def preferred_coding(accept_encoding: str, brotli: bool = True) -> str | None:
+    """The content coding to answer with (RFC 9110 12.5.3), or None: "br" when Brotli is here and the client
+    weighs it at least as high as gzip (at quality 5 it makes text 5-8% smaller than gzip -6, no slower:
+    bench/compression.py), else "gzip" when the client accepts it. `*` stands for any coding not listed."""
+    weights = _weights(accept_encoding)
+    star = weights.get("*", 0.0)
+    gzip_q = weights.get("gzip", weights.get("x-gzip", star))
+    br_q = weights.get("br", star) if brotli else 0.0
+    if br_q > 0 and br_q >= gzip_q:
+        return "br"
+    return "gzip" if gzip_q > 0 else None
+
+
+BROTLI_QUALITY = 5
+
+
+def brotli_module() -> Any:
+    """The brotli module when installed (pip installs it with reweb; the one-file executable has it built in),
+    else None: gzip then."""
+    try:
+        import brotli  # type: ignore[import-untyped,import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    return brotli
+
+
+def _coding_for(response: HttpResponse, request: HttpRequest, force: bool, negotiate: bool) -> str | None:
+    """Which coding this response gets, or None; the type and status rules shared by both paths."""
+    if not (force or negotiate) or response.status in (204, 304) or request.method == "HEAD":
+        return None
+    if response.header("content-encoding") not in (None, "", "identity"):
+        return None
+    accept = request.header("accept-encoding") or ""
+    if force:  # re:Web's REWEB_FORCE_GZIP: gzip, whatever the client said
+        return "gzip"
+    if not is_text_type(response.header("content-type")):
+        return None
+    coding = preferred_coding(accept, brotli="br" in accept.lower())
+    if coding == "br" and brotli_module() is None:
+        coding = preferred_coding(accept, brotli=False)
+    return coding
+
+
+def _encoded_headers(headers: Headers, coding: str, length: int | None) -> Headers:
+    out = [(n, v) for n, v in headers if n.lower() not in ("content-length", "content-encoding")]
+    out.append(("Content-Encoding", coding))
+    if length is not None:
+        out.append(("Content-Length", str(length)))
+    vary = [v for n, v in out if n.lower() == "vary"]
+    if not any("accept-encoding" in v.lower() or v.strip() == "*" for v in vary):
+        out.append(("Vary", "Accept-Encoding"))
+    return out
 
 
 def maybe_compress_stream(response: HttpResponse, request: HttpRequest, *, force: bool, negotiate: bool) -> None:
     """The streaming twin of maybe_compress (no peer compresses a Lambda response stream): the same rules, with
-    the body gzipped piece by piece as it arrives, each piece flushed (Z_SYNC_FLUSH) so the client gets it at
-    once, not when the compressor's buffer fills. A streamed answer has no length to check: type decides."""
-    if not (force or negotiate) or response.status in (204, 304) or request.method == "HEAD":
+    the body compressed piece by piece as it arrives, each piece flushed (gzip's Z_SYNC_FLUSH, Brotli's flush)
+    so the client gets it at once, not when the compressor's buffer fills. A streamed answer has no length to
+    check: type decides."""
+    coding = _coding_for(response, request, force, negotiate)
+    if coding is None:
         return
-    if response.header("content-encoding") not in (None, "", "identity"):
-        return
-    if not force and not (accepts_gzip(request.header("accept-encoding") or "")
-                          and is_text_type(response.header("content-type"))):
-        return
-    import zlib  # only when compression is on
-
     first, original = response.body, response.stream  # taken now: the response is rewired below
-    compressor = zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 31: the gzip format
 
     def plain() -> Iterator[bytes]:
         if first:
@@ -171,20 +224,29 @@ def maybe_compress_stream(response: HttpResponse, request: HttpRequest, *, force
         if original is not None:
             yield from original
 
-    def gzipped() -> Iterator[bytes]:
-        for piece in plain():
-            out = compressor.compress(piece) + compressor.flush(zlib.Z_SYNC_FLUSH)
-            if out:
-                yield out
-        yield compressor.flush(zlib.Z_FINISH)
+    if coding == "br":
+        compressor = brotli_module().Compressor(quality=BROTLI_QUALITY)
 
-    response.body, response.stream = b"", _Closing(gzipped(), original)
-    headers = [(n, v) for n, v in response.headers if n.lower() not in ("content-length", "content-encoding")]
-    headers.append(("Content-Encoding", "gzip"))
-    vary = [v for n, v in headers if n.lower() == "vary"]
-    if not any("accept-encoding" in v.lower() or v.strip() == "*" for v in vary):
-        headers.append(("Vary", "Accept-Encoding"))
-    response.headers = headers
+        def encoded() -> Iterator[bytes]:
+            for piece in plain():
+                out = compressor.process(piece) + compressor.flush()
+                if out:
+                    yield out
+            yield compressor.finish()
+    else:
+        import zlib  # only when compression is on
+
+        gzipper = zlib.compressobj(6, zlib.DEFLATED, 31)  # wbits 31: the gzip format
+
+        def encoded() -> Iterator[bytes]:
+            for piece in plain():
+                out = gzipper.compress(piece) + gzipper.flush(zlib.Z_SYNC_FLUSH)
+                if out:
+                    yield out
+            yield gzipper.flush(zlib.Z_FINISH)
+
+    response.body, response.stream = b"", _Closing(encoded(), original)
+    response.headers = _encoded_headers(response.headers, coding, None)
 
 
 class _Closing:
@@ -209,24 +271,17 @@ class _Closing:
 
 
 def maybe_compress(response: HttpResponse, request: HttpRequest, *, force: bool, negotiate: bool) -> None:
-    """Gzip the body in place: always with `force` (re:Web's REWEB_FORCE_GZIP), else when the client accepts
-    gzip and the type compresses well. Never a body that is already encoded, empty, or tiny."""
-    if not (force or negotiate) or not response.body or response.status in (204, 304):
+    """Compress the body in place: gzip always with `force` (re:Web's REWEB_FORCE_GZIP), else Brotli or gzip as
+    the client prefers, when the type compresses well. Never a body that is already encoded, empty, or tiny."""
+    if not response.body or (not force and len(response.body) < COMPRESS_MIN_BYTES):
         return
-    if response.header("content-encoding") not in (None, "", "identity"):
+    coding = _coding_for(response, request, force, negotiate)
+    if coding is None:
         return
-    if not force:
-        if not accepts_gzip(request.header("accept-encoding") or ""):
-            return
-        if len(response.body) < COMPRESS_MIN_BYTES or not is_text_type(response.header("content-type")):
-            return
-    import gzip  # only when compression is on
+    if coding == "br":
+        response.body = brotli_module().compress(response.body, quality=BROTLI_QUALITY)
+    else:
+        import gzip  # only when compression is on
 
-    response.body = gzip.compress(response.body, compresslevel=6, mtime=0)
-    headers = [(n, v) for n, v in response.headers if n.lower() not in ("content-length", "content-encoding")]
-    headers.append(("Content-Encoding", "gzip"))
-    headers.append(("Content-Length", str(len(response.body))))
-    vary = [v for n, v in headers if n.lower() == "vary"]
-    if not any("accept-encoding" in v.lower() or v.strip() == "*" for v in vary):
-        headers.append(("Vary", "Accept-Encoding"))
-    response.headers = headers
+        response.body = gzip.compress(response.body, compresslevel=6, mtime=0)
+    response.headers = _encoded_headers(response.headers, coding, len(response.body))

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import brotli
 import pytest
 
 from tests.integration.test_rie import V2, body_of, echo_env, header_values, load, with_path
@@ -63,10 +64,16 @@ def test_error_status_codes_become_invocation_errors(configured: RieFunction) ->
 
 def test_negotiated_compression(configured: RieFunction) -> None:
     event = with_path(load(V2), "/text", "size=20000")
-    event["headers"]["accept-encoding"] = "gzip, deflate, br"
+    event["headers"]["accept-encoding"] = "gzip;q=0.9, deflate, br;q=0.5"  # gzip preferred
     result = configured.invoke(event)
     assert result["headers"]["content-encoding"] == "gzip" and result["isBase64Encoded"] is True
     assert len(gzip.decompress(base64.b64decode(result["body"]))) == 20000
+    event["headers"]["accept-encoding"] = "gzip, deflate, br"  # as browsers send it: Brotli, the smaller
+    result = configured.invoke(event)
+    assert result["headers"]["content-encoding"] == "br" and result["isBase64Encoded"] is True
+    assert brotli.decompress(base64.b64decode(result["body"])) == gzip.decompress(
+        base64.b64decode(configured.invoke({**event, "headers": {**event["headers"], "accept-encoding": "gzip"}})
+                         ["body"]))
     plain = configured.invoke(with_path(load(V2), "/text", "size=20000"))  # the client did not ask
     assert "content-encoding" not in plain["headers"] and len(plain["body"].encode()) == 20000
     binary = configured.invoke({**event, "rawPath": "/binary"})  # not a compressible type
