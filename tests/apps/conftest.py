@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,15 +16,12 @@ from typing import Any
 
 import pytest
 from appkit import (
-    DB_USER,
     KIT,
-    MARIADB_PORT,
     MODES,
-    PG_PORT,
     REWEB_MODES,
     Site,
-    as_user,
-    fresh_dir,
+    mariadb_server,
+    postgres_server,
     reweb_local_available,
     run_site,
     take_limits,
@@ -64,59 +60,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # ---------------------------------------------------------------------------------------------------------- databases
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[int]:
-    """PostgreSQL 15 on 127.0.0.1:54329, data in /tmp/reweb-pg, as `nobody` (it refuses to run as root)."""
+    """PostgreSQL on 127.0.0.1:54329 for the session (appkit.postgres_server)."""
     if not apps_installed():
         pytest.fail("apps not installed: run tests/apps/install.sh")
-    pgbin = next(Path("/usr/lib/postgresql").glob("*/bin"))
-    d = fresh_dir("/tmp/reweb-pg", DB_USER)
-    _as_db([str(pgbin / "initdb"), "-D", f"{d}/data", "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8",
-            "--locale=C.UTF-8"])
-    opts = f"-k {d} -p {PG_PORT} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off"
-    _as_db([str(pgbin / "pg_ctl"), "-D", f"{d}/data", "-l", f"{d}/log", "-w", "-o", opts, "start"])
-    try:
-        yield PG_PORT
-    finally:
-        _as_db([str(pgbin / "pg_ctl"), "-D", f"{d}/data", "-m", "fast", "-w", "stop"], check=False)
+    with postgres_server() as port:
+        yield port
 
 
 @pytest.fixture(scope="session")
 def mariadb() -> Iterator[int]:
-    """MariaDB on 127.0.0.1:33069, data in /tmp/reweb-mysql, as `nobody`."""
+    """MariaDB on 127.0.0.1:33069 for the session (appkit.mariadb_server)."""
     if not apps_installed():
         pytest.fail("apps not installed: run tests/apps/install.sh")
-    d = fresh_dir("/tmp/reweb-mysql", DB_USER)
-    _as_db(["mariadb-install-db", "--no-defaults", f"--datadir={d}/data", "--auth-root-authentication-method=normal",
-            "--skip-test-db"])
-    argv = ["mariadbd", "--no-defaults", f"--datadir={d}/data", f"--socket={d}/mysql.sock", f"--port={MARIADB_PORT}",
-            "--bind-address=127.0.0.1", f"--pid-file={d}/mariadb.pid", f"--tmpdir={d}", f"--log-error={d}/error.log",
-            "--skip-log-bin", "--innodb-buffer-pool-size=64M"]
-    with open(d / "stdout.log", "wb") as log:
-        proc = subprocess.Popen(as_user(argv, DB_USER), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if subprocess.run(["mariadb-admin", "--no-defaults", "-h127.0.0.1", f"-P{MARIADB_PORT}", "-uroot", "ping"],
-                              capture_output=True, timeout=10).returncode == 0:
-                break
-            if proc.poll() is not None:
-                raise RuntimeError((d / "error.log").read_text())
-            time.sleep(0.1)
-        else:
-            raise RuntimeError("mariadb did not start")
-        yield MARIADB_PORT
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-
-def _as_db(argv: list[str], check: bool = True) -> None:
-    p = subprocess.run(as_user(argv, DB_USER), capture_output=True, text=True, timeout=120, cwd="/tmp")
-    if check and p.returncode:
-        raise RuntimeError(f"{argv[0]} failed: {p.stdout} {p.stderr}")
+    with mariadb_server() as port:
+        yield port
 
 
 # --------------------------------------------------------------------------------------------------------------- apps
@@ -142,7 +99,8 @@ def site(request: pytest.FixtureRequest) -> Iterator[Site]:
             pytest.skip("`reweb local` is not available yet")
     _outcomes.setdefault((spec.name, mode), {"passed": [], "failed": [], "skipped": []})
     with run_site(spec, mode) as s:
-        _cold[(spec.name, mode)] = round(s.cold_start_ms)
+        if s.cold_start_ms is not None:
+            _cold[(spec.name, mode)] = round(s.cold_start_ms)
         yield s
 
 
