@@ -18,6 +18,7 @@ from urllib.parse import SplitResult, quote, urlsplit
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import http.client
+    import ssl
 
 
 class AwsError(Exception):
@@ -129,15 +130,34 @@ def endpoint(env: Mapping[str, str], service_id: str, host_prefix: str, region: 
     return (specific or env.get("AWS_ENDPOINT_URL", "") or f"https://{host_prefix}.{region}.amazonaws.com").rstrip("/")
 
 
+# Where Linux distributions keep their CA bundle (the list Go's crypto/x509 searches): the one-file executable
+# carries OpenSSL built for Debian's paths, and runs in Amazon Linux, Alpine or distroless images too.
+CA_BUNDLES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/ca-bundle.pem",
+              "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem", "/etc/ssl/cert.pem")
+_tls_context: ssl.SSLContext | None = None
+
+
+def tls_context() -> ssl.SSLContext:
+    """Made once: SSL_CERT_FILE when set, else the first CA bundle found, else OpenSSL's defaults."""
+    global _tls_context
+    if _tls_context is None:
+        import os
+        import ssl
+
+        cafile = os.environ.get("SSL_CERT_FILE") or next((p for p in CA_BUNDLES if os.path.isfile(p)), None)
+        _tls_context = ssl.create_default_context(cafile=cafile)
+    return _tls_context
+
+
 def connection(parts: SplitResult, timeout: float) -> http.client.HTTPConnection:
     import http.client
 
     if parts.scheme == "https":
         try:
-            import ssl
-        except ImportError:
-            raise AwsError("this build of reweb has no TLS; set AWS_ENDPOINT_URL* to an http endpoint") from None
-        return http.client.HTTPSConnection(parts.netloc, timeout=timeout, context=ssl.create_default_context())
+            context = tls_context()
+        except OSError as exc:
+            raise AwsError(f"the CA certificates could not be read: {exc}") from None
+        return http.client.HTTPSConnection(parts.netloc, timeout=timeout, context=context)
     return http.client.HTTPConnection(parts.netloc, timeout=timeout)
 
 
