@@ -148,3 +148,16 @@ def test_without_snapstart_no_hook_is_called(tmp_path: Path) -> None:
         assert "Init Duration" in next(line for line in local.lines if line.startswith("REPORT RequestId"))
     finally:
         local.stop()
+
+
+def test_a_request_that_waits_for_the_snapshot_is_billed_its_init(tmp_path: Path) -> None:
+    local, record = start(tmp_path)
+    try:
+        assert not local.count("SnapStart: snapshot ready")  # the app sleeps 0.8 s before it listens
+        assert fetch(local.port, "/early").status == 200
+        local.wait_for("REPORT RequestId")
+        report = next(line for line in local.lines if line.startswith("REPORT RequestId"))
+        assert "Init Duration:" in report and "Restore Duration:" in report, report
+        assert requests(record)[-3:] == [("POST", "/__hooks/before"), ("POST", "/__hooks/after"), ("GET", "/early")]
+    finally:
+        local.stop()

@@ -50,6 +50,7 @@ class Instance:
         self.init_ms: float | None = None  # set on first /next; reported once, on the first invocation
         self.restore_ms: float | None = None  # SnapStart: from the thaw of the snapshot to the first /next
         self.restore_started = 0.0
+        self.init_waited_for = False  # started for a waiting request: its init is that request's, snapshot or not
         self._restored = asyncio.Event()
         self.init_reported = False
         self.idle_since = 0.0
@@ -284,6 +285,7 @@ class Pool:
             if waiting is not None:  # a request arrived while the snapshot was being made: it is restored at once
                 self._born_for[inst] = waiting
                 born_for = waiting
+                inst.init_waited_for = True
         if born_for is not None and not born_for.done():
             inst.restore()
             return
@@ -354,6 +356,7 @@ class Pool:
         self.instances.append(inst)
         if born_for is not None:
             self._born_for[inst] = born_for
+            inst.init_waited_for = True
         elif self.opts.snapstart:
             self.preparing = inst
         try:
@@ -458,9 +461,8 @@ class Pool:
         init_ms = restore_ms = None
         if not inst.init_reported:
             inst.init_reported = True
-            if inst.restore_ms is not None:  # restored from a snapshot: its init was not this request's
-                restore_ms = inst.restore_ms
-            else:
+            restore_ms = inst.restore_ms
+            if restore_ms is None or inst.init_waited_for:  # a snapshot made ahead of time is nobody's init
                 init_ms = inst.init_ms
         self.log.end(inv.request_id)
         self.log.report(inv.request_id, duration_ms=duration, memory_mb=self.opts.memory,
