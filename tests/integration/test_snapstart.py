@@ -1,7 +1,7 @@
 """SnapStart's Runtime API flow, seen from the Lambda side: reweb under AWS_LAMBDA_INITIALIZATION_TYPE=snap-start
 against a Runtime API that speaks the restore routes (GET /runtime/restore/next, POST /runtime/restore/error)
 and records which connection each call came on. The RIE serves no restore flow for on-demand functions, so this
-API is scripted here; `reweb local --snapstart` (tests/local/test_snapstart.py) runs the whole chain."""
+API is scripted here; `reweb local --snapstart` (tests/local/test_local_snapstart.py) runs the whole chain."""
 
 from __future__ import annotations
 
