@@ -104,7 +104,7 @@ def test_every_front_door_writes_a_folder_that_validates(project: Path) -> None:
 
     done = validate(*(project / folder for folder, _ in cases))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "4 CloudFormation/SAM template(s), 1 Terraform folder(s): ok" in done.stdout
+    assert "4 CloudFormation/SAM template(s), 2 Terraform folder(s): ok" in done.stdout  # tf/, its module
 
 
 # -- idempotence -----------------------------------------------------------------------------------------------

@@ -62,9 +62,9 @@ def test_validation_fails_on_each_kind_of_mistake(tmp_path: Path) -> None:
     assert f"checkov {sam / 'alb.yaml'} (defaults): CKV_AWS_21" not in out  # the bucket is off by default
     assert f"{sam / 'function-url.yaml'}: the skip of CKV_AWS_45 on Function is not needed" in out
     assert re.search(r"E3002 .*MemorySise", out), out  # cfn-lint: additional property
-    assert f"validate --lint --region us-east-1 -t {sam / 'rest-api.yaml'} (exit 1)" in out
+    assert f"sam validate --lint --region us-east-1 -t {sam / 'rest-api.yaml'} (exit 1)" in out
     assert "CKV_AWS_50 fails on aws_lambda_function.this and is not skipped" in out
     assert "the skip of CKV_AWS_261 on aws_lb_target_group.this is not needed" in out
-    assert f"{copy / 'terraform' / 'examples' / 'http-api' / 'broken.tf'}: " in out  # python-hcl2's parse error
-    # Nothing else was reported: each mistake above, once.
+    assert f"python-hcl2 (parse) (exit 1):\n{copy / 'terraform' / 'examples' / 'http-api' / 'broken.tf'}: " in out
+    # Nothing else was reported: each mistake above once (CKV_AWS_117 in both scans of http-api.yaml).
     assert out.count("FAIL ") == 9, out
