@@ -19,8 +19,8 @@ One start measured both ways, the same way each time:
       - Init: the emulated Lambda `Init Duration` of its REPORT line: from spawning the runtime (`python3 -m reweb`)
         to its first /next, i.e. interpreter start, reweb's imports and config, the app's start, reweb's readiness
         wait (10 ms probes), the extension registration;
-      - app ready inside: reweb's own log line "app is ready after_ms=", from reweb spawning the app to the probe that
-        found it ready: the app's readiness time as measured inside that very start;
+      - app ready inside: reweb's own log line "app is ready ... since_spawn_ms=", from reweb spawning the app to the
+        probe that found it ready: the app's readiness time as measured inside that very start;
       - first request: at the client, from sending the request to the gateway to the end of the answer (what a user
         waits for on a cold start: Init, the invocation, the gateway).
   The two ways alternate (direct first on even runs, reweb first on odd ones), so load and caches fall on both.
@@ -59,7 +59,9 @@ import appkit  # noqa: E402  (tests/apps, on the path just above)
 
 LOCK = Path("/tmp/reweb-apps.lock")
 RECORD = APPS_DIR / "results" / "cold_start.json"
-READY_AFTER = re.compile(r"app is ready after_ms=([0-9.]+)")
+# since_spawn_ms: from reweb's spawn of the app to the probe that found it ready (older reweb: after_ms, the
+# readiness wait alone, which is the same figure when the app is spawned right before the wait).
+READY_AFTER = re.compile(r"app is ready after_ms=([0-9.]+)(?: since_spawn_ms=([0-9.]+))?")
 PROBE_INTERVAL = 0.002
 
 
@@ -129,7 +131,7 @@ def start_reweb(spec: appkit.AppSpec, mode: str) -> dict[str, float]:
         inner = READY_AFTER.search(text)
         assert init is not None
         return {"init": float(init.group(1)), "first_request": first,
-                "app_ready_inside": float(inner.group(1)) if inner else float("nan")}
+                "app_ready_inside": float(inner.group(2) or inner.group(1)) if inner else float("nan")}
     finally:
         stopped(spec, proc)
 
@@ -167,8 +169,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--apps", help="comma-separated app names (default: every app of tests/apps)")
     ap.add_argument("--runs", type=int, default=5, help="starts each way per app (default %(default)s)")
     ap.add_argument("--source", default="http-api", choices=appkit.REWEB_MODES, help="front door (default %(default)s)")
+    ap.add_argument("--runtime", default="python",
+                    help="what each emulated instance runs: `python` (python3 -m reweb, reweb local's default), `exe` "
+                         "(dist/reweb-linux-x86_64, the one-file executable a container image runs; scripts/build), or "
+                         "a command line (default %(default)s)")
     ap.add_argument("--record", action="store_true", help=f"write {RECORD.relative_to(ROOT)} for the README table")
     args = ap.parse_args(argv)
+    runtime = {"python": "", "exe": str(ROOT / "dist" / "reweb-linux-x86_64")}.get(args.runtime, args.runtime)
+    if runtime:
+        os.environ["REWEB_LOCAL_RUNTIME"] = runtime  # read by reweb local (src/reweb/local/options.py)
+    else:
+        os.environ.pop("REWEB_LOCAL_RUNTIME", None)
     if os.geteuid() != 0:
         raise SystemExit("needs root (the apps run as the user reweb-app through setpriv)")
     mods = load_apps(args.apps.split(",") if args.apps else None)
@@ -207,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         load_after = os.getloadavg()
     print()
     print(f"Cold start, ms: median (min-max) of {args.runs} starts each way, alternated; source {args.source}; "
+          f"runtime {args.runtime}; "
           f"{os.cpu_count()} CPUs, load average {load_before[0]:.1f} before, {load_after[0]:.1f} after")
     print()
     print("| app | direct (app alone) | Init through reweb | app ready, inside that Init | first request "
@@ -224,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
             "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "runs": args.runs,
             "source": args.source,
+            "runtime": args.runtime,
             "machine": {"cpus": os.cpu_count(), "load_before": round(load_before[0], 2),
                         "load_after": round(load_after[0], 2), "python": platform.python_version(),
                         "interpreter_start_ms": {k: round(v, 1) for k, v in interp.items()}},

@@ -15,6 +15,10 @@ from .http1 import Connection, ProtocolError
 from .log import Log
 
 POLL_INTERVAL = 0.010  # readiness poll: the port is noticed within ~10 ms of opening
+# For the first second the grid is finer: most apps are ready within it, and each probe of a port nobody
+# listens on yet is one refused connect (tens of microseconds). Cold starts wait ~2.5 ms less on average.
+FAST_POLL_INTERVAL = 0.005
+FAST_POLL_FOR = 1.0
 PROGRESS_INTERVAL = 2.0
 
 
@@ -67,6 +71,7 @@ class App:
         self.lifeline_fd = -1
         self.reaper: threading.Thread | None = None
         self.extra_env: dict[str, str] = {}  # resolved once at init (secrets): every start gets the same
+        self.spawned_at = 0.0  # monotonic time of the last spawn: "ready since_spawn_ms" is the app's own start
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -106,6 +111,7 @@ class App:
             except OSError as exc:
                 raise AppStartError(tree.describe_spawn_error(argv[0], exc)) from None
             self.pid, self.status, self.ready = pid, None, False
+            self.spawned_at = time.monotonic()
             self.exited.notify_all()  # the reaper may be waiting for a child to exist
         if self.lifeline_fd >= 0:
             with contextlib.suppress(OSError):
@@ -226,8 +232,11 @@ class App:
             last = self.last_check = self._check()
             if last == "ready":
                 self.ready = True
-                self.log.info("app is ready", after_ms=round((time.monotonic() - started) * 1000, 1),
-                              check=target)
+                now = time.monotonic()
+                # after_ms: this wait; since_spawn_ms: the app's own start, from its spawn to the probe that
+                # found it ready (what it would take without reweb, to one probe interval).
+                self.log.info("app is ready", after_ms=round((now - started) * 1000, 1),
+                              since_spawn_ms=round((now - self.spawned_at) * 1000, 1), check=target)
                 return True
             now = time.monotonic()
             if now >= until:
@@ -238,8 +247,9 @@ class App:
             if now >= next_progress:
                 self.log.info("waiting for the app", waited_s=round(now - started, 1), check=target, last=last)
                 next_progress += PROGRESS_INTERVAL
-            # Probes on a fixed 10 ms grid: the probe's own time and sleep overshoot do not add up.
-            next_probe = max(next_probe + POLL_INTERVAL, now)
+            # Probes on a fixed grid (5 ms, then 10 ms): the probe's own time and sleep overshoot do not add up.
+            step = FAST_POLL_INTERVAL if now - started < FAST_POLL_FOR else POLL_INTERVAL
+            next_probe = max(next_probe + step, now)
             time.sleep(max(0.0, min(next_probe, until) - now))
 
     def _tell_where_the_app_listens(self) -> bool:

@@ -470,6 +470,18 @@ def user_pids(user: str = APP_USER) -> list[int]:
     return pids
 
 
+def describe(pids: Sequence[int]) -> str:
+    """pid and command line of each process, for a message about processes left over."""
+    out = []
+    for pid in pids:
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace").strip()
+        except OSError:
+            cmd = "(gone)"
+        out.append(f"{pid} {cmd[:160]}")
+    return "; ".join(out)
+
+
 def wait_until(pred: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -608,7 +620,7 @@ def local_command(spec: AppSpec, mode: str, gateway_port: int, base: str) -> tup
 @contextlib.contextmanager
 def run_site(spec: AppSpec, mode: str) -> Iterator[Site]:
     """Cold-start `spec` in `mode` and yield the Site; stop everything afterwards and check nothing is left."""
-    assert not user_pids(), f"processes of {APP_USER} still running before {spec.name}: {user_pids()}"
+    assert not user_pids(), f"processes of {APP_USER} still running before {spec.name}: {describe(user_pids())}"
     assert not port_open(spec.port), f"port {spec.port} is taken before {spec.name} starts"
     assert not written_outside_tmp(), f"files of {APP_USER} outside /tmp: {written_outside_tmp()}"
     spec.prepare()
@@ -657,10 +669,11 @@ def run_site(spec: AppSpec, mode: str) -> Iterator[Site]:
         left = user_pids()
         if left and not wait_until(lambda: not user_pids(), 10):
             pids = user_pids()
+            what = describe(pids)
             for pid in pids:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-            raise AssertionError(f"{spec.name}/{mode}: processes left after stop: {pids}\n{proc.tail()}")
+            raise AssertionError(f"{spec.name}/{mode}: processes left after stop: {what}\n{proc.tail()}")
         outside = written_outside_tmp()
         if outside:
             raise AssertionError(f"{spec.name}/{mode} wrote outside /tmp (read-only on Lambda): {outside[:20]}")
