@@ -3,6 +3,10 @@
     python tools/compat_table.py [--results tests/apps/results/results.json] [--readme README.md] [--check]
     python tools/compat_table.py --record   # take the last test run's results (build/apps-results.json)
 
+The cold-start table under it comes from tests/apps/results/cold_start.json (`python3 bench/app_cold_start.py
+--record`): the same starts measured directly and through reweb in one run, with the spread, never the suite's
+single loaded figures.
+
 Writes only between the `<!-- compat:start -->` and `<!-- compat:end -->` markers. With --check, exits 1 when the
 README is not what the results say (for CI), and changes nothing.
 """
@@ -11,13 +15,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 START, END = "<!-- compat:start -->", "<!-- compat:end -->"
-SOURCES = ("http-api", "rest", "alb-multi")
+#: Every front door, in the order a user meets them; the header each gets in the table.
+SOURCES: dict[str, str] = {
+    "http-api": "API GW HTTP API",
+    "rest": "API GW REST",
+    "alb": "ALB",
+    "alb-multi": "ALB multi-value",
+    "function-url": "Function URL",
+    "function-url-stream": "Function URL streaming",
+    "lattice": "VPC Lattice",
+}
 
 #: What each app is made of; the results say how it fared.
 APPS: dict[str, tuple[str, str]] = {
@@ -33,46 +47,90 @@ APPS: dict[str, tuple[str, str]] = {
     "node-red": ("Node-RED 4.1", "Node 20, Express, files"),
 }
 
+#: The AWS limits a test may expect instead of the app's own behaviour (keys of tests/apps/appkit.py LIMITS), as
+#: footnotes: a mark, and what the front door does, with AWS's page for it.
+LIMITS: dict[str, tuple[str, str]] = {
+    "last-repeat": ("¹", "ALB with multi-value headers off (the target group's default) passes only the last value of "
+                         "a repeated query key or header ([ELB guide, Lambda functions as targets, multi-value headers]"
+                         "(https://docs.aws.amazon.com/elasticloadbalancing/latest/application/lambda-functions.html"
+                         "#multi-value-headers))"),
+    "alb-1mb": ("²", "ALB takes at most 1 MB of response JSON from Lambda, base64 included: a larger answer is a 502 "
+                     "([ELB guide, Lambda functions as targets, limits](https://docs.aws.amazon.com/elasticloadbalancing"
+                     "/latest/application/lambda-functions.html))"),
+    "alb-1mb-request": ("³", "ALB sends at most 1 MB of request body to Lambda: a larger request is a 413 (same page)"),
+    "no-reason": ("⁴", "API Gateway and Function URLs have no field for a reason phrase: the client gets the standard "
+                       "one (\"403 Forbidden\", not the app's \"403 Login failed\") ([Lambda proxy integration "
+                       "output](https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-"
+                       "integrations.html#api-gateway-simple-proxy-for-lambda-output-format), [Function URL response "
+                       "payload](https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html))"),
+}
+
 
 def _cell(entry: dict[str, Any] | None) -> str:
     if not entry:
         return "not run"
+    marks = "".join(LIMITS[k][0] for k in entry.get("aws_limits", ()) if k in LIMITS)
     if entry["result"] == "pass":
-        return f"✅ {entry['passed']}/{entry['passed']}"
+        return f"✅ {entry['passed']}/{entry['passed']}{marks}"
     total = entry["passed"] + len(entry["failed"])
-    return f"❌ {entry['passed']}/{total}"
+    return f"❌ {entry['passed']}/{total}{marks}"
 
 
-def render(results: dict[str, Any]) -> str:
+def _spread(samples: list[float]) -> str:
+    return f"{statistics.median(samples):.0f} ({min(samples):.0f}-{max(samples):.0f})"
+
+
+def render(results: dict[str, Any], cold: dict[str, Any] | None = None) -> str:
     apps: dict[str, dict[str, Any]] = results.get("apps", {})
-    head = ["app", "stack", "direct (no reweb)", *SOURCES, "verified with", "cold start direct", "cold start (Init)"]
+    head = ["app", "stack", "direct (no reweb)", *SOURCES.values()]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for key in [*APPS, *sorted(set(apps) - set(APPS))]:
+    keys = [k for k in APPS if k in apps or k in (cold or {}).get("apps", {})] + sorted(set(apps) - set(APPS))
+    for key in keys:
         modes = apps.get(key, {})
         name, stack = APPS.get(key, (key, ""))
-        verified = [s for s in SOURCES if modes.get(s, {}).get("result") == "pass"]
-        direct_ms = modes.get("direct", {}).get("cold_start_ms")
-        inits = [modes[s]["cold_start_ms"] for s in SOURCES if modes.get(s, {}).get("cold_start_ms") is not None]
-        cold = f"{min(inits)} to {max(inits)} ms" if inits else "-"
-        row = [
-            f"[{name}](docs/apps/{key}.md)",
-            stack,
-            _cell(modes.get("direct")),
-            *(_cell(modes.get(s)) for s in SOURCES),
-            ", ".join(verified) or "none",
-            f"{direct_ms} ms" if direct_ms is not None else "-",
-            cold,
-        ]
+        row = [f"[{name}](docs/apps/{key}.md)", stack, _cell(modes.get("direct")),
+               *(_cell(modes.get(s)) for s in SOURCES)]
         lines.append("| " + " | ".join(row) + " |")
     when = max((m.get("when", "") for modes in apps.values() for m in modes.values()), default="")
+    used = sorted({k for modes in apps.values() for m in modes.values() for k in m.get("aws_limits", ())}
+                  & set(LIMITS), key=lambda k: LIMITS[k][0])
     lines += [
         "",
         f"Generated by `tools/compat_table.py` from `tests/apps/results/results.json` (last run {when or 'never'}). "
-        "Cells are tests passed per mode; cold start is the app's own readiness time when started directly, and "
-        "the emulated Lambda `Init Duration` (reweb + app start, first request) through `reweb local`. "
-        "Each app's guide in docs/apps/ says what does not work and why.",
+        "A cell is the tests passed through that front door"
+        + (". A mark means a test there expects what AWS does instead of what the app does when run directly "
+           "(an AWS limit, not reweb's); the app's guide in docs/apps/ names the test:" if used else "."),
+        *([""] if used else []),
+        *(f"- {LIMITS[k][0]} {LIMITS[k][1]}" for k in used),
     ]
+    if cold and cold.get("apps"):
+        lines += ["", *_cold_table(cold, keys)]
     return "\n".join(lines)
+
+
+def _cold_table(cold: dict[str, Any], keys: list[str]) -> list[str]:
+    m = cold.get("machine", {})
+    lines = [
+        f"Cold start, side by side (`python3 bench/app_cold_start.py --record`, {cold.get('when', '?')}): each app "
+        f"started {cold.get('runs', '?')} times directly and {cold.get('runs', '?')} times through `reweb local "
+        f"--source {cold.get('source', '?')}` (runtime: {cold.get('runtime', 'python')}), alternately, in one run, "
+        f"on {m.get('cpus', '?')} CPUs (load average {m.get('load_before', '?')} before, {m.get('load_after', '?')} "
+        "after). Milliseconds, median (min-max). What each figure includes: "
+        "[docs/performance.md](docs/performance.md#cold-start-of-real-apps).",
+        "",
+        "| app | app alone (spawn to first ready answer) | Lambda Init through reweb | the app's start inside that "
+        "Init | reweb's own part of Init | first request at the client |",
+        "|---|---|---|---|---|---|",
+    ]
+    for key in [*keys, *sorted(set(cold["apps"]) - set(keys))]:
+        row = cold["apps"].get(key)
+        if not row:
+            continue
+        name = APPS.get(key, (key, ""))[0]
+        lines.append(f"| {name} | {_spread(row['direct_ms'])} | {_spread(row['init_ms'])} | "
+                     f"{_spread(row['app_ready_inside_ms'])} | {row['reweb_own_ms']:.0f} | "
+                     f"{_spread(row['first_request_ms'])} |")
+    return lines
 
 
 def splice(readme: str, table: str) -> str:
@@ -87,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--results", type=Path, default=ROOT / "tests/apps/results/results.json")
     ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    ap.add_argument("--cold", type=Path, default=ROOT / "tests/apps/results/cold_start.json",
+                    help="bench/app_cold_start.py --record's output (the cold-start table; left out if missing)")
     ap.add_argument("--check", action="store_true", help="exit 1 if the README is out of date; change nothing")
     ap.add_argument("--print", action="store_true", help="print the table instead of writing the README")
     ap.add_argument("--record", action="store_true",
@@ -98,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{last} does not exist: run the app tests first (bash scripts/test)", file=sys.stderr)
             return 1
         args.results.write_text(last.read_text(encoding="utf-8"), encoding="utf-8")
-    table = render(json.loads(args.results.read_text(encoding="utf-8")))
+    cold = json.loads(args.cold.read_text(encoding="utf-8")) if args.cold.exists() else None
+    table = render(json.loads(args.results.read_text(encoding="utf-8")), cold)
     if args.print:
         print(table)
         return 0
