@@ -107,7 +107,7 @@ def site(request: pytest.FixtureRequest) -> Iterator[Site]:
 # ------------------------------------------------------------------------------------------------------------ results
 _outcomes: dict[tuple[str, str], dict[str, list[str]]] = {}
 _cold: dict[tuple[str, str], int] = {}
-_limits: dict[tuple[str, str], set[str]] = {}
+_limits: dict[tuple[str, str], dict[str, set[str]]] = {}  # (app, mode) -> AWS limit -> the tests that met it
 
 
 @pytest.hookimpl(wrapper=True)
@@ -120,7 +120,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     key = (spec.name, callspec.params["site"])
     bucket = _outcomes.setdefault(key, {"passed": [], "failed": [], "skipped": []})
     if rep.when == "call":
-        _limits.setdefault(key, set()).update(take_limits())
+        for limit in take_limits():
+            _limits.setdefault(key, {}).setdefault(limit, set()).add(item.name.split("[", 1)[0])
     name = item.originalname if hasattr(item, "originalname") else item.name
     if rep.failed:
         if name not in bucket["failed"]:
@@ -148,7 +149,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             "failed": sorted(set(b["failed"])),
             "skipped": len(b["skipped"]),
             "cold_start_ms": _cold.get((app, mode)),
-            "aws_limits": sorted(_limits.get((app, mode), ())),
+            "aws_limits": {k: sorted(v) for k, v in sorted(_limits.get((app, mode), {}).items())},
             "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
