@@ -187,23 +187,28 @@ def make_plan(args: argparse.Namespace, command: list[str]) -> Plan:
     program = os.path.basename(command[0])
     plan.base = args.base or next((base for programs, base in BASES if _matches(program, programs)),
                                   "debian:bookworm-slim")
-    debian = plan.base.split(":")[0].split("/")[-1] in ("debian", "ubuntu")
+    image, _, tag = plan.base.partition(":")
+    debian = image.split("/")[-1] in ("debian", "ubuntu")
+    # The official language images are Debian underneath (except their -alpine tags): apt works there too.
+    apt_works = (debian or image.split("/")[-1] in ("python", "node", "php", "ruby", "eclipse-temurin")) and \
+        "alpine" not in tag
     package = DEBIAN_PACKAGES.get(re.sub(r"[\d.]+$", "", program))
     if debian and package and package not in plan.apt:
         plan.apt.insert(0, package)  # a Debian base has no interpreter: install the one the command runs
+    if (plan.secrets or plan.offload) and apt_works and "ca-certificates" not in plan.apt:
+        plan.apt.append("ca-certificates")  # reweb's TLS to SSM, Secrets Manager and S3 needs the CA bundle
     # The one-line COPY by default: reweb-lambda is not on PyPI yet, so `pip install` works only once it is
     # (or edited to install a wheel); --install pip asks for it in an image with Python 3.11+.
     plan.install = args.install or "copy"
-    if plan.apt and not debian:
-        raise InitError(f"--apt needs a Debian or Ubuntu base image, not {plan.base}")
+    if plan.apt and not apt_works:
+        raise InitError(f"--apt needs a Debian-based image, not {plan.base}")
     if any(":arn:" not in ref for ref in plan.secrets.values()):
         plan.notes.append("a secret given by name, not ARN, needs its ARN in the template's SsmParameterArns / "
                           "SecretArns (Terraform: ssm_parameter_arns / secret_arns) for the function to read it")
     templates_dir()  # before the check: an installation without templates fails at once
-    if plan.install == "copy" and (plan.secrets or plan.offload):
-        plan.notes.append("the one-file reweb (COPY --from=reweb) has no TLS yet, so it cannot read secrets or "
-                          "write the offload bucket on AWS: use a Python base with --install pip for those "
-                          "(README, Settings)")
+    if (plan.secrets or plan.offload) and not apt_works:
+        plan.notes.append(f"reweb reaches AWS over TLS: make sure {plan.base} has a CA bundle "
+                          "(/etc/ssl/certs/ca-certificates.crt, or SSL_CERT_FILE)")
     return plan
 
 

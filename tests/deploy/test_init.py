@@ -87,6 +87,9 @@ def test_every_front_door_writes_a_folder_that_validates(project: Path) -> None:
     assert entrypoint == ["reweb", "--", *APP]
     assert "COPY --from=reweb /reweb /usr/local/bin/reweb" in dockerfile
     assert "FROM python:3.12-slim" in dockerfile  # inferred from `python3`
+    # reweb reaches SSM and S3 over TLS: the CA bundle comes with it (apt works in the Debian-based python image).
+    assert "apt-get install -y --no-install-recommends ca-certificates " in dockerfile
+    assert "ca-certificates" not in (project / "http" / "Dockerfile").read_text()  # no secret, no offload there
     # Behind API Gateway the timeout is 29 s unless given; a $ stays literal in a Dockerfile ENV.
     assert default_of((project / "http" / "template.yaml").read_text(), "Timeout") == "29"
     assert 'ENV GREETING="hello \\$USER"' in (project / "http" / "Dockerfile").read_text()
