@@ -8,9 +8,11 @@ export DEBIAN_FRONTEND=noninteractive
 KIT=${KIT:-/opt/reweb-apps}
 RM=$KIT/redmine
 INSTANCE=/var/lib/redmine/lambda
-if ! dpkg-query -W -f='${Status}' redmine puma 2>/dev/null | grep -c 'install ok installed' | grep -q 2; then
-  # The package's own database setup (dbconfig) is not used: the instance below has its own database.yml.
-  debconf-set-selections <<'SEL'
+if [ "$(dpkg-query -W -f='${Status}\n' redmine redmine-sqlite puma 2>/dev/null | grep -c 'install ok installed')" != 3 ]; then
+  # The package's own database setup (dbconfig) is not used: the instance below has its own database.yml. debconf
+  # refuses these answers while it does not know redmine's per-instance questions yet (a first install); then
+  # dbconfig, non-interactive, writes the default instance's config and creates no database, which is as good.
+  debconf-set-selections <<'SEL' 2>/dev/null || true
 redmine redmine/instances/default/dbconfig-install boolean false
 redmine redmine/instances/default/database-type select sqlite3
 SEL
