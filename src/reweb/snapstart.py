@@ -47,17 +47,25 @@ def call_hook(settings: Settings, path: str, which: str) -> float:
     return (time.monotonic() - started) * 1000
 
 
+def _hook(settings: Settings, path: str, which: str, log: Log) -> str:
+    """Run one hook if it is set: "" when it is done (or not set), else why it failed (logged already)."""
+    if not path:
+        return ""
+    try:
+        ms = call_hook(settings, path, which)
+    except HookFailed as exc:
+        log.error(f"SnapStart: the {which} hook failed", reason=str(exc))
+        return f"reweb: {exc}"
+    log.info(f"SnapStart: {which} hook done", path=path, ms=round(ms, 1))
+    return ""
+
+
 def checkpoint_and_restore(settings: Settings, address: str, log: Log) -> bool:
     """Run the snapshot's part of the lifecycle; False when it failed (already reported to Lambda)."""
-    before, after = settings.snapstart_before_checkpoint_path, settings.snapstart_after_restore_path
-    if before:
-        try:
-            ms = call_hook(settings, before, "before-checkpoint")
-        except HookFailed as exc:
-            log.error("SnapStart: the before-checkpoint hook failed: init fails", reason=str(exc))
-            RuntimeClient(address).init_error("Runtime.BeforeCheckpointError", f"reweb: {exc}")
-            return False
-        log.info("SnapStart: before-checkpoint hook done", path=before, ms=round(ms, 1))
+    failure = _hook(settings, settings.snapstart_before_checkpoint_path, "before-checkpoint", log)
+    if failure:
+        RuntimeClient(address).init_error("Runtime.BeforeCheckpointError", failure)
+        return False
     client = RuntimeClient(address)
     log.info("SnapStart: waiting for the snapshot")
     try:
@@ -67,12 +75,8 @@ def checkpoint_and_restore(settings: Settings, address: str, log: Log) -> bool:
         return False
     client.conn.close()  # a connection from before the snapshot is never used after it
     log.info("SnapStart: restored")
-    if after:
-        try:
-            ms = call_hook(settings, after, "after-restore")
-        except HookFailed as exc:
-            log.error("SnapStart: the after-restore hook failed", reason=str(exc))
-            RuntimeClient(address).restore_error("Runtime.AfterRestoreError", f"reweb: {exc}")
-            return False
-        log.info("SnapStart: after-restore hook done", path=after, ms=round(ms, 1))
+    failure = _hook(settings, settings.snapstart_after_restore_path, "after-restore", log)
+    if failure:
+        RuntimeClient(address).restore_error("Runtime.AfterRestoreError", failure)
+        return False
     return True
