@@ -137,7 +137,7 @@ def checkov(top: Path) -> tuple[dict[str, set[tuple[str, str]]], dict[str, set[t
     skipped, and a problem if any. resource is the CloudFormation logical id, or the Terraform type.name (module
     path and index dropped). Terraform resources with count = 0 are not scanned (but by graph checks, CKV2_*)."""
     done = run([str(venv_bin("checkov", "checkov")), "-d", str(top), "--framework", "cloudformation", "terraform",
-                "--skip-download", "--quiet", "--compact", "-o", "json"])
+                "--skip-download", "--compact", "-o", "json"])  # not --quiet: it drops the skipped checks
     try:
         data = json.loads(done.stdout) if done.stdout.strip() else []
     except json.JSONDecodeError:
@@ -229,7 +229,11 @@ def check(templates: list[Path], tf_folders: list[Path], errors: list[str]) -> N
             tf_needed = {f for name, found in failed.items() if name.startswith("tf/unskipped/") for f in found}
             # Judged only where checkov ran the check (it reports the skip): a resource with count = 0 (another
             # front door than this folder's) keeps its skips for where it is used; deploy/'s examples use them all.
-            tf_skip_set &= {f for name, found in skipped.items() if name.startswith("tf/defaults/") for f in found}
+            judged = tf_skip_set & {f for name, found in skipped.items() if name.startswith("tf/defaults/")
+                                    for f in found}
+            print(f"validate: Terraform: {len(judged)} skip(s) checked, {len(tf_skip_set - judged)} on resources "
+                  "that this configuration does not create")
+            tf_skip_set = judged
             for check_id, resource in sorted(tf_failed):
                 errors.append(f"checkov {tf_top}: {check_id} fails on {resource} and is not skipped with a reason")
             for check_id, resource in sorted(tf_skip_set - tf_needed):

@@ -26,6 +26,9 @@ def test_deploy_templates_pass() -> None:
     assert sorted(p.name for p in (DEPLOY / "sam").glob("*.yaml")) == [
         "alb.yaml", "function-url.yaml", "http-api.yaml", "rest-api.yaml"]
     assert "4 CloudFormation/SAM template(s), 7 Terraform folder(s): ok" in done.stdout
+    # The examples create every resource of the module, so each Terraform skip was judged needed.
+    judged = re.search(r"Terraform: (\d+) skip\(s\) checked, (\d+) on resources", done.stdout)
+    assert judged and int(judged.group(1)) > 30 and judged.group(2) == "0", done.stdout
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -50,8 +53,8 @@ def test_validation_fails_on_each_kind_of_mistake(tmp_path: Path) -> None:
     edit(sam / "rest-api.yaml", "      MemorySize: !Ref MemorySize\n", "      MemorySise: !Ref MemorySize\n")
     # Terraform: a skip removed, a needless one added, a file that does not parse.
     edit(module / "main.tf", "  #checkov:skip=CKV_AWS_50:", "  #not-a-skip CKV_AWS_50:")
-    edit(module / "alb.tf", "resource \"aws_lb_target_group\" \"this\" {\n",
-         "resource \"aws_lb_target_group\" \"this\" {\n  #checkov:skip=CKV_AWS_261:a reason\n")
+    edit(module / "main.tf", "resource \"aws_lambda_function\" \"this\" {\n",
+         "resource \"aws_lambda_function\" \"this\" {\n  #checkov:skip=CKV_AWS_45:a reason\n")
     (copy / "terraform" / "examples" / "http-api" / "broken.tf").write_text('resource "aws_s3_bucket" "b" {\n')
 
     done = validate(copy)
@@ -64,7 +67,7 @@ def test_validation_fails_on_each_kind_of_mistake(tmp_path: Path) -> None:
     assert re.search(r"E3002 .*MemorySise", out), out  # cfn-lint: additional property
     assert f"sam validate --lint --region us-east-1 -t {sam / 'rest-api.yaml'} (exit 1)" in out
     assert "CKV_AWS_50 fails on aws_lambda_function.this and is not skipped" in out
-    assert "the skip of CKV_AWS_261 on aws_lb_target_group.this is not needed" in out
+    assert "the skip of CKV_AWS_45 on aws_lambda_function.this is not needed" in out
     assert f"python-hcl2 (parse) (exit 1):\n{copy / 'terraform' / 'examples' / 'http-api' / 'broken.tf'}: " in out
     # Nothing else was reported: each mistake above once (CKV_AWS_117 in both scans of http-api.yaml).
     assert out.count("FAIL ") == 9, out
