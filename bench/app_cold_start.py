@@ -23,7 +23,7 @@ One start measured both ways, the same way each time:
         probe that found it ready: the app's readiness time as measured inside that very start;
       - first request: at the client, from sending the request to the gateway to the end of the answer (what a user
         waits for on a cold start: Init, the invocation, the gateway).
-  The two ways alternate (direct first on even runs, reweb first on odd ones), so load and caches fall on both.
+  The ways take turns going first (direct, reweb, and any --compare trees), so load and caches fall on all.
   "reweb adds" = median Init - median direct; "reweb's own" = median of (Init - app ready inside) per start, which
   is reweb's part of the very same start and so immune to the run-to-run spread of the app itself.
 
@@ -110,11 +110,13 @@ def start_direct(spec: appkit.AppSpec) -> float:
         stopped(spec, proc)
 
 
-def start_reweb(spec: appkit.AppSpec, mode: str) -> dict[str, float]:
+def start_reweb(spec: appkit.AppSpec, mode: str, src: str = "") -> dict[str, float]:
     spec.prepare()
     gw = appkit.free_port()
     base = f"http://127.0.0.1:{gw}"
     argv, env = appkit.local_command(spec, mode, gw, base)
+    if src:  # --compare: reweb (and reweb local) from another source tree
+        env["PYTHONPATH"] = src
     proc = appkit.Running(argv, appkit.LOG_DIR / f"bench-{spec.name}-{mode}.log", env=env, cwd=spec.cwd)
     try:
         if not appkit.wait_until(lambda: appkit.port_open(gw) or not proc.alive(), 30, 0.01) or not proc.alive():
@@ -160,6 +162,19 @@ def databases(mods: list[ModuleType]) -> Iterator[None]:
         yield
 
 
+def summarize(direct: list[float], reweb: list[dict[str, float]]) -> dict[str, Any]:
+    inits = [r["init"] for r in reweb]
+    own = [r["init"] - r["app_ready_inside"] for r in reweb]
+    return {
+        "direct_ms": [round(x, 1) for x in direct],
+        "init_ms": [round(x, 1) for x in inits],
+        "app_ready_inside_ms": [round(r["app_ready_inside"], 1) for r in reweb],
+        "first_request_ms": [round(r["first_request"], 1) for r in reweb],
+        "reweb_adds_ms": round(statistics.median(inits) - statistics.median(direct), 1),
+        "reweb_own_ms": round(statistics.median(own), 1),
+    }
+
+
 def spread(xs: list[float]) -> str:
     return f"{statistics.median(xs):.0f} ({min(xs):.0f}-{max(xs):.0f})"
 
@@ -174,6 +189,9 @@ def main(argv: list[str] | None = None) -> int:
                          "(dist/reweb-linux-x86_64, the one-file executable a container image runs; scripts/build), or "
                          "a command line (default %(default)s)")
     ap.add_argument("--record", action="store_true", help=f"write {RECORD.relative_to(ROOT)} for the README table")
+    ap.add_argument("--compare", action="append", default=[], metavar="SRC",
+                    help="also start each app through reweb from this source tree (a `src` folder: another checkout "
+                         "or a patched copy), in the same alternation, to judge a change under the same load")
     args = ap.parse_args(argv)
     runtime = {"python": "", "exe": str(ROOT / "dist" / "reweb-linux-x86_64")}.get(args.runtime, args.runtime)
     if runtime:
@@ -187,34 +205,38 @@ def main(argv: list[str] | None = None) -> int:
     with open(LOCK) as lock:
         print(f"waiting for {LOCK} (the app suite or another benchmark may hold it)...", flush=True)
         fcntl.flock(lock, fcntl.LOCK_EX)
+        # reweb's bytecode compiled first, as in an image (appkit points reweb local at this cache): otherwise a
+        # source edited since its last compile is compiled again at every start (PYTHONDONTWRITEBYTECODE is set here).
+        import reweb
+
+        for tree in [str(Path(reweb.__file__).parent), *args.compare]:
+            subprocess.run([sys.executable, "-m", "compileall", "-q", tree], check=True, stdout=subprocess.DEVNULL,
+                           env={**os.environ, "PYTHONPYCACHEPREFIX": str(appkit.PYCACHE)})
         load_before = os.getloadavg()
         interp = interpreter_start(max(args.runs, 5))
         results: dict[str, Any] = {}
+        extra: dict[str, Any] = {}  # --compare rows: printed, never recorded
         with databases(mods):
             for mod in mods:
                 spec: appkit.AppSpec = mod.SPEC
                 direct: list[float] = []
                 reweb: list[dict[str, float]] = []
+                others: dict[str, list[dict[str, float]]] = {src: [] for src in args.compare}
+                ways = ["direct", "reweb", *args.compare]
                 for i in range(args.runs):
-                    order = ("direct", "reweb") if i % 2 == 0 else ("reweb", "direct")
-                    for way in order:
+                    for way in ways[i % len(ways):] + ways[:i % len(ways)]:  # each way goes first in turn
                         if way == "direct":
                             direct.append(start_direct(spec))
-                        else:
+                        elif way == "reweb":
                             reweb.append(start_reweb(spec, args.source))
-                inits = [r["init"] for r in reweb]
-                own = [r["init"] - r["app_ready_inside"] for r in reweb]
-                results[spec.name] = {
-                    "direct_ms": [round(x, 1) for x in direct],
-                    "init_ms": [round(x, 1) for x in inits],
-                    "app_ready_inside_ms": [round(r["app_ready_inside"], 1) for r in reweb],
-                    "first_request_ms": [round(r["first_request"], 1) for r in reweb],
-                    "reweb_adds_ms": round(statistics.median(inits) - statistics.median(direct), 1),
-                    "reweb_own_ms": round(statistics.median(own), 1),
-                }
+                        else:
+                            others[way].append(start_reweb(spec, args.source, way))
+                results[spec.name] = summarize(direct, reweb)
                 row = results[spec.name]
-                print(f"{spec.name:12} direct {spread(direct):>16}  Init {spread(inits):>16}  "
+                print(f"{spec.name:12} direct {spread(direct):>16}  Init {spread(row['init_ms']):>16}  "
                       f"adds {row['reweb_adds_ms']:6.0f}  own {row['reweb_own_ms']:5.0f}", flush=True)
+                for src, runs in others.items():
+                    extra[f"{spec.name} ({src})"] = summarize(direct, runs)
         load_after = os.getloadavg()
     print()
     print(f"Cold start, ms: median (min-max) of {args.runs} starts each way, alternated; source {args.source}; "
@@ -224,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| app | direct (app alone) | Init through reweb | app ready, inside that Init | first request "
           "(client) | reweb adds (Init - direct) | reweb's own (Init - app ready inside) |")
     print("|---|---|---|---|---|---|---|")
-    for name, row in results.items():
+    for name, row in [*results.items(), *extra.items()]:
         print(f"| {name} | {spread(row['direct_ms'])} | {spread(row['init_ms'])} | "
               f"{spread(row['app_ready_inside_ms'])} | {spread(row['first_request_ms'])} | "
               f"{row['reweb_adds_ms']:.0f} | {row['reweb_own_ms']:.0f} |")

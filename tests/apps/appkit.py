@@ -36,6 +36,7 @@ APP_USER = "reweb-app"
 DB_USER = "nobody"
 LOG_DIR = Path(os.environ.get("REWEB_APPS_LOGS", "/tmp/reweb-apps-logs"))
 HERE = Path(__file__).resolve().parent
+PYCACHE = HERE.parents[1] / "build" / "pycache"
 
 #: How each app is reached: `direct` (no reweb at all) or a front door emulated by `reweb local`. Every front door a
 #: user can put before a Lambda function is here: API Gateway HTTP API and REST API, ALB single-value and
@@ -608,6 +609,11 @@ def local_command(spec: AppSpec, mode: str, gateway_port: int, base: str) -> tup
     env = dict(os.environ)
     env.update({"REWEB_APPLICATION_PORT": str(spec.port), "REWEB_WAIT_PATH": spec.wait_path,
                 "REWEB_WAIT_CODE": spec.wait_codes})
+    # reweb's bytecode cached as an image build leaves it: with PYTHONDONTWRITEBYTECODE (set on this machine) and
+    # a source file edited since the last cache write, every instance would compile reweb anew (tens of ms of
+    # Init that no deployed function pays). Under build/ (untracked); the app's own environment is untouched.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
     argv = [
         *reweb_command(), "local", "--port", str(gateway_port), *SOURCE_ARGS[mode],
         "--network", "shared",  # the apps reach PostgreSQL/MariaDB on this machine's 127.0.0.1
