@@ -32,6 +32,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 # front door -> (SAM template in deploy/sam/, `reweb local --source`, Terraform front_door)
 FRONT_DOORS = {
@@ -87,7 +88,7 @@ class Plan:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="reweb init",
+        prog="reweb init", usage="reweb init [OPTIONS] -- CMD ARGS...",
         description="Write a folder that deploys this app on AWS Lambda: a Dockerfile with reweb, the template of "
                     "the chosen front door (SAM or Terraform) and a README of the deploy commands. The app is first "
                     "run under `reweb local` to check that it starts and opens its port; nothing is written if not.",
@@ -247,13 +248,10 @@ def check_app(plan: Plan) -> None:
             _stop(process)
 
 
-def _check(plan: Plan, process: subprocess.Popen[bytes], front_port: int, log: object) -> None:
-    assert hasattr(log, "seek") and hasattr(log, "read")
-
+def _check(plan: Plan, process: subprocess.Popen[bytes], front_port: int, log: IO[str]) -> None:
     def output() -> str:
         log.seek(0)
-        text: str = log.read()
-        return text
+        return log.read()
 
     deadline = time.monotonic() + CHECK_TIMEOUT
     answer: dict[str, object] = {}
