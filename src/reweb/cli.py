@@ -80,8 +80,12 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return local_main(args[1:])
     if args and args[0] == "init":
-        from .init import main as init_main  # not on the adapter's path: only `reweb init` loads it
-
+        try:
+            from .init import main as init_main  # not on the adapter's path: only `reweb init` loads it
+        except ModuleNotFoundError:  # the one-file executable leaves it out: it needs reweb local and templates
+            sys.stderr.write("reweb init runs from a pip installation of reweb (a checkout: pip install -e "
+                             "'.[local]'); the one-file executable has only the adapter\n")
+            return 2
         return init_main(args[1:])
     return run_adapter(args)
 
