@@ -495,11 +495,14 @@ def readme(plan: Plan) -> str:
         extra = " VpcId=vpc-... SubnetIds=subnet-a,subnet-b" if plan.iac == "sam" else \
             " -var vpc_id=vpc-... -var 'subnet_ids=[\"subnet-a\",\"subnet-b\"]'"
     if plan.iac == "sam":
-        deploy = (f"sam deploy --template-file {rel}/template.yaml --stack-name {name} \\\n"
-                  f"  --capabilities CAPABILITY_IAM --parameter-overrides ImageUri=$IMAGE{extra}\n"
+        # `aws cloudformation deploy` applies the SAM transform itself; `sam deploy` would insist on an image
+        # repository to push to, and the image is already pushed.
+        deploy = (f"aws cloudformation deploy --template-file {rel}/template.yaml --stack-name {name} \\\n"
+                  "  --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \\\n"
+                  f"  --parameter-overrides ImageUri=$IMAGE{extra}\n"
                   f"aws cloudformation describe-stacks --stack-name {name} "
                   "--query 'Stacks[0].Outputs[?OutputKey==`Url`].OutputValue' --output text")
-        remove = f"sam delete --stack-name {name}"
+        remove = f"aws cloudformation delete-stack --stack-name {name}"
     else:
         deploy = (f"cd {rel} && terraform init && terraform apply -var image_uri=$IMAGE{extra}\n"
                   "terraform output url")

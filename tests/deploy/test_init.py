@@ -104,6 +104,7 @@ def test_every_front_door_writes_a_folder_that_validates(project: Path) -> None:
     assert module == {p.name: p.read_text() for p in (ROOT / "deploy" / "terraform" / "modules" / "reweb").glob("*.tf")}
     readme = (project / "url" / "README.md").read_text()
     assert "docker build -f url/Dockerfile -t my-site ." in readme
+    assert "aws cloudformation deploy --template-file url/template.yaml --stack-name my-site" in readme
     assert "--parameter-overrides ImageUri=$IMAGE" in readme
 
     done = validate(*(project / folder for folder, _ in cases))
