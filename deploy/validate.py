@@ -23,6 +23,7 @@ checkov runs with --skip-download. Exit status 0 when everything passes; each fa
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -65,10 +66,17 @@ def setup() -> None:
 
 
 def offline(argv: list[str]) -> list[str]:
-    """The command in a network namespace with only a loopback when we may make one (root)."""
-    if os.geteuid() == 0 and shutil.which("unshare"):
+    """The command in a network namespace with only a loopback, when this machine lets us make one (root)."""
+    if _can_unshare():
         return ["unshare", "--net", "--", *argv]
     return argv
+
+
+@functools.cache
+def _can_unshare() -> bool:
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        return False
+    return subprocess.run(["unshare", "--net", "--", "true"], capture_output=True, check=False).returncode == 0
 
 
 def run(argv: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

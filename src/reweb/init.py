@@ -289,7 +289,7 @@ def _check(plan: Plan, process: subprocess.Popen[bytes], front_port: int, log: I
         raise InitError(f"no answer from the app under reweb local within {CHECK_TIMEOUT:g} s")
     error = answer.get("error")
     if error:
-        reason = " ".join(str(error).split())
+        reason = " ".join(str(error).split()).rstrip(": ")
         if "InitTimeout" in reason:
             raise InitError(f"the app did not answer on port {plan.port} within reweb local's init time (10 s): "
                             f"is --port right? ({reason})")
