@@ -34,8 +34,11 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-VENVS = ROOT / "build" / "deploy-venv"
+HERE = Path(__file__).resolve().parent  # deploy/ of a checkout, or reweb/deploy/ in an installed package
+ROOT = HERE.parent
+# The tools' venvs: under build/ in a checkout (ignored by git), else in reweb's cache (as the RIE is).
+VENVS = (ROOT / "build" / "deploy-venv" if (ROOT / "pyproject.toml").exists() else
+         Path(os.environ.get("REWEB_CACHE", Path.home() / ".cache" / "reweb")) / "deploy-venv")
 # Pinned: a new release of a linter may add a rule, and CI should not fail on a day nothing changed here.
 # aws-sam-cli is the version tests/support/rie.py takes the RIE from.
 TOOLS = {
@@ -267,7 +270,7 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["--setup"]:
         setup()
         return 0
-    paths = [Path(a).resolve() for a in argv] or [ROOT / "deploy"]
+    paths = [Path(a).resolve() for a in argv] or [HERE]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         print(f"validate: no such file or folder: {', '.join(missing)}", file=sys.stderr)
