@@ -291,8 +291,8 @@ def _check(plan: Plan, process: subprocess.Popen[bytes], front_port: int, log: I
     if error:
         reason = " ".join(str(error).split()).rstrip(": ")
         if "InitTimeout" in reason:
-            raise InitError(f"the app did not answer on port {plan.port} within reweb local's init time (10 s): "
-                            f"is --port right? ({reason})")
+            raise InitError(f"the app did not answer on port {plan.port} within reweb local's init time (10 s; "
+                            f"ready means GET {plan.wait_path} answers 100-499): is --port right? ({reason})")
         raise InitError(f"the app does not start under reweb local: {reason}")
 
 
