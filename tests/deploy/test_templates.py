@@ -70,3 +70,29 @@ def test_validation_fails_on_each_kind_of_mistake(tmp_path: Path) -> None:
     assert f"python-hcl2 (parse) (exit 1):\n{copy / 'terraform' / 'examples' / 'http-api' / 'broken.tf'}: " in out
     # Nothing else was reported: each mistake above once (CKV_AWS_117 in both scans of http-api.yaml).
     assert out.count("FAIL ") == 9, out
+
+
+def blocks(text: str, section: str) -> dict[str, str]:
+    """Each entry of a top-level section (Parameters, Resources) as its text, by name."""
+    body = text.split(f"\n{section}:\n", 1)[1]
+    body = re.split(r"\n(?=\S)", body, maxsplit=1)[0]  # up to the next top-level key
+    return {m.group(1): m.group(0) for m in re.finditer(r"^  (\w+):\n(?:(?:    .*)?\n)*", body + "\n", re.M)}
+
+
+def test_the_four_templates_share_the_same_function_pieces() -> None:
+    """Written four times, kept identical: what is not about the front door is the same in every template."""
+    texts = {p.name: p.read_text() for p in sorted((DEPLOY / "sam").glob("*.yaml"))}
+    shared_parameters = ["ImageUri", "Architecture", "MemorySize", "AppPort", "WaitPath", "LogRetentionDays",
+                         "ReservedConcurrency", "OffloadBucket", "OffloadExpirationDays", "SsmParameterArns",
+                         "SecretArns", "KmsKeyArn"]
+    shared_resources = ["Logs", "Role", "Offload", "OffloadPolicy"]
+    reference = texts["function-url.yaml"]
+    for name, text in texts.items():
+        for section, names in (("Parameters", shared_parameters), ("Resources", shared_resources)):
+            mine, theirs = blocks(text, section), blocks(reference, section)
+            for entry in names:
+                assert mine[entry].rstrip() == theirs[entry].rstrip(), f"{name}: {section}.{entry} differs"
+        function = blocks(text, "Resources")["Function"]
+        for line in ("      ImageUri: !Ref ImageUri", "      Role: !GetAtt Role.Arn", "        LogFormat: JSON",
+                     "          REWEB_OFFLOAD_BUCKET: !If [Offload, !Ref Offload, !Ref AWS::NoValue]"):
+            assert line in function.splitlines(), (name, line)
