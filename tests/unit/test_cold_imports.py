@@ -24,7 +24,7 @@ def test_features_that_are_off_cost_no_import() -> None:
     loaded = set(subprocess.run([sys.executable, "-I", "-S", "-c", code, str(SRC)], check=True, capture_output=True,
                                 text=True).stdout.split())
     assert "reweb.adapter" in loaded  # the probe imported what it says
-    heavy = sorted(name for name in loaded if name in NOT_ON_THE_COLD_PATH or name.split(".")[0] in
-                   NOT_ON_THE_COLD_PATH and not name.startswith("reweb"))
+    heavy = sorted(name for name in loaded if name in NOT_ON_THE_COLD_PATH or (name.split(".")[0] in
+                   NOT_ON_THE_COLD_PATH and not name.startswith("reweb")))
     heavy += sorted(name for name in loaded if name.startswith(tuple(n + "." for n in NOT_ON_THE_COLD_PATH)))
     assert heavy == [], f"imported on the adapter's cold path: {heavy}"
