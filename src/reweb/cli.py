@@ -9,6 +9,7 @@ import time
 
 USAGE = """usage: reweb [OPTIONS] [-- CMD ARGS...]
        reweb local [LOCAL OPTIONS] -- CMD ARGS...
+       reweb init [INIT OPTIONS] -- CMD ARGS...
 
 Runs a web app as an AWS Lambda function: starts CMD (or $REWEB_APPLICATION_EXEC), waits until it answers,
 then serves invocations from $AWS_LAMBDA_RUNTIME_API. Every option has an environment twin (see README).
@@ -23,7 +24,8 @@ options:
   --remove-base-path PATH   base path removed from every request (REWEB_REMOVE_BASE_PATH)
   --debug               log every request (REWEB_DEBUG)
   -V, --version         print the version
-  -h, --help            this text; `reweb local --help` for the emulator
+  -h, --help            this text; `reweb local --help` for the emulator, `reweb init --help` for a deployable
+                        folder (Dockerfile, SAM or Terraform template)
 """
 
 _FLAGS = {"--port": "port", "--wait-path": "wait_path", "--wait-code": "wait_codes",
