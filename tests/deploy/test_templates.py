@@ -22,10 +22,10 @@ def validate(*paths: Path) -> subprocess.CompletedProcess[str]:
 def test_deploy_templates_pass() -> None:
     done = validate()
     assert done.returncode == 0, done.stdout + done.stderr
-    # Every SAM template and every Terraform folder (the module and its six examples) was looked at.
+    # Every SAM template and every Terraform folder (the module and its seven examples) was looked at.
     assert sorted(p.name for p in (DEPLOY / "sam").glob("*.yaml")) == [
-        "alb.yaml", "function-url.yaml", "http-api.yaml", "rest-api.yaml"]
-    assert "4 CloudFormation/SAM template(s), 7 Terraform folder(s): ok" in done.stdout
+        "alb.yaml", "function-url.yaml", "http-api.yaml", "lattice.yaml", "rest-api.yaml"]
+    assert "5 CloudFormation/SAM template(s), 8 Terraform folder(s): ok" in done.stdout
     # The examples create every resource of the module: each of its 33 Terraform skips was judged needed.
     assert "validate: Terraform: 33 skip(s) checked\n" in done.stdout
 
@@ -79,8 +79,8 @@ def blocks(text: str, section: str) -> dict[str, str]:
     return {m.group(1): m.group(0) for m in re.finditer(r"^  (\w+):\n(?:(?:    .*)?\n)*", body + "\n", re.M)}
 
 
-def test_the_four_templates_share_the_same_function_pieces() -> None:
-    """Written four times, kept identical: what is not about the front door is the same in every template."""
+def test_the_five_templates_share_the_same_function_pieces() -> None:
+    """Written five times, kept identical: what is not about the front door is the same in every template."""
     texts = {p.name: p.read_text() for p in sorted((DEPLOY / "sam").glob("*.yaml"))}
     shared_parameters = ["ImageUri", "Architecture", "MemorySize", "AppPort", "WaitPath", "LogRetentionDays",
                          "ReservedConcurrency", "OffloadBucket", "OffloadExpirationDays", "SsmParameterArns",
