@@ -1,5 +1,5 @@
 # reweb: an unmodified web app in a container image on AWS Lambda, behind the front door var.front_door picks
-# (function_url.tf, http_api.tf, rest_api.tf, alb.tf). See docs/deploy.md.
+# (function_url.tf, http_api.tf, rest_api.tf, alb.tf, lattice.tf). See docs/deploy.md.
 
 data "aws_partition" "current" {}
 

@@ -13,12 +13,12 @@ variable "image_uri" {
 }
 
 variable "front_door" {
-  description = "function-url, http-api, rest-api or alb."
+  description = "function-url, http-api, rest-api, alb or lattice."
   type        = string
   default     = "function-url"
   validation {
-    condition     = contains(["function-url", "http-api", "rest-api", "alb"], var.front_door)
-    error_message = "front_door must be one of function-url, http-api, rest-api, alb."
+    condition     = contains(["function-url", "http-api", "rest-api", "alb", "lattice"], var.front_door)
+    error_message = "front_door must be one of function-url, http-api, rest-api, alb, lattice."
   }
 }
 
@@ -73,7 +73,7 @@ variable "function_url_auth_type" {
 }
 
 variable "vpc_id" {
-  description = "ALB only: the VPC the load balancer lives in."
+  description = "ALB: the VPC the load balancer lives in. Lattice: a VPC whose clients may call the service, associated with its service network (null: none)."
   type        = string
   default     = null
 }
@@ -91,7 +91,7 @@ variable "alb_multi_value_headers" {
 }
 
 variable "certificate_arn" {
-  description = "ALB only: an ACM certificate for HTTPS on 443 (port 80 then redirects); null serves HTTP on 80 only."
+  description = "ALB: an ACM certificate for HTTPS on 443 (port 80 then redirects); null serves HTTP on 80 only. Lattice: the certificate of lattice_custom_domain_name."
   type        = string
   default     = null
 }
@@ -100,6 +100,52 @@ variable "ingress_cidr_blocks" {
   description = "ALB only: who may reach the load balancer."
   type        = list(string)
   default     = ["0.0.0.0/0"]
+}
+
+variable "lattice_service_network_id" {
+  description = "Lattice only: an existing service network (sn-... or its ARN) to join; null creates one."
+  type        = string
+  default     = null
+}
+
+variable "lattice_vpc_security_group_ids" {
+  description = "Lattice only, with vpc_id: security groups on the VPC association (only some of the VPC's clients may call)."
+  type        = list(string)
+  default     = []
+}
+
+variable "lattice_auth_type" {
+  description = "Lattice only: AWS_IAM (SigV4-signed callers, an auth policy naming who may call) or NONE (any client that reaches the service network)."
+  type        = string
+  default     = "AWS_IAM"
+  validation {
+    condition     = contains(["NONE", "AWS_IAM"], var.lattice_auth_type)
+    error_message = "lattice_auth_type must be NONE or AWS_IAM."
+  }
+}
+
+variable "lattice_allowed_principals" {
+  description = "Lattice only, with AWS_IAM: AWS accounts or IAM principal ARNs allowed to call (vpc-lattice-svcs:Invoke); empty allows this account's."
+  type        = list(string)
+  default     = []
+}
+
+variable "lattice_http_listener" {
+  description = "Lattice only: also listen for plain HTTP on port 80 (HTTPS on 443 is always on)."
+  type        = bool
+  default     = false
+}
+
+variable "lattice_custom_domain_name" {
+  description = "Lattice only: a domain name of your own for the service (with certificate_arn); null keeps the generated one."
+  type        = string
+  default     = null
+}
+
+variable "lattice_access_logs" {
+  description = "Lattice only: send the service's access logs to a log group of their own (log_retention_days)."
+  type        = bool
+  default     = false
 }
 
 variable "log_retention_days" {
