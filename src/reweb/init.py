@@ -41,9 +41,13 @@ FRONT_DOORS = {
     "rest-api": ("rest-api.yaml", "rest", "rest-api"),
     "alb": ("alb.yaml", "alb", "alb"),
     "alb-multi": ("alb.yaml", "alb-multi", "alb"),
+    "lattice": ("lattice.yaml", "lattice", "lattice"),
 }
-ALIASES = {"rest": "rest-api", "url": "function-url", "alb-multi-value": "alb-multi"}
+ALIASES = {"rest": "rest-api", "url": "function-url", "alb-multi-value": "alb-multi", "vpc-lattice": "lattice"}
 API_GATEWAY_TIMEOUT = 29  # REST gives up at 29 s (raisable), HTTP APIs at 30 s: a longer function timeout is unused
+# VPC Lattice closes a connection to its target after the service's idle timeout (60 s by default, at most 600 s),
+# and a buffered answer sends nothing until it is done: the SAM template's IdleTimeout follows --timeout.
+LATTICE_IDLE_DEFAULT, LATTICE_IDLE_MAX = 60, 600
 CHECK_TIMEOUT = 30.0  # seconds for the whole check: reweb local gives init 10 s, plus its own start
 
 # The base image an app's command suggests, and what Debian calls the program when the base is Debian's.
@@ -171,6 +175,8 @@ def make_plan(args: argparse.Namespace, command: list[str]) -> Plan:
         API_GATEWAY_TIMEOUT if door in ("http-api", "rest-api") else 30)
     if not 1 <= timeout <= 900:
         raise InitError("--timeout must be 1-900 seconds")
+    if door == "lattice" and timeout > LATTICE_IDLE_MAX:
+        raise InitError(f"--timeout: VPC Lattice cuts a request after at most {LATTICE_IDLE_MAX} s (its idle timeout)")
     if not args.wait_path.startswith("/"):
         raise InitError("--wait-path must start with /")
     context = Path.cwd()
@@ -203,6 +209,10 @@ def make_plan(args: argparse.Namespace, command: list[str]) -> Plan:
     plan.install = args.install or "copy"
     if plan.apt and not apt_works:
         raise InitError(f"--apt needs a Debian-based image, not {plan.base}")
+    if door == "lattice" and args.iac == "terraform" and timeout > LATTICE_IDLE_DEFAULT:
+        plan.notes.append(f"the Terraform module leaves the Lattice service's idle timeout at its default, "
+                          f"{LATTICE_IDLE_DEFAULT} s: raise it to {timeout} s (aws vpc-lattice update-service "
+                          "--idle-timeout-seconds) or requests longer than that are cut")
     if any(":arn:" not in ref for ref in plan.secrets.values()):
         plan.notes.append("a secret given by name, not ARN, needs its ARN in the template's SsmParameterArns / "
                           "SecretArns (Terraform: ssm_parameter_arns / secret_arns) for the function to read it")
@@ -416,6 +426,8 @@ def sam_template(plan: Plan, text: str) -> str:
         text = _set_default(text, "Streaming", quoted(str(plan.stream).lower()))
     if plan.front_door.startswith("alb"):
         text = _set_default(text, "MultiValueHeaders", quoted(str(plan.front_door == "alb-multi").lower()))
+    if plan.front_door == "lattice":
+        text = _set_default(text, "IdleTimeout", str(max(LATTICE_IDLE_DEFAULT, plan.timeout)))
     for parameter, service in (("SsmParameterArns", "ssm"), ("SecretArns", "secretsmanager")):
         arns = _arns(plan.secrets, service)
         if arns:
@@ -446,16 +458,23 @@ def terraform_main(plan: Plan) -> str:
         args["offload_bucket"] = True
     if plan.front_door.startswith("alb"):
         args["alb_multi_value_headers"] = plan.front_door == "alb-multi"
+    if plan.front_door == "lattice":
+        args["lattice_auth_type"] = "AWS_IAM"  # or NONE: any client that reaches the service network
     for key, service in (("ssm_parameter_arns", "ssm"), ("secret_arns", "secretsmanager")):
         if _arns(plan.secrets, service):
             args[key] = _arns(plan.secrets, service)
     width = max(len(k) for k in [*args, "image_uri"])
     body = [f"  {k.ljust(width)} = {_hcl(v)}" for k, v in args.items()]
     body.insert(2, f"  {'image_uri'.ljust(width)} = var.image_uri")
-    alb_vars = ""
+    door_vars = ""
+    if door == "lattice":
+        body.append(f"  {'vpc_id'.ljust(width)} = var.vpc_id")
+        door_vars = ('\nvariable "vpc_id" {\n'
+                     '  description = "A VPC whose clients may call the app (associated with the service network)."\n'
+                     "  type        = string\n  default     = null\n}\n")
     if door == "alb":
         body += [f"  {'vpc_id'.ljust(width)} = var.vpc_id", f"  {'subnet_ids'.ljust(width)} = var.subnet_ids"]
-        alb_vars = ('\nvariable "vpc_id" {\n  type = string\n}\n\nvariable "subnet_ids" {\n'
+        door_vars = ('\nvariable "vpc_id" {\n  type = string\n}\n\nvariable "subnet_ids" {\n'
                     '  description = "Two or more public subnets in different Availability Zones."\n'
                     "  type        = list(string)\n}\n")
     return f"""# Written by `reweb init`: the module is a copy of reweb's deploy/terraform/modules/reweb. Edit freely.
@@ -475,7 +494,7 @@ variable "image_uri" {{
   description = "The image pushed to ECR (README.md, step 2)."
   type        = string
 }}
-{alb_vars}
+{door_vars}
 module "app" {{
 {chr(10).join(body)}
 }}
@@ -494,6 +513,8 @@ def readme(plan: Plan) -> str:
     if plan.front_door.startswith("alb"):
         extra = " VpcId=vpc-... SubnetIds=subnet-a,subnet-b" if plan.iac == "sam" else \
             " -var vpc_id=vpc-... -var 'subnet_ids=[\"subnet-a\",\"subnet-b\"]'"
+    if plan.front_door == "lattice":
+        extra = " VpcId=vpc-..." if plan.iac == "sam" else " -var vpc_id=vpc-..."
     if plan.iac == "sam":
         # `aws cloudformation deploy` applies the SAM transform itself; `sam deploy` would insist on an image
         # repository to push to, and the image is already pushed.
@@ -513,6 +534,18 @@ def readme(plan: Plan) -> str:
                    "build it once\nfrom a checkout of reweb: `bash scripts/build && docker build -f "
                    "packaging/docker/Dockerfile -t reweb .` (docs/images.md).\n\n")
     notes = "".join(f"- {note}\n" for note in plan.notes)
+    vpc, network = ("VpcId", "ServiceNetworkId") if plan.iac == "sam" else ("vpc_id", "lattice_service_network_id")
+    lattice = "" if plan.front_door != "lattice" else f"""
+The address answers only inside the VPCs associated with the service network: `{vpc}` names the callers' VPC
+(or give `{network}` to join an existing network, whose owner associates them). With the auth type AWS_IAM,
+callers sign their requests with SigV4 for the service `vpc-lattice-svcs`, payload unsigned; from a host in such
+a VPC, with the credentials of an allowed principal (this account's by default):
+
+```bash
+curl --aws-sigv4 "aws:amz:$REGION:vpc-lattice-svcs" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \\
+  -H "x-amz-security-token: $AWS_SESSION_TOKEN" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$URL"
+```
+"""
     local_command = (f"reweb local --port 3000 --source {FRONT_DOORS[plan.front_door][1]}"
                      f"{' --stream' if plan.stream else ''} --app-port {plan.port} \\\n  -- {shlex.join(plan.command)}")
     return f"""# Deploying {name} on AWS Lambda with reweb
@@ -546,7 +579,7 @@ docker tag {name} $IMAGE && docker push $IMAGE
 Deploy a new version: build, tag and push a new tag (v2...), then run step 3 with it. Secrets never go into
 these files: the app gets them at init from SSM or Secrets Manager (`REWEB_SECRET_<NAME>`, reweb's README).
 Check the templates without an AWS account (cfn-lint, sam validate, checkov): `{validate}`.
-{("" if not notes else chr(10) + "Notes:" + chr(10) + notes)}"""
+{lattice}{("" if not notes else chr(10) + "Notes:" + chr(10) + notes)}"""
 
 
 # -- writing ---------------------------------------------------------------------------------------------------
