@@ -69,11 +69,15 @@ def test_every_front_door_writes_a_folder_that_validates(project: Path) -> None:
         ("alb", ["--front-door", "alb-multi", "--port", "8080"]),
         ("tf", ["--front-door", "alb", "--iac", "terraform", "--memory", "512", "--secret",
                 "API_KEY=secretsmanager:arn:aws:secretsmanager:us-east-1:123456789012:secret:k-AbCdEf#key"]),
+        ("lattice", ["--front-door", "lattice", "--timeout", "120", "--offload"]),
+        ("tf-lattice", ["--front-door", "vpc-lattice", "--iac", "terraform", "--timeout", "120"]),
     ]
+    notes: dict[str, str] = {}
     for folder, args in cases:
         done = init(project, "--dir", folder, *args)
         assert done.returncode == 0, done.stderr
         assert f"wrote {folder}/Dockerfile" in done.stdout
+        notes[folder] = done.stderr
 
     url = (project / "url" / "template.yaml").read_text()
     assert default_of(url, "Streaming") == '"true"'
@@ -102,6 +106,20 @@ def test_every_front_door_writes_a_folder_that_validates(project: Path) -> None:
     # The module is deploy/'s, byte for byte (where each of its checkov skips is shown to be needed).
     module = {p.name: p.read_text() for p in (project / "tf" / "modules" / "reweb").glob("*.tf")}
     assert module == {p.name: p.read_text() for p in (ROOT / "deploy" / "terraform" / "modules" / "reweb").glob("*.tf")}
+    # VPC Lattice: checked under `reweb local --source lattice`; the service's idle timeout follows --timeout in
+    # SAM, and Terraform (which leaves it at 60 s) says so.
+    lattice = (project / "lattice" / "template.yaml").read_text()
+    assert default_of(lattice, "Timeout") == "120" and default_of(lattice, "IdleTimeout") == "120"
+    assert default_of(lattice, "OffloadBucket") == '"true"'
+    lattice_readme = (project / "lattice" / "README.md").read_text()
+    assert "--parameter-overrides ImageUri=$IMAGE VpcId=vpc-..." in lattice_readme
+    assert "reweb local --port 3000 --source lattice --app-port 8080" in lattice_readme
+    assert 'curl --aws-sigv4 "aws:amz:$REGION:vpc-lattice-svcs"' in lattice_readme
+    lattice_tf = (project / "tf-lattice" / "main.tf").read_text()
+    assert re.search(r'front_door\s+= "lattice"', lattice_tf) and re.search(r"vpc_id\s+= var.vpc_id", lattice_tf)
+    assert "idle timeout at its default, 60 s: raise it to 120 s" in notes["tf-lattice"]
+    tf_readme = (project / "tf-lattice" / "README.md").read_text()
+    assert "terraform apply -var image_uri=$IMAGE -var vpc_id=vpc-..." in tf_readme
     readme = (project / "url" / "README.md").read_text()
     assert "docker build -f url/Dockerfile -t my-site ." in readme
     assert "aws cloudformation deploy --template-file url/template.yaml --stack-name my-site" in readme
@@ -109,7 +127,8 @@ def test_every_front_door_writes_a_folder_that_validates(project: Path) -> None:
 
     done = validate(*(project / folder for folder, _ in cases))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "4 CloudFormation/SAM template(s), 2 Terraform folder(s): ok" in done.stdout  # tf/, its module
+    # tf/ and tf-lattice/, each with its module
+    assert "5 CloudFormation/SAM template(s), 4 Terraform folder(s): ok" in done.stdout
 
 
 # -- idempotence -----------------------------------------------------------------------------------------------
@@ -159,6 +178,8 @@ BAD = {
                            "unknown front door 'cloudfront': choose one of function-url, http-api, rest-api"),
     "streaming through an API": (["--front-door", "http-api", "--stream"], APP,
                                  "--stream: the templates stream through a Function URL only"),
+    "longer than Lattice waits": (["--front-door", "lattice", "--timeout", "900"], APP,
+                                  "--timeout: VPC Lattice cuts a request after at most 600 s"),
 }
 
 
