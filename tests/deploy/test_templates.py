@@ -50,6 +50,8 @@ def test_validation_fails_on_each_kind_of_mistake(tmp_path: Path) -> None:
          "          - id: CKV_AWS_45\n            comment: not needed\n          - id: CKV_AWS_116\n")
     # A property CloudFormation does not have.
     edit(sam / "rest-api.yaml", "      MemorySize: !Ref MemorySize\n", "      MemorySise: !Ref MemorySize\n")
+    # A value the resource's schema does not allow (VPC Lattice has event structures V1 and V2).
+    edit(sam / "lattice.yaml", "LambdaEventStructureVersion: V2\n", "LambdaEventStructureVersion: V3\n")
     # Terraform: a skip removed, a needless one added, a file that does not parse.
     edit(module / "main.tf", "  #checkov:skip=CKV_AWS_50:", "  #not-a-skip CKV_AWS_50:")
     edit(module / "main.tf", "resource \"aws_lambda_function\" \"this\" {\n",
@@ -65,11 +67,14 @@ def test_validation_fails_on_each_kind_of_mistake(tmp_path: Path) -> None:
     assert f"{sam / 'function-url.yaml'}: the skip of CKV_AWS_45 on Function is not needed" in out
     assert re.search(r"E3002 .*MemorySise", out), out  # cfn-lint: additional property
     assert f"sam validate --lint --region us-east-1 -t {sam / 'rest-api.yaml'} (exit 1)" in out
+    assert re.search(r"E3030 'V3' is not one of \['V1', 'V2'\]", out), out
+    assert f"sam validate --lint --region us-east-1 -t {sam / 'lattice.yaml'} (exit 1)" in out
     assert "CKV_AWS_50 fails on aws_lambda_function.this and is not skipped" in out
     assert "the skip of CKV_AWS_45 on aws_lambda_function.this is not needed" in out
     assert f"python-hcl2 (parse) (exit 1):\n{copy / 'terraform' / 'examples' / 'http-api' / 'broken.tf'}: " in out
-    # Nothing else was reported: each mistake above once (CKV_AWS_117 in both scans of http-api.yaml).
-    assert out.count("FAIL ") == 9, out
+    # Nothing else was reported: each mistake above once (CKV_AWS_117 in both scans of http-api.yaml; cfn-lint's
+    # two findings in its one run).
+    assert out.count("FAIL ") == 10, out
 
 
 def blocks(text: str, section: str) -> dict[str, str]:
