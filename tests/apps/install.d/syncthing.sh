@@ -1,0 +1,13 @@
+#!/bin/bash
+# Syncthing (Go) from Debian: only the package; its home (config.xml, keys, database) is made under /tmp at each
+# cold start from tests/apps/kit/syncthing/config.xml. Idempotent. Run as root (install.sh sets KIT).
+set -euo pipefail
+KIT=${KIT:-/opt/reweb-apps}
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+if ! dpkg-query -W -f='${Status}' syncthing 2>/dev/null | grep -q 'install ok installed'; then
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  # policy-rc.d: no service is started by the package (syncthing ships only user units, but be sure).
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends syncthing >/dev/null
+fi
+cp -a "$HERE/kit/syncthing" "$KIT/"
+chmod -R go+rX-w "$KIT/syncthing"
