@@ -122,10 +122,14 @@ def start_reweb(spec: appkit.AppSpec, mode: str, src: str = "") -> dict[str, flo
         if not appkit.wait_until(lambda: appkit.port_open(gw) or not proc.alive(), 30, 0.01) or not proc.alive():
             raise RuntimeError(f"{spec.name}: reweb local did not start\n{proc.tail()}")
         t0 = time.monotonic()
-        status = appkit.probe(base, spec.wait_path, spec.ok)
+        try:  # the first request waits for the whole Init: as long as the app may take to start
+            client = appkit.Client(base, timeout=spec.start_timeout)
+            status = client.request("GET", spec.wait_path, cookies=False).status
+        except (OSError, appkit.http.client.HTTPException) as exc:
+            raise RuntimeError(f"{spec.name}/{mode}: the first request failed: {exc}\n{proc.tail()}") from None
         first = (time.monotonic() - t0) * 1000
-        if status is None:
-            raise RuntimeError(f"{spec.name}/{mode}: the first request failed\n{proc.tail()}")
+        if not spec.ok(status):
+            raise RuntimeError(f"{spec.name}/{mode}: the first request got {status}\n{proc.tail()}")
         if not appkit.wait_until(lambda: appkit.INIT_DURATION.search(proc.tail(200_000)) is not None, 5, 0.01):
             raise RuntimeError(f"{spec.name}/{mode}: no Init Duration in the REPORT line\n{proc.tail()}")
         text = proc.tail(200_000)
@@ -216,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         interp = interpreter_start(max(args.runs, 5))
         results: dict[str, Any] = {}
         extra: dict[str, Any] = {}  # --compare rows: printed, never recorded
+        failed: dict[str, str] = {}
         with databases(mods):
             for mod in mods:
                 spec: appkit.AppSpec = mod.SPEC
@@ -223,14 +228,19 @@ def main(argv: list[str] | None = None) -> int:
                 reweb: list[dict[str, float]] = []
                 others: dict[str, list[dict[str, float]]] = {src: [] for src in args.compare}
                 ways = ["direct", "reweb", *args.compare]
-                for i in range(args.runs):
-                    for way in ways[i % len(ways):] + ways[:i % len(ways)]:  # each way goes first in turn
-                        if way == "direct":
-                            direct.append(start_direct(spec))
-                        elif way == "reweb":
-                            reweb.append(start_reweb(spec, args.source))
-                        else:
-                            others[way].append(start_reweb(spec, args.source, way))
+                try:
+                    for i in range(args.runs):
+                        for way in ways[i % len(ways):] + ways[:i % len(ways)]:  # each way goes first in turn
+                            if way == "direct":
+                                direct.append(start_direct(spec))
+                            elif way == "reweb":
+                                reweb.append(start_reweb(spec, args.source))
+                            else:
+                                others[way].append(start_reweb(spec, args.source, way))
+                except (RuntimeError, AssertionError) as exc:  # one app that fails to start spoils no other
+                    failed[spec.name] = str(exc).splitlines()[0]
+                    print(f"{spec.name:12} FAILED: {failed[spec.name]}", flush=True)
+                    continue
                 results[spec.name] = summarize(direct, reweb)
                 row = results[spec.name]
                 print(f"{spec.name:12} direct {spread(direct):>16}  Init {spread(row['init_ms']):>16}  "
@@ -253,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for label, ms in interp.items():
         print(f"interpreter start here, `{label}`: {ms:.0f} ms (median)")
+    for name, why in failed.items():
+        print(f"{name}: not measured: {why}")
     if args.record:
         doc = {
             "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -272,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
             doc["apps"] = old["apps"]
         RECORD.write_text(json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
         print(f"\nwrote {RECORD.relative_to(ROOT)}")
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
