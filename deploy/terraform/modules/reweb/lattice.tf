@@ -28,8 +28,8 @@ resource "aws_vpclattice_target_group" "this" {
   tags  = var.tags
 
   config {
-    # V2: header and query values as lists (repeated ones reach the app as sent); reweb reads V1 too, and V1 is
-    # the API's default, hence set here.
+    # V2: header and query values as lists, so repeated ones reach the app as sent (V1 joins them with commas);
+    # reweb reads V1 too, and V1 is the API's default, hence set here.
     lambda_event_structure_version = "V2"
   }
 }
@@ -80,6 +80,8 @@ resource "aws_vpclattice_listener" "https" {
       }
     }
   }
+
+  depends_on = [aws_lambda_permission.lattice] # no traffic before the function may be invoked
 }
 
 resource "aws_vpclattice_listener" "http" {
@@ -98,6 +100,8 @@ resource "aws_vpclattice_listener" "http" {
       }
     }
   }
+
+  depends_on = [aws_lambda_permission.lattice] # no traffic before the function may be invoked
 }
 
 # With AWS_IAM, only the principals named may call (SigV4-signed requests, service vpc-lattice-svcs).
