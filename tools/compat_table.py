@@ -115,6 +115,16 @@ def render(results: dict[str, Any], cold: dict[str, Any] | None = None) -> str:
     return "\n".join(lines)
 
 
+def _interpreter_note(machine: dict[str, Any]) -> str:
+    interp = machine.get("interpreter_start_ms", {})
+    full, bare = interp.get("python3 -c pass"), interp.get("python3 -S -c pass")
+    if full is None or bare is None:
+        return ""
+    return (f" Each Init includes one Python start: {full:.0f} ms on this machine, {bare:.0f} ms without "
+            "site-packages' .pth files (`python3 -S`); the difference is this sandbox's own `.pth` hook, which Lambda "
+            "does not have.")
+
+
 def _cold_table(cold: dict[str, Any], keys: list[str]) -> list[str]:
     m = cold.get("machine", {})
     lines = [
@@ -122,7 +132,8 @@ def _cold_table(cold: dict[str, Any], keys: list[str]) -> list[str]:
         f"started {cold.get('runs', '?')} times directly and {cold.get('runs', '?')} times through `reweb local "
         f"--source {cold.get('source', '?')}` (runtime: {cold.get('runtime', 'python')}), alternately, in one run, "
         f"on {m.get('cpus', '?')} CPUs (load average {m.get('load_before', '?')} before, {m.get('load_after', '?')} "
-        "after). Milliseconds, median (min-max). What each figure includes: "
+        "after). Milliseconds, median (min-max). reweb's own part is the median over starts of Init minus the app's "
+        "start inside it." + _interpreter_note(m) + " What each figure includes, and what reweb's part is made of: "
         "[docs/performance.md](docs/performance.md#cold-start-of-real-apps).",
         "",
         "| app | app alone (spawn to first ready answer) | Lambda Init through reweb | the app's start inside that "
