@@ -97,7 +97,8 @@ def test_form_login_changes_session(site: Site) -> None:
     assert after and after != before  # a new session id at login (session fixation protection)
     page = c.get(f"{EX}/jsp/security/protected/index.jsp")
     assert page.status == 200, page
-    assert re.search(r"You are logged in as remote user\s*<b>tomcat</b>\s*in session <b>" + after, page.text()), page.text()
+    shown = r"You are logged in as remote user\s*<b>tomcat</b>\s*in session <b>" + after
+    assert re.search(shown, page.text()), page.text()
     anon = Client(site.base).get(f"{EX}/jsp/security/protected/index.jsp")
     assert "j_security_check" in anon.text()
 
