@@ -1,12 +1,13 @@
 """Tomcat 10.1 (Java servlets and JSP, Debian) with real web applications: the servlet/JSP examples (session
 cookies, FORM login through j_security_check with a session id change, repeated parameters, UTF-8 parameters and
 cookies), the manager (BASIC auth, its CSRF nonce filter, stopping and starting an application, the text API) and
-a static application served by Tomcat's DefaultServlet (listing with non-ASCII names, Range, HEAD, ETag/304),
-directory redirects and Tomcat's own gzip."""
+a static application served by Tomcat's DefaultServlet (listing with non-ASCII names, Range, HEAD, ETag/304) with
+a multipart upload JSP (non-ASCII file names), directory redirects and Tomcat's own gzip."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 import urllib.parse
 
@@ -141,7 +142,7 @@ def test_static_listing_range_head_304(site: Site) -> None:
     r = c.get("/daten/")
     assert r.status == 200, r
     hrefs = sorted(re.findall(r'href="/daten/([^"/]+)"', r.text()))
-    assert hrefs == ["Gr%C3%BC%C3%9Fe.txt", "archiv.bin", "bild.png"], hrefs
+    assert hrefs == ["Gr%C3%BC%C3%9Fe.txt", "archiv.bin", "bild.png", "upload.jsp"], hrefs
     txt = c.get("/daten/" + hrefs[0])
     assert txt.status == 200 and txt.body == (BASE_DIR / "daten" / "Grüße.txt").read_bytes(), txt
     png = c.get("/daten/bild.png")
@@ -161,6 +162,21 @@ def test_static_listing_range_head_304(site: Site) -> None:
     assert part.header("content-range") == f"bytes 1000-1999/{len(original)}"
     h = c.head("/daten/archiv.bin")
     assert h.status == 200 and h.header("content-length") == str(len(original)) and h.body == b"", h
+
+
+def test_upload_non_ascii_names(site: Site) -> None:
+    """A multipart body parsed by Tomcat (Part.getSubmittedFileName) in kit/tomcat/daten/upload.jsp."""
+    c = site.client()
+    png = TEST_PNG.read_bytes()
+    blob = RANDOM_BIN.read_bytes()[:200_000]
+    files = [("files", "Grüße ✓ 東京.png", "image/png", png), ("files", "отчёт.bin", "application/octet-stream", blob)]
+    r = c.post_multipart("/daten/upload.jsp", [("titel", "Grüße")], files)
+    assert r.status == 200 and r.header("content-type") == "application/json;charset=UTF-8", r
+    assert r.json() == [
+        {"name": "Grüße ✓ 東京.png", "size": len(png), "sha256": hashlib.sha256(png).hexdigest()},
+        {"name": "отчёт.bin", "size": len(blob), "sha256": hashlib.sha256(blob).hexdigest()},
+    ]
+    assert c.get("/daten/upload.jsp").status == 405
 
 
 def test_gzip_by_tomcat(site: Site) -> None:
