@@ -252,7 +252,7 @@ def test_live_stream_reaches_client_before_its_end(site: Site) -> None:
     parts = urllib.parse.urlsplit(site.base)
     conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
     try:
-        conn.request("GET", f"/live?token={token}&wait=3")
+        conn.request("GET", f"/live?token={token}&wait=5")
         resp = conn.getresponse()
         assert resp.status == 200, resp.status
         first = resp.readline()

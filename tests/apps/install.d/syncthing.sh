@@ -6,7 +6,7 @@ KIT=${KIT:-/opt/reweb-apps}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 if ! dpkg-query -W -f='${Status}' syncthing 2>/dev/null | grep -q 'install ok installed'; then
   apt-get -o DPkg::Lock::Timeout=600 update -qq
-  # policy-rc.d: no service is started by the package (syncthing ships only user units, but be sure).
+  # The package starts no service: it ships only systemd units (syncthing@.service, a user unit), nothing in init.d.
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends syncthing >/dev/null
 fi
 cp -a "$HERE/kit/syncthing" "$KIT/"
