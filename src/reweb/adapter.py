@@ -67,14 +67,15 @@ def encode_json(result: dict[str, Any]) -> bytes:
 
 
 class Adapter:
-    def __init__(self, settings: Settings, log: Log, runtime_address: str, env_config: dict[str, Any]) -> None:
+    def __init__(self, settings: Settings, log: Log, runtime_address: str, env_config: dict[str, Any],
+                 app: App | None = None) -> None:
         self.settings = settings
         self.log = log
         self.runtime_address = runtime_address
         self.env_config = env_config
         self.env_json = dumps_ascii(env_config)  # constant for the life of the process: encoded once
         self.app_authority = settings.authority(settings.port)  # the pass-through request's Host
-        self.app = App(settings, log)
+        self.app = app if app is not None else App(settings, log)  # cli starts it before importing us
         self.offload: Offload | None = None  # made at the first response over the limit (REWEB_OFFLOAD_BUCKET)
 
     def worker(self) -> Worker:

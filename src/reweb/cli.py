@@ -120,32 +120,24 @@ def run_adapter(args: list[str]) -> int:
         log.error("AWS_LAMBDA_RUNTIME_API is not set: reweb runs inside AWS Lambda; "
                   "to try an app on this machine use `reweb local -- CMD`")
         return 2
-    from .runtime import RuntimeClient
-
     warnings: list[str] = []
     try:
         settings = load(os.environ, overrides, command, warnings)
     except ConfigError as exc:
         log.error("configuration error", reason=str(exc))
-        _report_init_error(RuntimeClient(address), "Runtime.InvalidConfiguration", str(exc), log)
+        _report_init_error(address, "Runtime.InvalidConfiguration", str(exc), log)
         return 1
     if settings.debug:
         log = Log.from_env(debug=True)
     for warning in warnings:
         log.warn(warning)
 
-    from .adapter import Adapter
-    from .app import AppExited, AppStartError
+    # The app is spawned as early as the configuration allows: only what starting it needs is imported before;
+    # the rest of reweb (adapter, events, Runtime API client) loads while the app starts, so a cold start waits
+    # for the slower of the two, not for their sum.
+    from .app import App, AppExited, AppStartError
 
-    env_config = {
-        "function_name": os.environ.get("AWS_LAMBDA_FUNCTION_NAME", ""),
-        "memory": int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "0") or 0),
-        "version": os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", ""),
-        "log_stream": os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", ""),
-        "log_group": os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", ""),
-    }
-    adapter = Adapter(settings, log, address, env_config)
-    app = adapter.app
+    app = App(settings, log)
 
     def shutdown(signum: int, _frame: object) -> None:
         # Lambda allows 500 ms after SIGTERM (internal extension): the app gets most of it, then SIGKILL.
@@ -162,15 +154,25 @@ def run_adapter(args: list[str]) -> int:
             app.extra_env = resolve(os.environ)
         except SecretError as exc:
             log.error("a secret could not be read", reason=str(exc))
-            _report_init_error(RuntimeClient(address), "Runtime.SecretError", f"reweb: {exc}", log)
+            _report_init_error(address, "Runtime.SecretError", f"reweb: {exc}", log)
             return 1
         log.info("secrets read into the app's environment", names=",".join(sorted(app.extra_env)))
     try:
         app.start()
     except AppStartError as exc:
         log.error("the app could not be started", reason=str(exc))
-        _report_init_error(RuntimeClient(address), "Runtime.AppStartError", f"reweb: {exc}", log)
+        _report_init_error(address, "Runtime.AppStartError", f"reweb: {exc}", log)
         return 1
+    from .adapter import Adapter
+
+    env_config = {
+        "function_name": os.environ.get("AWS_LAMBDA_FUNCTION_NAME", ""),
+        "memory": int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "0") or 0),
+        "version": os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", ""),
+        "log_stream": os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", ""),
+        "log_group": os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", ""),
+    }
+    adapter = Adapter(settings, log, address, env_config, app)
     from .extension import register
 
     register(lambda_address or address, log)  # after the start: the lifeline is forked before any thread exists
@@ -184,13 +186,13 @@ def run_adapter(args: list[str]) -> int:
                 message = (f"the app was not ready after {settings.readiness_timeout:g} s "
                            f"(REWEB_READINESS_CHECK_TIMEOUT_SECONDS); last check: {app.last_check}")
                 log.error("the app is not ready: init fails", reason=message)
-                _report_init_error(RuntimeClient(address), "Runtime.AppNotReady", f"reweb: {message}", log)
+                _report_init_error(address, "Runtime.AppNotReady", f"reweb: {message}", log)
                 app.stop(grace=0.3)
                 return 1
             log.warn("the app is not ready yet; finishing the wait in the first invocation (async init)")
     except AppExited as exc:
         log.error("the app exited during init", reason=str(exc))
-        _report_init_error(RuntimeClient(address), "Runtime.AppExited", f"{exc} during init", log)
+        _report_init_error(address, "Runtime.AppExited", f"{exc} during init", log)
         return 1
     log.info("reweb ready", init_ms=round((time.monotonic() - started) * 1000, 1), mode=settings.invoke_mode)
     if snapstart:
@@ -205,13 +207,13 @@ def run_adapter(args: list[str]) -> int:
         app.stop(grace=1.0)
 
 
-def _report_init_error(client: object, error_type: str, message: str, log: object) -> None:
+def _report_init_error(address: str, error_type: str, message: str, log: object) -> None:
     from .log import Log
-    from .runtime import RuntimeClient
+    from .runtime import RuntimeClient  # only on this path: a start that succeeds imports it later
 
-    assert isinstance(client, RuntimeClient) and isinstance(log, Log)
+    assert isinstance(log, Log)
     try:
-        client.init_error(error_type, message)
+        RuntimeClient(address).init_error(error_type, message)
     except Exception as exc:  # the Runtime API may be gone; the log line above is what remains
         log.error("could not report the init error", reason=str(exc))
 

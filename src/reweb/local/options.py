@@ -10,6 +10,21 @@ from dataclasses import dataclass, field
 
 from .gateways import SOURCES
 
+
+def runtime_without_site() -> list[str]:
+    """The instance's runtime: this Python with -S (no site module, so no .pth file of this machine runs at each
+    instance start: a sandbox's CA hook here imports certifi, ~70 ms; conda, coverage or editable-install hooks
+    elsewhere), reweb and its optional pybase64 found where this process found them. That is how the image's
+    one-file executable starts on Lambda (no site-packages at all), so Init is not inflated by this machine."""
+    import sysconfig
+
+    import reweb
+
+    paths = [os.path.dirname(os.path.dirname(reweb.__file__)), sysconfig.get_paths()["purelib"],
+             sysconfig.get_paths()["platlib"]]
+    boot = f"import sys; sys.path[:0] = {paths!r}; from reweb.cli import main; sys.exit(main())"
+    return [sys.executable, "-S", "-c", boot]
+
 APP_PORT_VARS = ("REWEB_APPLICATION_PORT", "AWS_LWA_PORT", "PORT")
 
 
@@ -31,7 +46,7 @@ class Options:
     network: str = "isolated"  # "isolated": a network namespace per instance, as on Lambda; "shared": the host's
     snapstart: bool = False  # instances restored from a snapshot made ahead of the requests (Lambda SnapStart)
     # How an instance is started: the real adapter unless REWEB_LOCAL_RUNTIME names another runtime.
-    runtime_command: list[str] = field(default_factory=lambda: [sys.executable, "-m", "reweb"])
+    runtime_command: list[str] = field(default_factory=lambda: runtime_without_site())
 
 
 class UsageError(Exception):
