@@ -45,6 +45,13 @@ APPS: dict[str, tuple[str, str]] = {
     "caddy": ("Caddy 2.6 file server", "Go"),
     "json-server": ("json-server 0.17", "Node 20, Express, JSON file"),
     "node-red": ("Node-RED 4.1", "Node 20, Express, files"),
+    "phpmyadmin": ("phpMyAdmin 5.2", "PHP 8.2, `php -S`, MariaDB"),
+    "mediawiki": ("MediaWiki 1.39", "PHP 8.2, nginx + php-fpm, SQLite"),
+    "redmine": ("Redmine 5.0", "Ruby 3.1, Rails 6.1, Puma, SQLite"),
+    "fastapi": ("FastAPI (library catalogue)", "Python, uvicorn (ASGI), SQLite in /tmp"),
+    "nextjs": ("Next.js 16.4", "Node 20, `next start`, App Router, streaming SSR"),
+    "syncthing": ("Syncthing 1.19 GUI + REST", "Go"),
+    "tomcat": ("Tomcat 10.1", "Java 17, servlets and JSP"),
 }
 
 #: The AWS limits a test may expect instead of the app's own behaviour (keys of tests/apps/appkit.py LIMITS), as

@@ -513,6 +513,7 @@ class AppSpec:
     after_start: Callable[[Client], None] = lambda c: None  # first-use steps through the public URL (installers)
     wait_codes: str = "200-399"  # REWEB_WAIT_CODE
     env: dict[str, str] = field(default_factory=dict)  # the app's own environment
+    reweb_env: dict[str, str] = field(default_factory=dict)  # reweb's settings for this app (REWEB_ASYNC_INIT...)
     cwd: str = "/tmp"
     start_timeout: float = 60.0
 
@@ -609,6 +610,7 @@ def local_command(spec: AppSpec, mode: str, gateway_port: int, base: str) -> tup
     env = dict(os.environ)
     env.update({"REWEB_APPLICATION_PORT": str(spec.port), "REWEB_WAIT_PATH": spec.wait_path,
                 "REWEB_WAIT_CODE": spec.wait_codes})
+    env.update(spec.reweb_env)
     # reweb's bytecode cached as an image build leaves it: with PYTHONDONTWRITEBYTECODE (set on this machine) and
     # a source file edited since the last cache write, every instance would compile reweb anew (tens of ms of
     # Init that no deployed function pays). Under build/ (untracked); the app's own environment is untouched.

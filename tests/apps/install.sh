@@ -1,5 +1,5 @@
 #!/bin/bash
-# Installs the ten real applications of the compatibility suite (tests/apps) and their build-time configuration.
+# Installs the real applications of the compatibility suite (tests/apps) and their build-time configuration:
 #
 # Idempotent and quick on a second run: apt-get runs only when a package is missing, the Python venvs and npm trees
 # are kept in the kit folder (/opt/reweb-apps) and rebuilt only when missing. Run as root (CI runs it as root).

@@ -12,7 +12,6 @@ from __future__ import annotations
 import gzip
 import re
 import urllib.parse
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,15 +34,8 @@ SPEC = AppSpec(
     env={"REDMINE_PORT": "8033"},
     prepare=_prepare,
     start_timeout=120.0,
+    reweb_env={"REWEB_ASYNC_INIT": "true"},  # as the guide says
 )
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _async_init() -> Iterator[None]:
-    """reweb's own setting for this app (run_site hands its environment to `reweb local`): as the guide says."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("REWEB_ASYNC_INIT", "true")
-        yield
 
 
 def _token(html: str) -> str:
