@@ -140,7 +140,11 @@ def _cold_table(cold: dict[str, Any], keys: list[str]) -> list[str]:
         f"--source {cold.get('source', '?')}` (runtime: {cold.get('runtime', 'python')}), alternately, in one run, "
         f"on {m.get('cpus', '?')} CPUs (load average {m.get('load_before', '?')} before, {m.get('load_after', '?')} "
         "after). Milliseconds, median (min-max). reweb's own part is the median over starts of Init minus the app's "
-        "start inside it." + _interpreter_note(m) + " What each figure includes, and what reweb's part is made of: "
+        "start inside it." + (_interpreter_note(m) if cold.get("runtime", "python") == "python" else
+                              " The instances ran the one-file executable (`dist/reweb-linux-x86_64`), what a "
+                              "container "
+                              "image runs on Lambda: no Python start of this machine's is in it.")
+        + " What each figure includes, and what reweb's part is made of: "
         "[docs/performance.md](docs/performance.md#cold-start-of-real-apps).",
         "",
         "| app | app alone (spawn to first ready answer) | Lambda Init through reweb | the app's start inside that "
