@@ -46,19 +46,15 @@ def error_response(status: int, message: str, reason: str = "") -> HttpResponse:
     return response
 
 
-def is_hook(path: str, hooks: tuple[str, ...]) -> bool:
-    """Whether the path the app would see names a SnapStart hook, however a client spells it: percent-encoded,
-    doubled slashes, a trailing slash, another case."""
+def hook_key(path: str) -> str:
+    """A path as a SnapStart hook is recognised, however a client spells it: percent-encoded, doubled slashes,
+    a trailing slash, another case."""
     from urllib.parse import unquote
 
-    def norm(p: str) -> str:
-        p = unquote(p)
-        while "//" in p:
-            p = p.replace("//", "/")
-        return p.rstrip("/").lower()
-
-    target = norm(path)
-    return any(norm(hook) == target for hook in hooks)
+    path = unquote(path)
+    while "//" in path:
+        path = path.replace("//", "/")
+    return path.rstrip("/").lower()
 
 
 def encode_json(result: dict[str, Any]) -> bytes:
@@ -75,6 +71,7 @@ class Adapter:
         self.env_config = env_config
         self.env_json = dumps_ascii(env_config)  # constant for the life of the process: encoded once
         self.app_authority = settings.authority(settings.port)  # the pass-through request's Host
+        self.hook_keys = frozenset(map(hook_key, settings.hook_paths))  # refused to clients (SnapStart)
         self.app = app if app is not None else App(settings, log)  # cli starts it before importing us
         self.offload: Offload | None = None  # made at the first response over the limit (REWEB_OFFLOAD_BUCKET)
 
@@ -197,7 +194,7 @@ class Worker:
             tenant_id=invocation.tenant_id,
         )
         streaming = settings.streaming and kind.prelude is not None
-        if settings.hook_paths and kind.http and is_hook(request.path, settings.hook_paths):
+        if self.adapter.hook_keys and kind.http and hook_key(request.path) in self.adapter.hook_keys:
             self.log.warn("a request for a SnapStart hook's path was refused", request_id=invocation.request_id,
                           path=request.path[:200])
             self.send_buffered(invocation, kind, error_response(403, "this path is reserved for SnapStart hooks"))

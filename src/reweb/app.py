@@ -5,13 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import threading
 import time
 
 from . import tree
 from .config import Settings
-from .http1 import Connection, ProtocolError
+from .http1 import Connection, ProtocolError, open_socket
 from .log import Log
 
 POLL_INTERVAL = 0.010  # readiness poll: the port is noticed within ~10 ms of opening
@@ -120,13 +119,10 @@ class App:
 
     def _port_holders(self) -> list[int] | None:
         """None when nothing listens on the app's port, else who does (maybe [] when unknown)."""
-        host = self.settings.host  # a loopback address (config checks it): no name to resolve
-        # A plain connect, not socket.create_connection: its getaddrinfo() encodes the host with the idna codec,
-        # whose first use imports encodings.idna, stringprep and unicodedata (3-9 ms here) before the app's spawn.
-        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.settimeout(0.5)
-            if sock.connect_ex((host, self.settings.port)) != 0:
-                return None
+        try:  # open_socket: a numeric address without getaddrinfo (its idna codec costs ms before the spawn)
+            open_socket(self.settings.host, self.settings.port, 0.5).close()
+        except OSError:
+            return None
         return tree.port_listeners(self.settings.port)
 
     def _reap(self) -> None:

@@ -212,10 +212,7 @@ def _report_init_error(address: str, error_type: str, message: str, log: object)
     from .runtime import RuntimeClient  # only on this path: a start that succeeds imports it later
 
     assert isinstance(log, Log)
-    try:
-        RuntimeClient(address).init_error(error_type, message)
-    except Exception as exc:  # the Runtime API may be gone; the log line above is what remains
-        log.error("could not report the init error", reason=str(exc))
+    RuntimeClient(address).phase_error("init", error_type, message, log)
 
 
 if __name__ == "__main__":

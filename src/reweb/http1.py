@@ -135,7 +135,7 @@ class Connection:
     def connect(self) -> None:
         self.close()
         timeout = None if self.deadline is None else _poll_ms(self.deadline) / 1000
-        sock = _connect(self.host, self.port, timeout)
+        sock = open_socket(self.host, self.port, timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.settimeout(0.0 if self.timed else None)  # timed: non-blocking, we poll ourselves
         self.sock = sock
@@ -455,7 +455,7 @@ def _parse_head(raw: bytes, head_request: bool) -> ResponseHead:
     return ResponseHead(status, reason, headers, length, chunked, keep_alive)
 
 
-def _connect(host: str, port: int, timeout: float | None) -> socket.socket:
+def open_socket(host: str, port: int, timeout: float | None) -> socket.socket:
     """A numeric address (the app's loopback, the Runtime API's IP) is connected to directly: getaddrinfo(),
     which socket.create_connection calls, encodes the host with the idna codec, and its first use imports
     encodings.idna, stringprep and unicodedata (3-9 ms of a cold start). A name still goes through it."""

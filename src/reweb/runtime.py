@@ -9,6 +9,10 @@ import json
 
 from .http1 import Connection, ResponseHead
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .log import Log
+
 API = "/2018-06-01/runtime"
 
 
@@ -111,9 +115,14 @@ class RuntimeClient:
         self._post(f"/invocation/{request_id}/error", _error_body(error_type, message),
                    f"Lambda-Runtime-Function-Error-Type: {error_type}\r\n")
 
-    def init_error(self, error_type: str, message: str) -> None:
-        self._post("/init/error", _error_body(error_type, message),
-                   f"Lambda-Runtime-Function-Error-Type: {error_type}\r\n")
+    def phase_error(self, phase: str, error_type: str, message: str, log: Log) -> None:
+        """An init or restore failure (POST /runtime/{phase}/error), told to Lambda if it still listens; if not,
+        the caller's log line before this one is what remains."""
+        try:
+            self._post(f"/{phase}/error", _error_body(error_type, message),
+                       f"Lambda-Runtime-Function-Error-Type: {error_type}\r\n")
+        except Exception as exc:
+            log.error(f"could not report the {phase} error", reason=str(exc))
 
     def restore_next(self) -> None:
         """SnapStart: blocks while Lambda takes the snapshot; returns in a restored sandbox."""
@@ -121,10 +130,6 @@ class RuntimeClient:
                                     + self.authority + b"\r\n\r\n")
         if head.status != 200:
             raise RuntimeError_(head.status, body)
-
-    def restore_error(self, error_type: str, message: str) -> None:
-        self._post("/restore/error", _error_body(error_type, message),
-                   f"Lambda-Runtime-Function-Error-Type: {error_type}\r\n")
 
     def stream(self, request_id: str, content_type: str) -> ResponseStream:
         return ResponseStream(self, request_id, content_type)

@@ -64,7 +64,7 @@ def checkpoint_and_restore(settings: Settings, address: str, log: Log) -> bool:
     """Run the snapshot's part of the lifecycle; False when it failed (already reported to Lambda)."""
     failure = _hook(settings, settings.snapstart_before_checkpoint_path, "before-checkpoint", log)
     if failure:
-        RuntimeClient(address).init_error("Runtime.BeforeCheckpointError", failure)
+        RuntimeClient(address).phase_error("init", "Runtime.BeforeCheckpointError", failure, log)
         return False
     client = RuntimeClient(address)
     log.info("SnapStart: waiting for the snapshot")
@@ -77,6 +77,6 @@ def checkpoint_and_restore(settings: Settings, address: str, log: Log) -> bool:
     log.info("SnapStart: restored")
     failure = _hook(settings, settings.snapstart_after_restore_path, "after-restore", log)
     if failure:
-        RuntimeClient(address).restore_error("Runtime.AfterRestoreError", failure)
+        RuntimeClient(address).phase_error("restore", "Runtime.AfterRestoreError", failure, log)
         return False
     return True
