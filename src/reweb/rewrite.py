@@ -149,15 +149,11 @@ def _weights(accept_encoding: str) -> dict[str, float]:
     return weights
 
 
-def accepts_gzip(accept_encoding: str) -> bool:
-    """RFC 9110 12.5.3: gzip (or x-gzip, or `*`) listed with a q-value above zero; `gzip;q=0` refuses."""
-    return preferred_coding(accept_encoding, brotli=False) == "gzip"
-
-
 def preferred_coding(accept_encoding: str, brotli: bool = True) -> str | None:
-    """The content coding to answer with (RFC 9110 12.5.3), or None: "br" when Brotli is here and the client
-    weighs it at least as high as gzip (at quality 5 it makes text 5-8% smaller than gzip -6, no slower:
-    bench/compression.py), else "gzip" when the client accepts it. `*` stands for any coding not listed."""
+    """The content coding to answer with (RFC 9110 12.5.3: `gzip;q=0` refuses), or None: "br" when Brotli is
+    here and the client weighs it at least as high as gzip (at quality 5 it makes text 5-8% smaller than gzip
+    -6, no slower: bench/compression.py), else "gzip" when the client accepts it. `*` stands for any coding not
+    listed."""
     weights = _weights(accept_encoding)
     star = weights.get("*", 0.0)
     gzip_q = weights.get("gzip", weights.get("x-gzip", star))
@@ -250,7 +246,7 @@ def maybe_compress_stream(response: HttpResponse, request: HttpRequest, *, force
 
 
 class _Closing:
-    """An iterator over the gzipped pieces whose close() also closes the app's own stream (the adapter closes
+    """An iterator over the compressed pieces whose close() also closes the app's own stream (the adapter closes
     a stream it abandons, and the app connection must not be left mid-body)."""
 
     def __init__(self, pieces: Iterator[bytes], inner: Iterator[bytes] | None) -> None:
