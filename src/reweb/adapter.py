@@ -272,7 +272,7 @@ class Worker:
         if offload is None:
             offload = self.adapter.offload = Offload(self.settings.offload_bucket, self.settings.offload_expires)
         try:
-            redirect = offload.store(invocation.request_id, request.method, response, self.deadline)
+            redirect, size = offload.store(invocation.request_id, request.method, response, self.deadline)
         except OffloadError as exc:
             message = (f"the app's response is over the {kind.response_limit}-byte limit of a buffered {kind.name} "
                        f"result and could not be offloaded to S3 bucket {offload.bucket}: {exc}")
@@ -281,7 +281,7 @@ class Worker:
         except UpstreamError as exc:
             return self.app_failure(invocation, request, kind, exc, self.deadline)
         self.log.info("response offloaded to S3", request_id=invocation.request_id, bucket=offload.bucket,
-                      key=offload.prefix + invocation.request_id, bytes=offload.last_size, status=redirect.status)
+                      key=offload.prefix + invocation.request_id, bytes=size, status=redirect.status)
         return redirect
 
     def wait_for_app(self, deadline: float | None) -> HttpResponse | None:

@@ -57,7 +57,6 @@ class Offload:
         self.bucket, self.prefix = parse_bucket(bucket_setting)
         self.expires = expires
         self.env = os.environ if env is None else env
-        self.last_size = 0  # of the last object stored (for the log line)
 
     def object_url(self, key: str, region: str) -> str:
         """Path style at a custom endpoint (AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, as the SDKs read them);
@@ -71,10 +70,11 @@ class Offload:
             return f"https://s3.{region}.amazonaws.com/{self.bucket}/{path}"
         return f"https://{self.bucket}.s3.{region}.amazonaws.com/{path}"
 
-    def store(self, name: str, method: str, response: HttpResponse, deadline: float | None) -> HttpResponse:
+    def store(self, name: str, method: str, response: HttpResponse,
+              deadline: float | None) -> tuple[HttpResponse, int]:
         """Upload the response's body (response.body, then response.stream) as object `name` under the
-        prefix; return the redirect to its presigned URL. Raises OffloadError, or the app's UpstreamError
-        when the app fails while its body is read (the upload is aborted either way)."""
+        prefix; return the redirect to its presigned URL and the bytes stored. Raises OffloadError, or the app's
+        UpstreamError when the app fails while its body is read (the upload is aborted either way)."""
         try:
             credentials = Credentials.from_env(self.env)
         except AwsError as exc:
@@ -94,8 +94,7 @@ class Offload:
         headers += [(n, v) for n, v in response.headers if n.lower() == "set-cookie"]
         redirect = HttpResponse(307 if method == "GET" else 303, headers, b"")
         redirect.origin = "reweb"
-        self.last_size = upload.size
-        return redirect
+        return redirect, upload.size
 
 
 class _Upload:
