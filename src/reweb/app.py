@@ -102,6 +102,11 @@ class App:
         env = dict(os.environ)
         env.setdefault("PORT", str(settings.port))  # many apps (Heroku style) read $PORT
         env.update(self.extra_env)
+        # execve cannot pass a NUL: posix_spawn would raise ValueError (a traceback). Name the variable only.
+        held = next((name for name, value in env.items() if "\0" in value), None)
+        if held is not None:
+            raise AppStartError(f"the environment variable {held} holds a NUL character, which no process "
+                                "environment can carry")
         with self.exited:
             try:
                 # setsigdef: Python ignores SIGPIPE and SIGXFSZ, and ignored signals survive exec.

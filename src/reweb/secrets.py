@@ -1,7 +1,9 @@
 """Secrets into the app's environment at init: every REWEB_SECRET_<NAME> whose value is `ssm:<name or ARN>` or
 `secretsmanager:<id or ARN>` (either optionally `#<key>` to pick one key of a JSON value) gives the app
-`<NAME>=<value>`. SSM parameters are read 10 names per call, SecureStrings decrypted. A missing or denied
-secret fails init with an error naming the variable; no value ever reaches a log line or an error message."""
+`<NAME>=<value>`. SSM names may carry a version or label selector (`ssm:/name:3`, `ssm:/name:live`). SSM
+parameters are read 10 names per call, SecureStrings decrypted. A missing or denied secret, or a value that no
+process environment can carry (a NUL), fails init with an error naming the variable; no value ever reaches a log
+line or an error message."""
 
 from __future__ import annotations
 
@@ -45,23 +47,16 @@ def resolve(env: Mapping[str, str]) -> dict[str, str]:
     except AwsError as exc:
         raise SecretError(f"{next(iter(asked))}: {exc}") from None
     raw: dict[str, str] = {}
-    ssm = sorted({ident for source, ident, _ in asked.values() if source == "ssm"})
     url = endpoint(env, "SSM", "ssm", region)
-    for start in range(0, len(ssm), SSM_BATCH):
-        batch = ssm[start:start + SSM_BATCH]
+    for batch in ssm_batches([ident for source, ident, _ in asked.values() if source == "ssm"]):
+        names = sorted(batch.values())
         try:
-            answer = call_json(url, "ssm", "AmazonSSM.GetParameters", {"Names": batch, "WithDecryption": True},
+            answer = call_json(url, "ssm", "AmazonSSM.GetParameters", {"Names": names, "WithDecryption": True},
                                credentials, region)
         except AwsError as exc:
-            variable = next(v for v, (s, i, _) in asked.items() if s == "ssm" and i in batch)
+            variable = next(v for v, (s, i, _) in asked.items() if s == "ssm" and i in names)
             raise SecretError(f"{variable}: {exc}") from None
-        parameters = answer.get("Parameters")
-        for parameter in parameters if isinstance(parameters, list) else []:
-            if not isinstance(parameter, dict):
-                continue
-            for field in ("Name", "ARN"):
-                if parameter.get(field) in batch:
-                    raw["ssm:" + str(parameter[field])] = str(parameter.get("Value", ""))
+        raw.update(("ssm:" + ident, value) for ident, value in ssm_values(batch, answer).items())
     url = endpoint(env, "Secrets Manager", "secretsmanager", region)
     for variable, (source, ident, _) in asked.items():
         if source != "secretsmanager" or "secretsmanager:" + ident in raw:
@@ -87,5 +82,47 @@ def resolve(env: Mapping[str, str]) -> dict[str, str]:
                 value = None
             if not isinstance(value, str):
                 raise SecretError(f"{variable}: the value is not a JSON object with a string under {key!r}")
+        if "\0" in value:  # execve cannot pass it: a precise init error here, not a traceback at the spawn
+            raise SecretError(f"{variable}: the value holds a NUL character, which no process environment can "
+                              "carry")
         out[variable[len(PREFIX):]] = value
+    return out
+
+
+def ssm_key(ident: str) -> str:
+    """The parameter an SSM reference names, the same for all its forms: a name with or without its leading
+    slash, or an ARN, each optionally with a `:version` or `:label` selector (names hold no colon). It is what
+    GetParameters answers with: the bare name, without the selector."""
+    if ident.startswith("arn:"):
+        ident = ident.split(":", 5)[-1]  # parameter/app/db[:selector]
+        if ident.startswith("parameter/"):
+            ident = ident[len("parameter"):]
+    return ident.partition(":")[0].lstrip("/")
+
+
+def ssm_batches(idents: list[str]) -> list[dict[str, str]]:
+    """GetParameters batches as {ssm_key: reference}: at most 10 each, and never two references to the same
+    parameter in one (`/a:1` and `/a:2` both come back named `/a`, so the answer could not tell them apart)."""
+    batches: list[dict[str, str]] = []
+    for ident in sorted(set(idents)):
+        key = ssm_key(ident)
+        batch = next((b for b in batches if key not in b and len(b) < SSM_BATCH), None)
+        if batch is None:
+            batch = {}
+            batches.append(batch)
+        batch[key] = ident
+    return batches
+
+
+def ssm_values(batch: dict[str, str], answer: dict[str, object]) -> dict[str, str]:
+    """The reference -> value pairs a GetParameters answer holds, matched by the bare name (or the ARN)."""
+    out = {}
+    parameters = answer.get("Parameters")
+    for parameter in parameters if isinstance(parameters, list) else []:
+        if not isinstance(parameter, dict):
+            continue
+        name = parameter.get("Name") or parameter.get("ARN")
+        ident = batch.get(ssm_key(name)) if isinstance(name, str) else None
+        if ident is not None:
+            out[ident] = str(parameter.get("Value", ""))
     return out

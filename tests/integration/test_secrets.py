@@ -47,6 +47,13 @@ def moto_url() -> Iterator[str]:
                       aws_secret_access_key="b")
     sm.create_secret(Name="app/api", SecretString=json.dumps({"token": "tok-123", "user": "svc"}))
     sm.create_secret(Name="app/whole", SecretString="just a string")
+    sm.create_secret(Name="app/nul", SecretString="before\x00after")  # no environment can carry a NUL
+    # Three versions and a label: selectors name one of them, and GetParameters answers with the bare name.
+    for value in ("first", "second", "third"):
+        ssm.put_parameter(Name="/app/versioned", Value=value, Type="SecureString", Overwrite=True)
+    ssm.label_parameter_version(Name="/app/versioned", ParameterVersion=1, Labels=["stable"])
+    ssm.put_parameter(Name="/app/json", Value=json.dumps({"token": "json-one"}), Type="String")
+    ssm.put_parameter(Name="/app/json", Value=json.dumps({"token": "json-two"}), Type="String", Overwrite=True)
     yield url
     server.stop()
 
@@ -90,5 +97,48 @@ def test_a_bad_secret_fails_init_naming_the_variable(tmp_path: Path, moto_url: s
         assert expected in logs, logs
         assert "Runtime.SecretError" in logs or "a secret could not be read" in logs
         assert "s3cr3t" not in logs and "tok-123" not in logs
+    finally:
+        function.close()
+
+
+def test_ssm_version_and_label_selectors_pick_their_version(tmp_path: Path, moto_url: str) -> None:
+    """`ssm:/name:3` and `ssm:/name:label`: the answer's Name has no selector, and the same parameter may be
+    asked for in several versions at once (each a variable of its own)."""
+    secrets = {"REWEB_SECRET_APP_V1": "ssm:/app/versioned:1", "REWEB_SECRET_APP_V2": "ssm:/app/versioned:2",
+               "REWEB_SECRET_APP_STABLE": "ssm:/app/versioned:stable", "REWEB_SECRET_APP_LATEST": "ssm:/app/versioned",
+               "REWEB_SECRET_APP_JSON_V1": "ssm:/app/json:1#token", "REWEB_SECRET_APP_JSON": "ssm:/app/json#token"}
+    function = run(tmp_path, moto_url, secrets)
+    try:
+        answer = function.invoke(EVENT)
+        assert "body" in answer, function.logs()
+        seen = json.loads(answer["body"])
+        assert {k: seen.get(k) for k in ("APP_V1", "APP_V2", "APP_STABLE", "APP_LATEST", "APP_JSON_V1", "APP_JSON")} \
+            == {"APP_V1": "first", "APP_V2": "second", "APP_STABLE": "first", "APP_LATEST": "third",
+                "APP_JSON_V1": "json-one", "APP_JSON": "json-two"}
+    finally:
+        function.close()
+
+
+def test_a_missing_version_fails_init_naming_the_variable(tmp_path: Path, moto_url: str) -> None:
+    function = run(tmp_path, moto_url, {"REWEB_SECRET_APP_X": "ssm:/app/versioned:9"})
+    try:
+        function.invoke_raw(json.dumps(EVENT).encode(), timeout=20)
+        expected = "REWEB_SECRET_APP_X: the SSM parameter '/app/versioned:9' does not exist"
+        logs = function.logs_with(expected)
+        assert expected in logs, logs
+    finally:
+        function.close()
+
+
+def test_a_secret_holding_a_nul_fails_init_naming_the_variable_not_the_value(tmp_path: Path, moto_url: str) -> None:
+    """execve cannot pass a NUL in an environment value: an init error naming the variable, no traceback."""
+    function = run(tmp_path, moto_url, {"REWEB_SECRET_APP_NUL": "secretsmanager:app/nul"})
+    try:
+        answer = function.invoke(EVENT, timeout=20)  # the init error, as Lambda hands it to the caller
+        logs = function.logs_with("REWEB_SECRET_APP_NUL")
+        assert answer.get("errorType") == "Runtime.SecretError", (answer, logs)
+        assert "REWEB_SECRET_APP_NUL" in answer["errorMessage"] and "NUL" in answer["errorMessage"]
+        assert "REWEB_SECRET_APP_NUL: the value holds a NUL" in logs and "Traceback" not in logs, logs
+        assert "before" not in logs + json.dumps(answer) and "after" not in logs + json.dumps(answer)
     finally:
         function.close()
