@@ -100,32 +100,31 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def test_eight_workers_serve_in_parallel() -> None:
+    """Shown by events, not timing: the app holds every request on a barrier of 8 that opens only when 8
+    requests are inside it at once (else, after 20 s, it answers 500), so all 16 answer 200 only if the 8
+    workers really serve at once, whatever the machine's speed or load."""
     app_port = free_port()
     count = 16
-    events = [{"version": "2.0", "rawPath": f"/sleep/{i}", "rawQueryString": f"n={i}",
+    events = [{"version": "2.0", "rawPath": f"/barrier/{i}", "rawQueryString": f"n={i}",
                "headers": {"host": "example.com"},
-               "requestContext": {"http": {"method": "GET", "path": f"/sleep/{i}"}, "stage": "$default"}}
+               "requestContext": {"http": {"method": "GET", "path": f"/barrier/{i}"}, "stage": "$default"}}
               for i in range(count)]
     api = RuntimeApi(events)
     thread = threading.Thread(target=api.serve_forever, daemon=True)
     thread.start()
     env = {**os.environ, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{api.server_address[1]}",
            "AWS_LAMBDA_MAX_CONCURRENCY": "8", "REWEB_APPLICATION_PORT": str(app_port),
-           "REWEB_APPLICATION_EXEC": f"{sys.executable} {ECHO} {app_port}", "ECHO_SLEEP": "0.3"}
+           "REWEB_APPLICATION_EXEC": f"{sys.executable} {ECHO} {app_port}", "ECHO_BARRIER": "8"}
     process = subprocess.Popen(reweb_argv(), env=env, start_new_session=True)
     try:
-        started = time.monotonic()
-        assert api.done.wait(30), f"only {len(api.results)} of {count} results arrived"
-        elapsed = time.monotonic() - started
+        assert api.done.wait(60), f"only {len(api.results)} of {count} results arrived"
         assert api.max_in_flight == 8
         for i in range(count):
             result = json.loads(api.results[f"req-{i}"])
-            assert result["statusCode"] == 200
+            assert result["statusCode"] == 200, result  # 500: fewer than 8 requests reached the app together
             echoed = json.loads(result["body"])
             assert echoed["query"] == f"n={i}"  # no response mixed up between workers
             assert ["x-amz-tenant-id", f"tenant-of-req-{i}"] in echoed["headers"]
-        # 16 requests of 0.3 s on 8 workers: ~0.6 s plus start-up, far below the 4.8 s of one worker.
-        assert elapsed < 4.0, elapsed
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(10)

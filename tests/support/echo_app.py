@@ -12,6 +12,7 @@ GET/POST anything      -> JSON {method, target, path, query, headers: [[name, va
 /stream?chunks=N&delay=S[&die_after=K] -> chunked text, one chunk every S seconds (crash before chunk K)
 /events                -> POST echo of non-HTTP events: JSON {"received": <event>}
 /ready                 -> 200 only after READY_AFTER seconds since start (503 before)
+/barrier/...           -> with ECHO_BARRIER=N, answers only once N such requests are in the app together
 
 Run: python echo_app.py PORT   (binds 127.0.0.1)
 """
@@ -22,6 +23,7 @@ import base64
 import json
 import os
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -29,6 +31,9 @@ from urllib.parse import parse_qs, urlsplit
 STARTED = time.monotonic()
 READY_AFTER = float(os.environ.get("READY_AFTER", "0"))
 SLEEP = float(os.environ.get("ECHO_SLEEP", "0"))  # every request takes this long (concurrency tests)
+# ECHO_BARRIER=N: every request for /barrier/... waits until N of them are inside the app at once (20 s at
+# most, then 500): concurrency shown by an event, not by timing.
+BARRIER = threading.Barrier(int(os.environ["ECHO_BARRIER"]), timeout=20) if os.environ.get("ECHO_BARRIER") else None
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -54,6 +59,12 @@ class Handler(BaseHTTPRequestHandler):
         body = self._body()
         if SLEEP:
             time.sleep(SLEEP)
+        if BARRIER is not None and self.path.startswith("/barrier/"):
+            try:
+                BARRIER.wait()
+            except threading.BrokenBarrierError:
+                self._send(500, b"barrier broken: fewer requests than ECHO_BARRIER arrived together", [])
+                return
         url = urlsplit(self.path)
         args = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         path = url.path
