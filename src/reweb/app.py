@@ -96,9 +96,13 @@ class App:
             raise AppStartError(str(exc)) from None
         holders = self._port_holders()
         if holders is not None:
-            raise AppStartError(f"port {settings.port} is already in use by {tree.describe_pids(holders)} before "
-                                "the app starts; the app could not listen there, and readiness answers would "
-                                "come from that process")
+            message = (f"port {settings.port} is already in use by {tree.describe_pids(holders)} before the app "
+                       "starts; the app could not listen there, and readiness answers would come from that process")
+            if os.environ.get("AWS_SAM_LOCAL") == "true":  # SAM CLI sets it; its emulator holds 8080 in there
+                message += ("; under `sam local` the emulator listens on 8080 inside the container: set "
+                            "REWEB_APPLICATION_PORT (and the app's own port) to another one, e.g. 8000, in the "
+                            "image or the template's Environment")
+            raise AppStartError(message)
         env = dict(os.environ)
         env.setdefault("PORT", str(settings.port))  # many apps (Heroku style) read $PORT
         env.update(self.extra_env)
