@@ -25,10 +25,11 @@ from typing import Any
 
 import pytest
 from http_client import fetch
-from localharness import FAKE_RUNTIME, Local
+from localharness import FAKE_RUNTIME, Local, descendants
 
 from reweb.local.dashboard import Stats, money, percentile, summary_lines
 from reweb.local.options import Options
+from reweb.local.ports import free_port
 from reweb.local.report import Logger
 from tests.support.cdp import chromium, open_page
 
@@ -165,6 +166,55 @@ def test_instance_states_errors_and_the_reserved_prefix(run_local: Run) -> None:
     assert fetch(local.port, "/__reweb/", method="POST", body=b"x").status == 405
     assert local.count("START RequestId") == starts  # none of that was an invocation
     assert fetch(local.port, "/__rewebx").status == 200  # a neighbour of the prefix is the app's
+
+
+def test_dashboard_answers_only_a_host_that_names_its_address(run_local: Run) -> None:
+    """DNS rebinding: a page of evil.example whose name now resolves to 127.0.0.1 sends Host: evil.example:PORT.
+    The dashboard, its state (every query string seen, tokens included) and its page are refused; a page of
+    another origin that names the right host is refused too (its Origin says where it comes from). The app's
+    own routes keep any Host: apps get the Host the browser sent."""
+    local = run_local([], runtime=FAKE_RUNTIME, app=["unused"])
+    port = local.port
+    assert fetch(port, "/login?token=s3cret").status == 200
+    refused = [f"evil.example:{port}", "evil.example", f"127.0.0.1.evil.example:{port}", f"127.0.0.1:{port + 1}",
+               f"localhost:{port}.evil.example", "localhost", "127.0.0.1", ""]
+    for path in ("/__reweb/api/state", "/__reweb/api/state?since=0", "/__reweb/", "/__reweb", "/__reweb/nothing"):
+        for host in refused:
+            r = fetch(port, path, headers={"Host": host})
+            assert r.status == 403 and b"s3cret" not in r.body, (path, host, r.status)
+        for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", f"LocalHost:{port}"):
+            assert fetch(port, path, headers={"Host": host}).status in (200, 302, 404), (path, host)
+        r = fetch(port, path, headers={"Origin": "http://evil.example"})
+        assert r.status == 403 and b"s3cret" not in r.body, path
+    r = fetch(port, "/__reweb/api/state", headers={"Origin": f"http://localhost:{port}"})
+    assert r.status == 200 and b"s3cret" in r.body and r.one("x-content-type-options") == "nosniff"
+    assert local.count("START RequestId") == 1  # none of the refused requests went to the app either
+    r = fetch(port, "/echo?token=x", headers={"Host": f"evil.example:{port}", "Origin": "http://evil.example"})
+    assert r.status == 200 and json.loads(r.body)["headers"]["host"] == f"evil.example:{port}"
+
+
+def test_runtime_api_answers_only_its_own_address(run_local: Run) -> None:
+    """With --network shared each instance's Runtime API listens on this machine's loopback, where a page could
+    reach it by DNS rebinding too, and /next hands out the next event (query strings, cookies, Authorization)."""
+    local = run_local(["--network", "shared", "--app-port", str(free_port())], runtime=FAKE_RUNTIME, app=["unused"])
+    assert fetch(local.port, "/first").status == 200
+    [address] = {env["AWS_LAMBDA_RUNTIME_API"] for pid in descendants(local.proc.pid)
+                 if "AWS_LAMBDA_RUNTIME_API" in (env := environ(pid))}
+    api_port = int(address.rpartition(":")[2])
+    for host in (f"evil.example:{api_port}", "evil.example", f"127.0.0.1:{api_port + 1}", ""):
+        r = fetch(api_port, "/2018-06-01/runtime/invocation/next", headers={"Host": host}, timeout=5)
+        assert r.status == 403 and json.loads(r.body)["errorType"] == "Forbidden", host
+    r = fetch(local.port, "/second?token=s3cret")  # the event goes to the runtime, no one else
+    assert r.status == 200 and json.loads(r.body)["rawQueryString"] == "token=s3cret"
+    local.wait_for("Runtime API refused (403)")
+
+
+def environ(pid: int) -> dict[str, str]:
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return {}
+    return dict(item.decode("utf-8", "replace").partition("=")[::2] for item in raw.split(b"\0") if b"=" in item)
 
 
 def fetch_since(local: Local, version: int) -> dict[str, Any]:

@@ -421,6 +421,7 @@ class Dashboard:
         self.stats.watch(log)
         self.instances = InstanceWatch(pool)
         self._sampler: asyncio.Task[None] | None = None
+        self._refused: list[tuple[list[str], list[str]]] = []  # Host / Origin pairs refused and noted
         log.on_report.append(self._reported)
 
     # ---- lifecycle --------------------------------------------------------------------------------------
@@ -475,6 +476,15 @@ class Dashboard:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         path = request.raw_path.partition("?")[0]
+        hosts, origins = request.headers.getall("Host", []), request.headers.getall("Origin", [])
+        if not addressed_to_us(hosts, origins, self.opts.port):
+            if len(self._refused) < 8 and (hosts, origins) not in self._refused:  # a polling page: noted once
+                self._refused.append((hosts, origins))
+                self.log.note(f"dashboard refused (403) to Host {hosts!r}, Origin {origins!r}: only "
+                              f"127.0.0.1:{self.opts.port}, localhost:{self.opts.port} or [::1]:{self.opts.port} "
+                              "may read it (a page of another site could, by DNS rebinding)")
+            return web.Response(status=403, text=f"reweb local: the dashboard answers only a Host of "
+                                f"127.0.0.1:{self.opts.port}, localhost:{self.opts.port} or [::1]:{self.opts.port}\n")
         if request.method not in ("GET", "HEAD"):
             return web.Response(status=405, headers={"Allow": "GET, HEAD"}, text=_reserved(path, "only GET here"))
         if path == PREFIX.rstrip("/"):
@@ -486,7 +496,8 @@ class Dashboard:
                 since = int(request.query.get("since", "0"))
             except ValueError:
                 since = 0
-            return web.json_response(self.state(since), headers={"Cache-Control": "no-store"})
+            return web.json_response(self.state(since), headers={"Cache-Control": "no-store",
+                                                                 "X-Content-Type-Options": "nosniff"})
         return web.Response(status=404, text=_reserved(path, "no such dashboard page"))
 
     def state(self, since: int = 0) -> dict[str, Any]:
@@ -532,6 +543,22 @@ class Dashboard:
             "Content-Security-Policy": csp, "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer",
         })
+
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+def addressed_to_us(hosts: list[str], origins: list[str], port: int) -> bool:
+    """Whether a request may read the dashboard. DNS rebinding lets any site's page reach 127.0.0.1 under the
+    site's own name, but its Host still says that name: only a Host naming the listening address is served.
+    An Origin, when a browser sends one (cross-origin fetches do), must be that address too: CORS already keeps
+    such a page from reading the answer; refusing it outright costs nothing."""
+    names = {f"{name}:{port}" for name in LOOPBACK_NAMES}
+    if port == 80:  # a browser leaves the default port out
+        names.update(LOOPBACK_NAMES)
+    if len(hosts) != 1 or hosts[0].lower() not in names or len(origins) > 1:
+        return False
+    return not origins or origins[0].lower() in {f"http://{name}" for name in names}
 
 
 def _reserved(path: str, why: str) -> str:

@@ -41,7 +41,7 @@ class Instance:
     def __init__(self, pool: Pool, number: int) -> None:
         self.pool = pool
         self.number = number
-        self.api = RuntimeApi(self)
+        self.api = RuntimeApi(self, pool.log.note)
         self.state: State = "init"
         self.proc: asyncio.subprocess.Process | None = None
         self.pgid = 0

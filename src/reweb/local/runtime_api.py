@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -96,8 +97,10 @@ class Sandbox(Protocol):
 
 
 class RuntimeApi:
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Sandbox, note: Callable[[str], None] | None = None) -> None:
         self.sandbox = sandbox
+        self.note = note
+        self.refused = False  # noted once: a page polling by DNS rebinding would flood the console
         self.server: asyncio.Server | None = None
         self.port = 0
         self._tasks: set[asyncio.Task[None]] = set()
@@ -147,6 +150,14 @@ class RuntimeApi:
 
     async def _route(self, req: http11.Request) -> tuple[int, bytes, http11.Headers]:
         path = req.target.split("?", 1)[0]
+        hosts = [value.lower() for name, value in req.headers if name.lower() == "host"]
+        if len(hosts) != 1 or hosts[0] not in (f"127.0.0.1:{self.port}", f"localhost:{self.port}"):
+            # Every runtime sends the Host of AWS_LAMBDA_RUNTIME_API; a page of another site reaching this
+            # loopback port by DNS rebinding (--network shared) sends its own, and /next would hand it events.
+            if self.note is not None and not self.refused:
+                self.refused = True
+                self.note(f"Runtime API refused (403) to Host {hosts!r}: only 127.0.0.1:{self.port} is served")
+            return _json(403, "Forbidden", f"only Host 127.0.0.1:{self.port} is served here")
         if path.startswith(EXTENSION_PREFIX):
             return await self._extension(req, path[len(EXTENSION_PREFIX):])
         if not path.startswith(PREFIX):
