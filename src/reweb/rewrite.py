@@ -176,30 +176,92 @@ def brotli_module() -> Any:
     return brotli
 
 
+# Headers that describe the app's bytes, not the encoded ones: the length, the codings, the digests of the original
+# (Content-MD5, RFC 3230's Digest, RFC 9530's Repr-Digest) and of the content as sent (Content-Digest), and byte
+# ranges (they would count encoded bytes the app never had). ETag is rewritten, not dropped (_weak_etag).
+_DESCRIBE_ORIGINAL = frozenset({"content-length", "content-encoding", "content-md5", "digest", "repr-digest",
+                                "content-digest", "accept-ranges", "etag"})
+
+
+def _has_token(value: str, token: str) -> bool:
+    """A comma-separated header (Cache-Control, Vary) lists `token` (lower-case), case-insensitively, as a whole
+    directive: `no-transform`, not `x-no-transform`; `max-age=5`'s value is no directive."""
+    value = value.lower()
+    if token not in value:  # the common case, at the cost of one substring search
+        return False
+    return any(item.partition("=")[0].strip() == token for item in value.split(","))
+
+
 def _coding_for(response: HttpResponse, request: HttpRequest, force: bool, negotiate: bool) -> str | None:
-    """Which coding this response gets, or None; the type and status rules shared by both paths."""
-    if not (force or negotiate) or response.status in (204, 304) or request.method == "HEAD":
+    """Which coding this response gets: None when it is not to be compressed for anyone, "" when it would be
+    for another client (identity here, but it varies on Accept-Encoding), else "br" or "gzip". The type, status
+    and header rules shared by both paths, read in one pass over the headers (it runs for every answer).
+    Like nginx and Apache, never a part (206, or any answer with Content-Range: its numbers count the app's
+    bytes), never an answer the app marked `Cache-Control: no-transform` (RFC 9110 7.7), and REWEB_FORCE_GZIP
+    does not override either: a gzipped part with the original's Content-Range is corrupt for any client."""
+    if not (force or negotiate) or response.status in (204, 206, 304) or request.method == "HEAD":
         return None
-    if response.header("content-encoding") not in (None, "", "identity"):
+    content_type = encoding = None
+    for name, value in response.headers:
+        lower = name.lower()
+        if lower == "content-type":
+            content_type = value
+        elif lower == "content-encoding":
+            encoding = value
+        elif lower == "content-range" or (lower == "cache-control" and _has_token(value, "no-transform")):
+            return None
+    if encoding and encoding.strip().lower() != "identity":
         return None
-    accept = request.header("accept-encoding") or ""
     if force:  # re:Web's REWEB_FORCE_GZIP: gzip, whatever the client said
         return "gzip"
-    if not is_text_type(response.header("content-type")):
+    if not is_text_type(content_type):
         return None
+    accept = request.header("accept-encoding") or ""
     coding = preferred_coding(accept, brotli="br" in accept.lower())
     if coding == "br" and brotli_module() is None:
         coding = preferred_coding(accept, brotli=False)
-    return coding
+    return coding or ""
+
+
+def _weak_etag(value: str) -> str | None:
+    """The encoded variant's ETag: other bytes than the app's, so a strong tag would be a lie (RFC 9110 8.8.3).
+    Weakened, as nginx does, rather than suffixed as Apache does ("tag-gzip"): the app still recognises a weak
+    If-None-Match (weak comparison, 13.1.2) and answers 304, where a suffixed tag it never made matches nothing.
+    A value that is no entity-tag at all is dropped (nginx too)."""
+    value = value.strip()
+    if value.startswith('W/"'):
+        return value
+    if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+        return "W/" + value
+    return None
+
+
+def _vary_accept_encoding(headers: Headers) -> None:
+    """Add Vary: Accept-Encoding unless a Vary already names it (or is `*`)."""
+    for name, value in headers:
+        if name.lower() == "vary" and (_has_token(value, "accept-encoding") or value.strip() == "*"):
+            return
+    headers.append(("Vary", "Accept-Encoding"))
 
 
 def _encoded_headers(headers: Headers, coding: str, length: int | None) -> Headers:
-    out = [(n, v) for n, v in headers if n.lower() not in ("content-length", "content-encoding")]
+    """The encoded variant's headers in one pass: what describes the app's bytes goes (ETag weakened), the
+    coding, length and Vary come."""
+    out: Headers = []
+    vary_named = False
+    for name, value in headers:
+        lower = name.lower()
+        if lower in _DESCRIBE_ORIGINAL:
+            if lower == "etag" and (weak := _weak_etag(value)) is not None:
+                out.append((name, weak))
+            continue
+        if lower == "vary" and not vary_named:
+            vary_named = _has_token(value, "accept-encoding") or value.strip() == "*"
+        out.append((name, value))
     out.append(("Content-Encoding", coding))
     if length is not None:
         out.append(("Content-Length", str(length)))
-    vary = [v for n, v in out if n.lower() == "vary"]
-    if not any("accept-encoding" in v.lower() or v.strip() == "*" for v in vary):
+    if not vary_named:
         out.append(("Vary", "Accept-Encoding"))
     return out
 
@@ -210,7 +272,9 @@ def maybe_compress_stream(response: HttpResponse, request: HttpRequest, *, force
     so the client gets it at once, not when the compressor's buffer fills. A streamed answer has no length to
     check: type decides."""
     coding = _coding_for(response, request, force, negotiate)
-    if coding is None:
+    if not coding:
+        if coding == "":
+            _vary_accept_encoding(response.headers)
         return
     first, original = response.body, response.stream  # taken now: the response is rewired below
 
@@ -268,11 +332,14 @@ class _Closing:
 
 def maybe_compress(response: HttpResponse, request: HttpRequest, *, force: bool, negotiate: bool) -> None:
     """Compress the body in place: gzip always with `force` (re:Web's REWEB_FORCE_GZIP), else Brotli or gzip as
-    the client prefers, when the type compresses well. Never a body that is already encoded, empty, or tiny."""
+    the client prefers, when the type compresses well. Never a body that is already encoded, empty, or tiny,
+    nor a part or a no-transform answer (_coding_for); the encoded variant's headers: _encoded_headers."""
     if not response.body or (not force and len(response.body) < COMPRESS_MIN_BYTES):
         return
     coding = _coding_for(response, request, force, negotiate)
-    if coding is None:
+    if not coding:
+        if coding == "":
+            _vary_accept_encoding(response.headers)
         return
     if coding == "br":
         response.body = brotli_module().compress(response.body, quality=BROTLI_QUALITY)
