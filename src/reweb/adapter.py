@@ -111,6 +111,7 @@ class Worker:
         self.upstream = upstream
         self.restart_needed = False
         self.deadline: float | None = None  # of the current invocation, monotonic
+        self.exchange_pid = 0  # the app process the current exchange talks to (another may replace it meanwhile)
 
     def loop(self) -> int:
         """Take and serve invocations; returns 1 only when the Runtime API has failed for RUNTIME_API_GIVE_UP
@@ -238,9 +239,11 @@ class Worker:
             not_ready = self.wait_for_app(deadline)
             if not_ready is not None:
                 return not_ready
+        self.exchange_pid = app.pid
         limit = None if streaming else kind.response_limit
         try:
-            if self.settings.offload_bucket and not streaming:
+            # Offload is for HTTP answers only: a non-HTTP event's answer goes to its invoker, not to a browser.
+            if self.settings.offload_bucket and not streaming and kind.http:
                 return self.read_up_to(self.upstream.exchange(request, deadline, None, stream=True), limit)
             return self.upstream.exchange(request, deadline, limit, stream=streaming)
         except UpstreamError as exc:
@@ -265,24 +268,87 @@ class Worker:
 
     def offload(self, invocation: Invocation, request: HttpRequest, kind: Kind,
                 response: HttpResponse) -> HttpResponse:
-        """The response, stored in S3: a redirect to its presigned URL, or a 502 that says why it is not."""
-        from .offload import Offload, OffloadError
+        """An answer over the limit, stored in S3: a redirect to its presigned URL, or the answer that says why
+        it is not (docs/offload.md). Only a 200 is stored: a redirect turns any status into the object's 200.
+        A 206 too large for the limit is asked for again without Range, so that the object is the whole
+        representation and S3 answers the Range the client sends again on the redirect."""
+        from .offload import Offload, OffloadError, OffloadTimeout
 
+        if response.status == 206 and request.method == "GET" and request.header("range") is not None:
+            response = self.whole_representation(invocation, request, kind, response)
+            if response.origin == "reweb" or (response.status != 200 and response.stream is None):
+                return response  # a failure, or the app's own small answer to the request without Range
+        if response.status != 200:
+            return self.not_offloaded(invocation, kind, response)
         offload = self.adapter.offload
         if offload is None:
             offload = self.adapter.offload = Offload(self.settings.offload_bucket, self.settings.offload_expires)
         try:
-            redirect, size = offload.store(invocation.request_id, request.method, response, self.deadline)
+            redirect, size, notes = offload.store(invocation.request_id, request.method, response, self.deadline)
         except OffloadError as exc:
-            message = (f"the app's response is over the {kind.response_limit}-byte limit of a buffered {kind.name} "
-                       f"result and could not be offloaded to S3 bucket {offload.bucket}: {exc}")
-            self.log.error("offload failed", request_id=invocation.request_id, reason=str(exc))
-            return error_response(502, message)
+            # S3's message can name the account, the role and the bucket: the log has it, the client does not.
+            late = isinstance(exc, OffloadTimeout)
+            self.log.error("offload failed", request_id=invocation.request_id, bucket=offload.bucket,
+                           reason=str(exc) + (" (before the invocation deadline)" if late else ""))
+            return error_response(504 if late else 502, "the response could not be stored"
+                                  + (" before the invocation deadline" if late else ""))
         except UpstreamError as exc:
             return self.app_failure(invocation, request, kind, exc, self.deadline)
+        for note in notes:
+            self.log.warn(note, request_id=invocation.request_id)
         self.log.info("response offloaded to S3", request_id=invocation.request_id, bucket=offload.bucket,
                       key=offload.prefix + invocation.request_id, bytes=size, status=redirect.status)
         return redirect
+
+    def whole_representation(self, invocation: Invocation, request: HttpRequest, kind: Kind,
+                             partial: HttpResponse) -> HttpResponse:
+        """The app's answer to the same GET without Range and If-Range: a GET is safe to repeat (RFC 9110
+        9.2.1), and the whole representation is what S3 needs to answer the client's Range itself. The cost:
+        the app makes, and S3 stores, the whole representation for such a range (logged)."""
+        if partial.stream is not None:
+            partial.stream.close()  # type: ignore[attr-defined]
+        headers = [(n, v) for n, v in request.headers if n.lower() not in ("range", "if-range")]
+        again = HttpRequest(request.method, request.path, request.query, headers, request.body)
+        again.prefix = request.prefix
+        self.log.info("a 206 over the limit: asking the app for the whole representation, to store it",
+                      request_id=invocation.request_id, range=(request.header("range") or "")[:100],
+                      content_range=(partial.header("content-range") or "")[:100])
+        try:
+            whole = self.upstream.exchange(again, self.deadline, None, stream=True)
+        except UpstreamError as exc:
+            return self.app_failure(invocation, request, kind, exc, self.deadline)
+        if whole.status == 200:
+            return whole  # stored whatever its size: the client's Range is answered from the object
+        fix_location(whole, request, self.settings.port)
+        try:
+            return self.read_up_to(whole, kind.response_limit)
+        except UpstreamError as exc:
+            return self.app_failure(invocation, request, kind, exc, self.deadline)
+
+    def not_offloaded(self, invocation: Invocation, kind: Kind, response: HttpResponse) -> HttpResponse:
+        """An answer over the limit whose status a redirect would change. A 3xx, 4xx or 5xx keeps its status
+        and headers (they are its meaning: not found, moved, retry later) with a short body of reweb's in place
+        of its own; any other status (201, 203...: the body is the answer) is a 502 naming the size."""
+        from .offload import REPRESENTATION
+
+        if response.stream is not None:
+            response.stream.close()  # type: ignore[attr-defined]
+        length = response.header("content-length") or ""
+        size = (f"{length}-byte" if length.isdigit() else
+                f"{len(response.body)}-byte" if response.stream is None else f"more than {kind.response_limit}-byte")
+        limit = f"the {kind.response_limit}-byte limit of a buffered {kind.name} result"
+        self.log.error("response over the limit not offloaded (only a 200 is stored in S3)",
+                       request_id=invocation.request_id, status=response.status, size=size.partition("-")[0])
+        if not 300 <= response.status < 600:
+            return error_response(502, f"the app's {size} {response.status} answer does not fit {limit}, and only "
+                                       "a 200 answer is stored in S3 (a redirect would change its status)")
+        body = (f"reweb: the app's {size} answer does not fit {limit}; its status and headers are passed on, "
+                "its body is not\n").encode()
+        headers = [(n, v) for n, v in response.headers if n.lower() not in REPRESENTATION]
+        headers += [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
+        placeholder = HttpResponse(response.status, headers, body, response.reason)
+        placeholder.origin = "reweb"
+        return placeholder
 
     def wait_for_app(self, deadline: float | None) -> HttpResponse | None:
         """Async init left the app starting, it died between invocations, or a restart did not finish:
@@ -306,13 +372,16 @@ class Worker:
         return error_response(504, "the app did not become ready before the invocation deadline")
 
     def exited_during(self, exc: UpstreamError, deadline: float | None) -> int | None:
-        """The app's exit status if it died during this exchange. A dying app closes its sockets just before
-        it exits, so a closed connection waits a moment for the exit; nothing else waits."""
+        """The exit status of the app this exchange talked to, if it died. A dying app's sockets close just
+        before its exit is seen: after a closed or refused connection, an app the kernel marks as exiting is
+        waited for (within the deadline: the answer names the crash however loaded the machine), any other a
+        moment (a wrapper script exits just after its server); nothing else waits."""
+        now = time.monotonic()
         if exc.kind in ("refused", "closed"):
-            wait = 0.2 if deadline is None else min(0.2, deadline - time.monotonic())
-            status = self.app.wait_exit(wait)
+            until = deadline if deadline is not None else now + RESTART_WAIT
+            status = self.app.exit_of(self.exchange_pid, min(0.2, until - now), until)
         else:
-            status = self.app.exit_status()
+            status = self.app.exit_of(self.exchange_pid, 0.0, now)
         if status is not None:
             self.restart_needed = True  # before the next invocation, not inside it
         return status

@@ -37,6 +37,23 @@ def describe_exit(status: int) -> str:
     return f"the app exited with status {status}"
 
 
+PF_EXITING = 0x4  # include/linux/sched.h: set when the process starts to exit, before its files are closed
+
+
+def _exiting(pid: int) -> bool:
+    """Whether the process `pid` (a child of ours) is exiting or has exited. A crashing app's sockets are
+    closed by the kernel after it has marked the process exiting, so a peer that sees the close can tell
+    a dying app (its exit is certain) from one that closed a connection and lives on."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as file:
+            fields = file.read().rpartition(b")")[2].split()
+    except FileNotFoundError:  # reaped already, if /proc is there at all
+        return os.path.exists("/proc/self/stat")
+    except OSError:
+        return False
+    return fields[0] in (b"Z", b"X", b"x") or bool(int(fields[6]) & PF_EXITING)
+
+
 # stdin from /dev/null, as on Lambda; closed in a bare root without one (else the spawn fails as if the
 # command were missing).
 _STDIN_ACTIONS = ([(os.POSIX_SPAWN_OPEN, 0, "/dev/null", os.O_RDONLY, 0)] if os.path.exists("/dev/null")
@@ -60,6 +77,7 @@ class App:
         self.log = log
         self.pid = 0
         self.status: int | None = None  # the current app's exit status once it has exited
+        self.exits: dict[int, int] = {}  # pid -> exit status, of the children reaped lately (earlier apps too)
         self.ready = False
         self.lock = threading.Lock()  # one start/restart/readiness wait at a time
         self.exited = threading.Condition()
@@ -145,6 +163,10 @@ class App:
                 continue
             status = os.waitstatus_to_exitcode(wait_status)
             with self.exited:
+                self.exits[pid] = status
+                if len(self.exits) > 64:
+                    del self.exits[next(iter(self.exits))]
+                self.exited.notify_all()
                 if pid == self.pid:
                     self.status = status
                     self.ready = False
@@ -166,6 +188,25 @@ class App:
         with self.exited:
             self.exited.wait_for(lambda: self.status is not None, max(timeout, 0.0))
             return self.status
+
+    def exit_of(self, pid: int, timeout: float, until: float) -> int | None:
+        """The exit status of the app process `pid` (the current one or an earlier one) if it has exited.
+        When the kernel already marks it as exiting, its exit is certain and is waited for until the monotonic
+        time `until`, however late this loaded machine runs the reaper; otherwise for `timeout` seconds (a
+        wrapper script exits just after its server died)."""
+        if not pid:
+            return None
+
+        def status() -> int | None:  # the current app's is authoritative (a reused pid is not its past)
+            return self.status if pid == self.pid else self.exits.get(pid)
+
+        with self.exited:
+            if (known := status()) is not None:
+                return known
+        wait = until - time.monotonic() if _exiting(pid) else timeout
+        with self.exited:
+            self.exited.wait_for(lambda: status() is not None, max(wait, 0.0))
+            return status()
 
     def stop(self, grace: float = 2.0) -> None:
         """SIGTERM the app's group, SIGKILL whatever of its tree is left after `grace` seconds."""

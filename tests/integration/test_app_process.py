@@ -178,6 +178,41 @@ def test_a_binary_for_another_architecture_is_named(init_api: InitErrorApi, tmp_
     assert "not an executable for this machine" in message
 
 
+# reweb with its reaper slowed down: every exit is seen 1 s after it happens, as when a loaded machine runs
+# the reaper thread late. The kernel marks a dying process as exiting before it closes its sockets, so the
+# crash is still named precisely, not taken for an app that closed the connection.
+LATE_REAPER = """import os, runpy, time
+real_waitpid = os.waitpid
+def late_waitpid(*args):
+    result = real_waitpid(*args)
+    time.sleep(1.0)
+    return result
+os.waitpid = late_waitpid
+runpy.run_module("reweb", run_name="__main__")
+"""
+
+
+@pytest.mark.skipif(bool(os.environ.get("REWEB_TEST_EXECUTABLE")), reason="patches the package's os.waitpid")
+def test_a_crash_is_named_however_late_its_exit_is_seen() -> None:
+    port = free_port()
+    function = RieFunction({"REWEB_APPLICATION_PORT": str(port),
+                            "REWEB_APPLICATION_EXEC": f"{sys.executable} {ECHO} {port}"},
+                           command=[sys.executable, "-c", LATE_REAPER])
+    try:
+        def event(path: str) -> dict[str, object]:
+            return {"version": "2.0", "rawPath": path, "rawQueryString": "", "headers": {"host": "x"},
+                    "requestContext": {"http": {"method": "GET", "path": path}, "stage": "$default"}}
+
+        crashed = function.invoke(event("/crash"))
+        assert crashed["statusCode"] == 502, function.logs()
+        assert crashed["body"].startswith("reweb: the app exited with status 3 while handling GET /crash"), crashed
+        after = function.invoke(event("/after"))
+        assert after["statusCode"] == 200, function.logs()  # restarted before the next invocation
+        assert json.loads(after["body"])["path"] == "/after"
+    finally:
+        function.close()
+
+
 def test_an_escaped_server_is_stopped_before_the_restart() -> None:
     """The wrapper starts the server in a session of its own and exits: the server is re-parented to reweb
     (child subreaper). Before the app starts again, it is found and stopped, so the new one gets the port."""
