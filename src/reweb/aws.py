@@ -12,13 +12,16 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from urllib.parse import SplitResult, quote, urlsplit
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import http.client
+    import io
+    import socket
     import ssl
+    from typing import Any
 
 
 class AwsError(Exception):
@@ -149,7 +152,10 @@ def tls_context() -> ssl.SSLContext:
     return _tls_context
 
 
-def connection(parts: SplitResult, timeout: float) -> http.client.HTTPConnection:
+def connection(parts: SplitResult, timeout: float, deadline: float | None = None) -> http.client.HTTPConnection:
+    """A connection to an AWS endpoint. With `deadline` (monotonic seconds), that one instant bounds everything
+    on it: connecting, the TLS handshake, every send and every read (a socket timeout is per operation, so
+    an endpoint that trickles one byte at a time would never trip it); past it, TimeoutError."""
     import http.client
 
     if parts.scheme == "https":
@@ -157,8 +163,94 @@ def connection(parts: SplitResult, timeout: float) -> http.client.HTTPConnection
             context = tls_context()
         except OSError as exc:
             raise AwsError(f"the CA certificates could not be read: {exc}") from None
+        if deadline is not None:
+            return _deadline_classes()[1](parts.netloc, deadline, context=context)
         return http.client.HTTPSConnection(parts.netloc, timeout=timeout, context=context)
+    if deadline is not None:
+        return _deadline_classes()[0](parts.netloc, deadline)
     return http.client.HTTPConnection(parts.netloc, timeout=timeout)
+
+
+def time_left(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("the deadline has passed")
+    return left
+
+
+class _DeadlineSocket:
+    """A connected socket whose every send and receive waits at most until the deadline. http.client uses only
+    sendall, makefile (for reading) and close; anything else goes to the socket itself."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self._sock = sock
+        self._deadline = deadline
+        self._readers = 0  # open makefile() readers: close() waits for them, as socket.socket's does
+        self._closed = False
+
+    def sendall(self, data: bytes) -> None:
+        self._sock.settimeout(time_left(self._deadline))  # sendall's timeout bounds the whole call
+        self._sock.sendall(data)
+
+    def recv_into(self, buffer: memoryview, nbytes: int = 0) -> int:
+        self._sock.settimeout(time_left(self._deadline))
+        return self._sock.recv_into(buffer, nbytes)
+
+    def makefile(self, mode: str = "rb", buffering: int = -1) -> io.BufferedReader:
+        import io
+        import socket
+
+        self._readers += 1
+        return io.BufferedReader(socket.SocketIO(self, "rb"))  # type: ignore[arg-type]  # reads via recv_into
+
+    def _decref_socketios(self) -> None:  # SocketIO.close calls it
+        self._readers -= 1
+        if self._closed and self._readers <= 0:
+            self._sock.close()
+
+    def close(self) -> None:
+        # http.client closes the connection of an answer that says Connection: close before that answer is
+        # read: the socket stays open until its reader is closed too.
+        self._closed = True
+        if self._readers <= 0:
+            self._sock.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+_classes: tuple[Callable[..., http.client.HTTPConnection], Callable[..., http.client.HTTPConnection]] | None = None
+
+
+def _deadline_classes() -> tuple[Callable[..., http.client.HTTPConnection], Callable[..., http.client.HTTPConnection]]:
+    """http.client's two connection classes, connecting within the deadline and wrapping the socket in a
+    _DeadlineSocket (after the TLS handshake, whose own timeout CPython applies to the handshake as a whole)."""
+    global _classes
+    if _classes is None:
+        import http.client
+
+        class Deadlined(http.client.HTTPConnection):
+            def __init__(self, host: str, deadline: float, **kwargs: Any) -> None:
+                super().__init__(host, timeout=max(deadline - time.monotonic(), 0.001), **kwargs)
+                self.deadline = deadline
+
+            def connect(self) -> None:
+                self.timeout = time_left(self.deadline)
+                super().connect()
+                self.sock = _DeadlineSocket(self.sock, self.deadline)
+
+        class DeadlinedTls(http.client.HTTPSConnection):
+            def __init__(self, host: str, deadline: float, **kwargs: Any) -> None:
+                super().__init__(host, timeout=max(deadline - time.monotonic(), 0.001), **kwargs)
+                self.deadline = deadline
+
+            def connect(self) -> None:
+                self.timeout = time_left(self.deadline)
+                super().connect()
+                self.sock = _DeadlineSocket(self.sock, self.deadline)
+
+        _classes = (Deadlined, DeadlinedTls)
+    return _classes
 
 
 def call_json(url: str, service: str, target: str, payload: dict[str, object], credentials: Credentials,
