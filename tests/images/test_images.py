@@ -35,6 +35,7 @@ from typing import Any
 
 import pytest
 
+from reweb.local.ports import free_port
 from tests.conftest import FIXTURES, ROOT
 from tests.support.rie import rie_binary
 
@@ -139,19 +140,28 @@ def file_in_image(image: str, path: str) -> bytes:
 class ImageFunction:
     """The image as a Lambda function: the RIE (mounted read-only) runs the image's ENTRYPOINT + CMD."""
 
-    def __init__(self, image: str) -> None:
+    def __init__(self, image: str, env: dict[str, str] | None = None, host_network: bool = False,
+                 volumes: dict[str, str] | None = None) -> None:
         config = json.loads(docker("image", "inspect", "--format", "{{json .Config}}", image))
         command = (config.get("Entrypoint") or []) + (config.get("Cmd") or [])
         assert command, f"{image} has no ENTRYPOINT"
         self.name = f"reweb-test-{uuid.uuid4().hex[:12]}"
-        docker("run", "-d", "--name", self.name, "-p", f"127.0.0.1::{RIE_PORT}",
-               "--read-only", "--tmpfs", "/tmp", "--user", UID,
+        # host_network: the app reaches a database on this machine's 127.0.0.1; the RIE then listens there too.
+        rie_address = f"127.0.0.1:{free_port()}" if host_network else f"0.0.0.0:{RIE_PORT}"
+        network = ["--network", "host"] if host_network else ["-p", f"127.0.0.1::{RIE_PORT}"]
+        extra = [f"--env={k}={v}" for k, v in (env or {}).items()]
+        extra += [f"--volume={host}:{inside}:ro" for host, inside in (volumes or {}).items()]
+        docker("run", "-d", "--name", self.name, *network,
+               "--read-only", "--tmpfs", "/tmp", "--user", UID, *extra,
                "-e", "AWS_LAMBDA_FUNCTION_TIMEOUT=30", "-e", "AWS_LAMBDA_FUNCTION_NAME=reweb-image-test",
                "-v", f"{rie_binary()}:/aws-lambda-rie:ro", "--entrypoint", "/aws-lambda-rie",
-               image, "--runtime-interface-emulator-address", f"0.0.0.0:{RIE_PORT}", *command)
+               image, "--runtime-interface-emulator-address", rie_address, *command)
         try:
-            published = docker("port", self.name, f"{RIE_PORT}/tcp").split()
-            self.url = "http://" + next(p for p in published if p.startswith("127.0.0.1:"))
+            if host_network:
+                self.url = "http://" + rie_address
+            else:
+                published = docker("port", self.name, f"{RIE_PORT}/tcp").split()
+                self.url = "http://" + next(p for p in published if p.startswith("127.0.0.1:"))
             self._wait_for_rie()
         except BaseException:
             self.close()
