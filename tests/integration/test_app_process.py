@@ -241,7 +241,7 @@ def test_an_app_never_ready_fails_init_at_the_readiness_timeout(init_api: InitEr
                                                      "AWS_LWA_READINESS_CHECK_TIMEOUT_SECONDS": "1"})
     assert code == 1 and error_type == "Runtime.AppNotReady"
     assert "not ready after 1 s" in message and "last check: connect" in message
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 25  # at the readiness timeout, not when the app's 30 s are over
 
 
 def test_an_app_on_another_loopback_address() -> None:

@@ -42,7 +42,6 @@ pytestmark = pytest.mark.integration
 
 HOSTILE = Path(hostile_app.__file__).resolve()
 TIMEOUT_S = 3  # AWS_LAMBDA_FUNCTION_TIMEOUT of every function here
-FAST = 1.5  # seconds: "at once", well under the timeout
 PEAK_LIMIT_KB = 200 * 1024  # reweb's VmHWM during one hostile exchange
 HTTP_API_LIMIT = 6 * 1024 * 1024
 STOLEN = b"STOLEN"  # the body of the fake response the app leaves on the connection
@@ -339,7 +338,9 @@ def test_slow_app_gets_504_before_the_lambda_timeout(hostile: Hostile, path: str
     answer = hostile.invoke("GET", path)
     with findings.check():
         assert_reweb_error(answer, 504)
-    findings.expect(2.0 <= answer.elapsed <= TIMEOUT_S + 0.4, f"not answered at the deadline: {answer}")
+    # At the deadline, not earlier. Before Lambda's timeout: the 504 is reweb's and the sandbox was not reset
+    # (below); an upper bound on the wall clock measured the machine's load, not reweb.
+    findings.expect(answer.elapsed >= 2.0, f"answered before the deadline: {answer}")
     findings.expect(hostile.reweb_pid() == pid, "the RIE reset the sandbox (killed reweb) at the timeout")
     with findings.check():
         assert_next_ok(hostile)
@@ -357,7 +358,9 @@ REFUSED = [
 
 def refused_at_once_then_next_ok(findings: Findings, hostile: Hostile, answer: Answer, peak: int | None) -> None:
     """The end of every "refuse this answer" test: fast, memory bounded, and the next invocation unharmed."""
-    findings.expect(answer.elapsed < FAST, f"not refused at once: {answer}")
+    # "At once" is an event, not a clock: a refusal that waited for more bytes would end in the 504 at the
+    # deadline; the caller asserts reweb's 502.
+    findings.expect(answer.status != 504, f"not refused at once: {answer}")
     with findings.check():
         assert_peak_bounded(peak, answer)
     with findings.check():

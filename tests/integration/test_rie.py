@@ -6,7 +6,6 @@ import base64
 import json
 import os
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -242,11 +241,11 @@ def test_garbage_answer_is_502(echo: RieFunction) -> None:
 
 
 def test_hang_past_deadline_is_504(echo: RieFunction) -> None:
-    started = time.monotonic()
     result = echo.invoke(with_path(load(V2), "/hang"))
     assert result["statusCode"] == 504
     assert "deadline" in body_of(result).decode()
-    assert time.monotonic() - started < 3.5  # answered before Lambda's own timeout (3 s)
+    # Answered before Lambda's own timeout (3 s): the RIE's timeout gives no statusCode. No wall-clock bound:
+    # that measured the machine's load, not reweb.
     assert echo.invoke(with_path(load(V2), "/text", "size=10"))["statusCode"] == 200
 
 
@@ -292,11 +291,9 @@ def async_init_function(ready_after: str, timeout_s: int) -> RieFunction:
 def test_app_never_ready_async_init_gives_504() -> None:
     function = async_init_function("1000", timeout_s=12)
     try:
-        started = time.monotonic()
         result = function.invoke(load(V2), timeout=30)
         assert result["statusCode"] == 504, (result, function.logs())
-        assert "did not become ready" in body_of(result).decode()
-        assert time.monotonic() - started < 12.5
+        assert "did not become ready" in body_of(result).decode()  # reweb's 504, before the RIE's 12 s timeout
         assert "async init" in function.logs_with("async init")
     finally:
         function.close()

@@ -83,9 +83,8 @@ def test_init_completes_with_the_extension_registered() -> None:
     function = RieFunction({"REWEB_APPLICATION_EXEC": f"{sys.executable} -m http.server {port} --bind 127.0.0.1",
                             "REWEB_APPLICATION_PORT": str(port)}, timeout_s=5)
     try:
-        started = time.monotonic()
-        status, body = function.invoke_raw(json.dumps(EVENT).encode(), timeout=10)
+        # A held init would end in the RIE's 5 s timeout (no statusCode): the answer is the proof, not a clock.
+        status, body = function.invoke_raw(json.dumps(EVENT).encode(), timeout=30)
         assert status == 200 and json.loads(body)["statusCode"] == 200
-        assert time.monotonic() - started < 4
     finally:
         function.close()
