@@ -222,11 +222,13 @@ def test_an_escaped_server_is_stopped_before_the_restart() -> None:
     try:
         event = {"version": "2.0", "rawPath": "/pid", "rawQueryString": "", "headers": {"host": "x"},
                  "requestContext": {"http": {"method": "GET", "path": "/pid"}, "stage": "$default"}}
-        first = function.invoke(event)
-        assert first["statusCode"] == 200, function.logs()
-        time.sleep(1.5)  # the wrapper has exited 3: the app is gone, its server escaped
-        second = function.invoke(event)
-        assert second["statusCode"] == 200, function.logs()
+        # Until reweb has seen the wrapper exit (1 s after its start, however late a loaded machine shows it),
+        # the escaped server answers; the invocation after that restarts the app. Every one answers 200.
+        for _ in range(60):
+            assert function.invoke(event)["statusCode"] == 200, function.logs()
+            if "restarting the app" in function.logs():
+                break
+            time.sleep(0.25)
         logs = function.logs_with("restarting the app")
         assert "restarting the app" in logs and "Address already in use" not in logs
         assert "app is ready" in logs
