@@ -190,6 +190,12 @@ def start_lifeline() -> tuple[int, int]:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(sig, signal.SIG_DFL)  # not reweb's shutdown handler: this process has no app to stop
         os.setsid()
+        # Woken (SIGCONT) when reweb dies: `reweb local` freezes instances with SIGSTOP, and a stopped lifeline
+        # would never see the pipe close. Had reweb died before this, the pipe is closed already.
+        with contextlib.suppress(OSError, AttributeError):
+            import ctypes  # already loaded by set_child_subreaper
+
+            ctypes.CDLL(None).prctl(1, signal.SIGCONT, 0, 0, 0)  # PR_SET_PDEATHSIG
         os.closerange(0, read_end)
         os.closerange(read_end + 1, 1 << 16)
         group = 0

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import select
 import signal
 import subprocess
 import sys
+import termios
 import threading
 import time
 from dataclasses import dataclass, field
@@ -53,17 +56,44 @@ class Local:
     lines: list[str] = field(default_factory=list)
     seen: set[int] = field(default_factory=set)
     changed: threading.Condition = field(default_factory=threading.Condition)
+    terminal: int = -1  # the master side of the pseudo-terminal it runs in, if any
+    reader: threading.Thread | None = None
+    hanging_up: threading.Event = field(default_factory=threading.Event)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def read(self) -> None:
+        if self.terminal >= 0:
+            return self.read_terminal()
         assert self.proc.stdout is not None
         for raw in self.proc.stdout:
             with self.changed:
                 self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
                 self.changed.notify_all()
+
+    def read_terminal(self) -> None:
+        pending = b""
+        while not self.hanging_up.is_set():  # polled, so that hang_up can close the terminal safely
+            if not select.select([self.terminal], [], [], 0.1)[0]:
+                continue
+            try:
+                data = os.read(self.terminal, 65536)
+            except OSError:  # EIO: every process let go of the terminal
+                return
+            *lines, pending = (pending + data).split(b"\n")
+            with self.changed:
+                self.lines.extend(line.decode("utf-8", "replace").rstrip("\r") for line in lines)
+                self.changed.notify_all()
+
+    def hang_up(self) -> None:
+        """Close the terminal, as when its window is closed: the kernel sends SIGHUP to the session."""
+        self.remember_tree()
+        self.hanging_up.set()
+        if self.reader is not None:
+            self.reader.join(timeout=5)
+        os.close(self.terminal)
 
     def wait_for(self, text: str, timeout: float = 15.0, count: int = 1) -> None:
         deadline = time.monotonic() + timeout
@@ -91,8 +121,14 @@ class Local:
             raise
 
 
+def _take_terminal() -> None:
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # after setsid: stdin's terminal becomes the controlling one
+
+
 def start_local(args: list[str], app: list[str] | None = None, env: dict[str, str] | None = None,
-                runtime: str | None = None) -> Local:
+                runtime: str | None = None, terminal: bool = False) -> Local:
+    """Start `reweb local` in a session of its own; with terminal=True its stdin, stdout and stderr are a
+    pseudo-terminal that is its controlling terminal, as in a terminal window."""
     port = free_port()
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("REWEB_", "AWS_LWA_"))}
     full_env.pop("PORT", None)
@@ -100,10 +136,20 @@ def start_local(args: list[str], app: list[str] | None = None, env: dict[str, st
     if runtime:
         full_env["REWEB_LOCAL_RUNTIME"] = runtime
     cmd = [sys.executable, "-m", "reweb.local", "--port", str(port), *args, "--", *(app or WEBAPP)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=full_env,
-                            start_new_session=True)
-    local = Local(proc, port)
-    threading.Thread(target=local.read, daemon=True).start()
+    if terminal:
+        master, slave = os.openpty()
+        try:
+            proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, env=full_env,
+                                    start_new_session=True, preexec_fn=_take_terminal)
+        finally:
+            os.close(slave)
+        local = Local(proc, port, terminal=master)
+    else:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=full_env,
+                                start_new_session=True)
+        local = Local(proc, port)
+    local.reader = threading.Thread(target=local.read, daemon=True)
+    local.reader.start()
     local.wait_for("ready: open")
     return local
 

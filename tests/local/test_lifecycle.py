@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 import time
@@ -65,7 +66,7 @@ def test_idle_instances_are_reaped(run_local: Run) -> None:
     local.wait_for("Init Duration", count=2)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_stop_leaves_no_process_behind(sig: signal.Signals) -> None:
     local = start_local(["--concurrency", "3"])
     with ThreadPoolExecutor(3) as pool:  # three instances, three apps, one of them busy at stop time
@@ -83,6 +84,73 @@ def test_stop_leaves_no_process_behind(sig: signal.Signals) -> None:
     # The client caught mid-invocation is not left hanging: an error answer or a closed connection.
     with contextlib.suppress(ConnectionError, OSError):
         assert busy.result(timeout=10).status >= 500
+
+
+def _stopped(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return False
+    return stat[stat.rfind(b")") + 2:].split()[0] == b"T"
+
+
+@pytest.mark.parametrize("network", ["isolated", "shared"])
+@pytest.mark.parametrize("how", ["terminal closed", "SIGKILL"])
+def test_instances_die_with_reweb_local(how: str, network: str) -> None:
+    """Frozen instances (reweb, its lifeline, the app: all stopped) and a busy one must not outlive `reweb local`,
+    whether its terminal is closed (SIGHUP) or it is SIGKILLed; with --network shared a frozen app would keep
+    the app's port and the next `reweb local` could not start its app."""
+    app_port = free_port()
+    local = start_local(["--network", network, "--concurrency", "3", "--app-port", str(app_port)],
+                        terminal=how == "terminal closed")
+    instances = 3 if network == "isolated" else 1  # shared: one instance at a time
+    frozen_instances = 2 if network == "isolated" else 1
+    busy_client = ThreadPoolExecutor(1)
+    try:
+        for _ in range(5):  # parallel clients until the pool has scaled out
+            with ThreadPoolExecutor(3) as pool:
+                list(pool.map(lambda i: fetch(local.port, f"/text?sleep=0.5&id={i}"), range(3)))
+            if local.count("Init Duration") >= instances:
+                break
+        assert local.count("Init Duration") == instances
+        if network == "isolated":  # one of them busy when the end comes
+            busy_client.submit(fetch, local.port, "/sleep?s=30")
+            local.wait_for("START RequestId", count=local.count("START RequestId") + 1)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # reweb, lifeline and app of each idle instance are stopped
+            stopped = [pid for pid in descendants(local.proc.pid) if _stopped(pid)]
+            if len(stopped) >= 3 * frozen_instances:
+                break
+            time.sleep(0.05)
+        assert len(stopped) >= 3 * frozen_instances, local.lines
+        if how == "SIGKILL":
+            local.remember_tree()
+            local.proc.kill()
+            local.proc.wait(timeout=10)
+        else:
+            local.hang_up()
+            assert local.proc.wait(timeout=20) == 0  # stopped as by Ctrl-C, though its terminal is gone
+        tree = sorted(local.seen)
+        deadline = time.monotonic() + 10
+        while any(alive(p) for p in tree) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        left = [p for p in tree if alive(p)]
+        assert not left, f"left behind after {how}: {[(p, _cmdline(p)) for p in left]}"
+    finally:
+        if local.proc.poll() is None:
+            local.stop()
+        for pid in local.seen:  # only what this test started, found by parent links from reweb local
+            if alive(pid):
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+        busy_client.shutdown(wait=False)
+    if network == "shared":  # the app's port is free: the next `reweb local` starts its app there
+        again = start_local(["--network", "shared", "--app-port", str(app_port)])
+        try:
+            r = fetch(again.port, "/text?id=again")
+            assert (r.status, r.body) == (200, b"hello again"), again.lines
+        finally:
+            again.stop()
 
 
 def test_a_reset_instance_takes_the_apps_grandchildren_with_it() -> None:

@@ -82,7 +82,7 @@ class Instance:
         # without touching ourselves; stdin closed, as on Lambda.
         self.proc = await asyncio.create_subprocess_exec(
             *cmd, env=env, start_new_session=True, stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, preexec_fn=enter,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, preexec_fn=procs.bound_to_us(enter),
         )
         self.pgid = self.proc.pid
         self._tasks.append(asyncio.create_task(self._pump_output()))

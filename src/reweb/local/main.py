@@ -1,4 +1,4 @@
-"""`reweb local`: parse options, start the front door and the pool, stop everything on Ctrl-C/SIGTERM."""
+"""`reweb local`: parse options, start the front door and the pool, stop everything on Ctrl-C/SIGTERM/SIGHUP."""
 
 from __future__ import annotations
 
@@ -16,6 +16,10 @@ from .instances import Pool
 from .options import Options, UsageError, parse
 from .report import Logger
 from .server import FrontDoor
+
+# Ctrl-C, kill, and the terminal closed (SIGHUP) all stop everything: instances live in sessions of their own,
+# so no terminal signal reaches them, and left alone (frozen ones stopped) they would keep the app's port.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def main(argv: list[str]) -> int:
@@ -46,7 +50,7 @@ async def serve(opts: Options, log: Logger | None = None, ready: asyncio.Event |
     await runner.setup()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
     try:
         site = web.TCPSite(runner, "127.0.0.1", opts.port)  # loopback only, never 0.0.0.0
@@ -63,7 +67,7 @@ async def serve(opts: Options, log: Logger | None = None, ready: asyncio.Event |
         await stop.wait()
         log.note("stopping: shutting down every instance and app")
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             loop.remove_signal_handler(sig)
         await dashboard.close()
         await pool.close()

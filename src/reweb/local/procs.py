@@ -8,12 +8,35 @@ real tree from /proc as well and signals each group and each process found. Linu
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
+from collections.abc import Callable
 
 from ..tree import proc_stats
 
 _stats = proc_stats  # the same walker as the adapter's (reweb.tree)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def bound_to_us(then: Callable[[], None] | None = None) -> Callable[[], None]:
+    """A preexec function (after `then`): the instance is SIGKILLed by the kernel when reweb local dies, even
+    SIGKILLed itself and even while the instance is frozen (a stopped process still takes SIGKILL; its
+    lifeline, woken by its own parent-death signal, then kills the app). The signal follows the thread that
+    forks: asyncio spawns from the event loop's, which lives as long as reweb local serves."""
+    parent = os.getpid()
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up before the fork: the child only calls it
+
+    def child() -> None:
+        if then is not None:
+            then()
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # reweb local died before the line above: nobody would send the signal
+            os._exit(125)
+
+    return child
 
 
 def _children_map() -> dict[int, list[int]]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -43,13 +45,24 @@ def billed_ms(duration_ms: float, init_ms: float | None = None) -> int:
 class Logger:
     def __init__(self, out: TextIO | None = None) -> None:
         self.out = out or sys.stdout
+        self.gone = False  # the terminal was closed (or the pipe's reader left): nothing more is written
         # Called with each REPORT / INIT_REPORT once its line is written.
         self.on_report: list[Callable[[Report], None]] = []
         self.on_init_report: list[Callable[[InitReport], None]] = []
 
     def line(self, text: str) -> None:
-        self.out.write(text + "\n")
-        self.out.flush()
+        if self.gone:
+            return
+        try:
+            self.out.write(text + "\n")
+            self.out.flush()
+        except OSError:  # EIO from a closed terminal, EPIPE: the shutdown that follows a SIGHUP must go on
+            self.gone = True
+            with contextlib.suppress(OSError, ValueError):
+                # What is still buffered drains into /dev/null, so the flush at exit does not fail again.
+                null = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(null, self.out.fileno())
+                os.close(null)
 
     def note(self, text: str) -> None:
         self.line(f"reweb local: {text}")
