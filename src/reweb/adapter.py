@@ -16,6 +16,7 @@ from .app import App, AppExited, describe_exit
 from .config import Settings
 from .events.common import EventError, Kind
 from .events.payload import result_parts
+from .hookpath import HookPaths
 from .http import HttpRequest, HttpResponse
 from .jsonenc import dumps_ascii, dumps_utf8
 from .log import Log
@@ -46,17 +47,6 @@ def error_response(status: int, message: str, reason: str = "") -> HttpResponse:
     return response
 
 
-def hook_key(path: str) -> str:
-    """A path as a SnapStart hook is recognised, however a client spells it: percent-encoded, doubled slashes,
-    a trailing slash, another case."""
-    from urllib.parse import unquote
-
-    path = unquote(path)
-    while "//" in path:
-        path = path.replace("//", "/")
-    return path.rstrip("/").lower()
-
-
 def encode_json(result: dict[str, Any]) -> bytes:
     # ensure_ascii=False: non-ASCII text costs its UTF-8 bytes, not six bytes per character.
     return dumps_utf8(result).encode("utf-8", "surrogatepass")
@@ -71,7 +61,7 @@ class Adapter:
         self.env_config = env_config
         self.env_json = dumps_ascii(env_config)  # constant for the life of the process: encoded once
         self.app_authority = settings.authority(settings.port)  # the pass-through request's Host
-        self.hook_keys = frozenset(map(hook_key, settings.hook_paths))  # refused to clients (SnapStart)
+        self.hook_keys = HookPaths(settings.hook_paths)  # refused to clients however spelled (SnapStart)
         self.app = app if app is not None else App(settings, log)  # cli starts it before importing us
         self.offload: Offload | None = None  # made at the first response over the limit (REWEB_OFFLOAD_BUCKET)
 
@@ -195,7 +185,7 @@ class Worker:
             tenant_id=invocation.tenant_id,
         )
         streaming = settings.streaming and kind.prelude is not None
-        if self.adapter.hook_keys and kind.http and hook_key(request.path) in self.adapter.hook_keys:
+        if self.adapter.hook_keys and kind.http and self.adapter.hook_keys.refuses(request.path):
             self.log.warn("a request for a SnapStart hook's path was refused", request_id=invocation.request_id,
                           path=request.path[:200])
             self.send_buffered(invocation, kind, error_response(403, "this path is reserved for SnapStart hooks"))
