@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -90,11 +89,9 @@ def test_streaming_delivers_first_chunk_before_the_app_finishes(tmp_path: Path) 
         conn.request("GET", "/stream")
         resp = conn.getresponse()
         assert resp.status == 200
-        started = time.monotonic()
         first = resp.read1(65536)
-        # The app is still blocked on the gate: the first bytes came through on their own.
+        # The app is still blocked on the gate: the first bytes came through on their own (an event, no clock).
         assert first == b"first" and not gate.exists()
-        assert time.monotonic() - started < 4
         gate.touch()
         assert resp.read() == b"second"
         conn.close()
