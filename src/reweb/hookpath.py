@@ -7,14 +7,15 @@ and spaces; C servers stop at NUL; some frameworks decode twice, compare without
 `/hook/anything` to `/hook`. A path is refused (403) when ANY of those readings lands on a hook: RFC 3986's
 dot-segment removal after percent-decoding, with `;parameters` dropped, at every decoding depth.
 
-The hot path: a path without `%` whose lower-case form does not contain the last segment of a hook (`before`)
-cannot be read as a hook by any rule below, so almost every request costs one `in` test per hook.
+The hot path: printable ASCII whose lower-case form does not contain the last segment of a hook (`before`)
+cannot read as a hook by any rule below, so most requests cost one `in` test per hook (and one per decoding
+round when they hold a `%`), never a canonical form.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 _ESCAPE = re.compile(r"%(?:([0-9A-Fa-f]{2})|[uU]([0-9A-Fa-f]{4}))")
 # Overlong UTF-8 forms of ASCII (`%c0%ae` is "."), which lenient decoders accept: bytes held as latin-1 chars.
@@ -62,24 +63,32 @@ def canonical(text: str) -> str:
     return "/" + "/".join(kept) if kept else ""
 
 
-def readings(path: str) -> list[str]:
-    """The canonical forms of `path` at every decoding depth (raw, decoded once, twice...), and of what follows
-    a leading `//authority` (a parser that takes `//host/p` for a network-path reference)."""
-    found: list[str] = []
-    text = path
+def _at_depth(text: str) -> list[str]:
+    """The canonical forms of one decoding of a path: as it is, and what follows a leading `//authority` (a
+    parser that takes `//host/p` for a network-path reference)."""
+    found = [canonical(text)]
+    slashed = text.replace("\\", "/")
+    if slashed.startswith("//"):
+        _authority, slash, rest = slashed[2:].partition("/")
+        found.append(canonical(slash + rest))
+    return found
+
+
+def _decodings(text: str) -> Iterator[str]:
+    """`text` raw, decoded once, twice... while a round changes it, at most _MAX_DEPTH of them."""
     for _ in range(_MAX_DEPTH):
-        found.append(canonical(text))
-        slashed = text.replace("\\", "/")
-        if slashed.startswith("//"):
-            _authority, slash, rest = slashed[2:].partition("/")
-            found.append(canonical(slash + rest))
+        yield text
         if "%" not in text:
-            break
+            return
         decoded = _ESCAPE.sub(_unescape, text)
         if decoded == text:
-            break
+            return
         text = decoded
-    return found
+
+
+def readings(path: str) -> list[str]:
+    """Every canonical form of `path` (its bytes as latin-1 characters), at every decoding depth."""
+    return [reading for text in _decodings(path) for reading in _at_depth(text)]
 
 
 def _as_bytes(path: str) -> str:
@@ -95,7 +104,10 @@ class HookPaths:
 
     def __init__(self, paths: Iterable[str]) -> None:
         self.keys = frozenset(key for path in paths for key in readings(_as_bytes(path)))
-        # The last segment of each hook: a path without "%" that does not contain one cannot read as a hook.
+        # The last segment of each hook. Every segment of a canonical form is a piece of the text it was read
+        # from, lower-cased, unless that text holds a control character (tab and newlines are dropped) or a
+        # non-ASCII one (overlong forms, look-alikes, case folding): printable ASCII without a tail in it
+        # cannot read as a hook, and needs no canonical form.
         self.tails = tuple({key.rpartition("/")[2] for key in self.keys})
 
     def __bool__(self) -> bool:
@@ -103,12 +115,23 @@ class HookPaths:
 
     def refuses(self, path: str) -> bool:
         """True when some server could read `path` as a hook's path, or below it (`/hook/x`, `/hook.json`)."""
-        if "%" not in path:
+        if "%" not in path and path.isascii() and path.isprintable():  # most requests end here
             lowered = path.lower()
-            if not any(tail in lowered for tail in self.tails) and path.isascii() and path.isprintable():
+            for tail in self.tails:
+                if tail in lowered:
+                    break
+            else:
                 return False
-        for reading in readings(_as_bytes(path)):
-            for key in self.keys:
-                if reading == key or (key and reading.startswith(key) and reading[len(key)] in "/."):
-                    return True
+        for text in _decodings(_as_bytes(path)):
+            if text.isascii() and text.isprintable():
+                lowered = text.lower()
+                for tail in self.tails:
+                    if tail in lowered:
+                        break
+                else:
+                    continue  # the common case: nothing here could be a hook
+            for reading in _at_depth(text):
+                for key in self.keys:
+                    if reading == key or (key and reading.startswith(key) and reading[len(key)] in "/."):
+                        return True
         return False
