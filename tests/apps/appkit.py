@@ -7,7 +7,9 @@ given, never follows redirects, keeps repeated response headers in order and doe
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import grp
 import gzip
 import http
 import http.client
@@ -32,7 +34,10 @@ from reweb.local.ports import free_port
 T = TypeVar("T")
 
 KIT = Path(os.environ.get("REWEB_APPS_KIT", "/opt/reweb-apps"))
-APP_USER = "reweb-app"
+#: The apps run as a system user of this run's own (this process's pid in its name), made at first use and
+#: removed at exit: a process or file of another program's `reweb-app`, or of an earlier run, is never taken for
+#: this run's, and the teardown never kills another's process. REWEB_APP_USER names an existing user instead.
+APP_USER = os.environ.get("REWEB_APP_USER") or f"reweb-app-{os.getpid()}"
 DB_USER = "nobody"
 LOG_DIR = Path(os.environ.get("REWEB_APPS_LOGS", "/tmp/reweb-apps-logs"))
 HERE = Path(__file__).resolve().parent
@@ -419,8 +424,56 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def user_ids(name: str) -> tuple[int, int]:
+    if name == APP_USER:
+        ensure_app_user()
     pw = pwd.getpwnam(name)
     return pw.pw_uid, pw.pw_gid
+
+
+_RUN_USER = re.compile(r"reweb-app-(\d+)")
+
+
+def _uids_in_use() -> set[int]:
+    """Owners of processes and of files where an app could write outside /tmp: a uid of a user removed earlier
+    may still own some, and must not become this run's."""
+    uids = set()
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            with contextlib.suppress(OSError):
+                uids.add(d.stat().st_uid)
+    for top in WRITABLE_OUTSIDE_TMP:
+        for root, dirs, files in os.walk(top):
+            for n in dirs + files:
+                with contextlib.suppress(OSError):
+                    uids.add(os.lstat(os.path.join(root, n)).st_uid)
+    return uids
+
+
+def ensure_app_user() -> None:
+    """Make this run's app user (as root) unless it exists; remove it at exit. Users of earlier runs whose
+    process is gone and that own no process any more are removed first."""
+    try:
+        pwd.getpwnam(APP_USER)
+        return
+    except KeyError:
+        if os.environ.get("REWEB_APP_USER"):
+            raise
+    busy = _uids_in_use()
+    for pw in pwd.getpwall():
+        match = _RUN_USER.fullmatch(pw.pw_name)
+        if match and pw.pw_uid not in busy and not Path(f"/proc/{match.group(1)}").exists():
+            subprocess.run(["userdel", pw.pw_name], capture_output=True, check=False)
+    taken = busy | {pw.pw_uid for pw in pwd.getpwall()} | {g.gr_gid for g in grp.getgrall()}
+    uid = next(u for u in range(62000, 63000) if u not in taken)
+    subprocess.run(["useradd", "--system", "--user-group", "--uid", str(uid), "--no-create-home", "--home-dir",
+                    "/tmp", "--shell", "/usr/sbin/nologin", APP_USER], capture_output=True, text=True, check=True)
+    atexit.register(_remove_app_user, uid)
+
+
+def _remove_app_user(uid: int) -> None:
+    """At exit: gone with its group, unless a process of it is still running (the next run removes it then)."""
+    if uid not in _uids_in_use():
+        subprocess.run(["userdel", APP_USER], capture_output=True, check=False)
 
 
 def as_user(argv: Sequence[str], user: str = APP_USER, env: dict[str, str] | None = None) -> list[str]:
@@ -428,6 +481,8 @@ def as_user(argv: Sequence[str], user: str = APP_USER, env: dict[str, str] | Non
 
     setpriv execs the command, so the PID is the app's own (runuser would fork and sit in between).
     """
+    if user == APP_USER:
+        ensure_app_user()
     cmd = ["setpriv", f"--reuid={user}", f"--regid={user if user != 'nobody' else 'nogroup'}", "--clear-groups", "--"]
     cmd += ["env", "-i", "PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "LANG=C.UTF-8", "HOME=/tmp"]
     cmd += [f"{k}={v}" for k, v in (env or {}).items()]

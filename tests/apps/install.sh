@@ -7,12 +7,13 @@
 # What the apps get, as on Lambda:
 #   * the kit folder /opt/reweb-apps holds code, configs and seed data, owned by root, read-only for the apps
 #     (the Lambda image's /var/task);
-#   * each app runs as the unprivileged system user `reweb-app` and writes only under /tmp.
+#   * each app runs as an unprivileged system user and writes only under /tmp. That user is not made here: each
+#     test run makes its own (`reweb-app-<pid>`, tests/apps/appkit.py) and removes it at the end, so another
+#     program's processes or files under a shared name never count as the run's.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 HERE=$(cd "$(dirname "$0")" && pwd)
 KIT=/opt/reweb-apps
-APP_USER=reweb-app
 T0=$(date +%s)
 log() { printf '[install %3ds] %s\n' "$(( $(date +%s) - T0 ))" "$*"; }
 
@@ -37,9 +38,6 @@ else
   log "system packages already installed"
 fi
 command -v node >/dev/null && command -v npm >/dev/null || { log "apt-get install nodejs npm"; apt-get update -qq; apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; }
-
-# ---------------------------------------------------------------- the unprivileged user
-id -u "$APP_USER" >/dev/null 2>&1 || { log "useradd $APP_USER"; useradd --system --user-group --no-create-home --home-dir /tmp --shell /usr/sbin/nologin "$APP_USER"; }
 
 # ---------------------------------------------------------------- the kit (code, configs, seeds): root-owned, read-only
 install -d -m 755 "$KIT" "$KIT/py" "$KIT/node" "$KIT/testdata"
@@ -105,10 +103,10 @@ fi
 for extra in "$HERE"/install.d/*.sh; do
   [ -e "$extra" ] || continue
   log "install.d/$(basename "$extra")"
-  KIT="$KIT" APP_USER="$APP_USER" bash "$extra"
+  KIT="$KIT" bash "$extra"
 done
 
 date -u +%FT%TZ > "$KIT/.installed"
 chown -R root:root "$KIT"
 chmod -R go+rX-w "$KIT"
-log "done (kit in $KIT, app user $APP_USER)"
+log "done (kit in $KIT)"
