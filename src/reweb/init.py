@@ -5,9 +5,11 @@
 It first runs CMD under `reweb local` (the chosen front door, the given port) and stops at the first answer, so
 a command that does not start, or a port the app never opens, is a one-line error with nothing written. Then it
 writes, into `--dir` (default `reweb-deploy/`): a Dockerfile (reweb added by its one-line `COPY --from=reweb`, or
-`pip install reweb-lambda` in a Python image), the SAM template of that front door (deploy/sam/, its parameters'
+`--install pip`: pip installs the reweb-lambda wheel written beside it, built from this checkout or given with
+`--wheel`, as the package is not on PyPI yet), the SAM template of that front door (deploy/sam/, its parameters'
 defaults set to what was given) or the Terraform module with a main.tf calling it (`--iac terraform`), and a
-README of the deploy commands. Files that exist and differ are never overwritten without `--force`.
+README of the deploy commands. Files that exist and differ are never overwritten without `--force`, and nothing is
+ever written through a symbolic link.
 
 Only `reweb init` imports this module (cli.py); the adapter never loads it.
 """
@@ -30,6 +32,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -48,6 +51,7 @@ API_GATEWAY_TIMEOUT = 29  # REST gives up at 29 s (raisable), HTTP APIs at 30 s:
 # VPC Lattice closes a connection to its target after the service's idle timeout (60 s by default, at most 600 s),
 # and a buffered answer sends nothing until it is done: the SAM template's IdleTimeout follows --timeout.
 LATTICE_IDLE_DEFAULT, LATTICE_IDLE_MAX = 60, 600
+DEFAULT_PORT = 8000
 CHECK_TIMEOUT = 30.0  # seconds for the whole check: reweb local gives init 10 s, plus its own start
 
 # The base image an app's command suggests, and what Debian calls the program when the base is Debian's.
@@ -74,7 +78,7 @@ class Plan:
     name: str
     out: Path
     context: Path
-    port: int = 8080
+    port: int = 8000
     wait_path: str = "/"
     memory: int = 1024
     timeout: int = 30
@@ -87,6 +91,7 @@ class Plan:
     env: dict[str, str] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
     offload: bool = False
+    wheel: Path | None = None  # --install pip: the reweb-lambda wheel to write beside the Dockerfile
     notes: list[str] = field(default_factory=list)
 
 
@@ -96,13 +101,15 @@ def parser() -> argparse.ArgumentParser:
         description="Write a folder that deploys this app on AWS Lambda: a Dockerfile with reweb, the template of "
                     "the chosen front door (SAM or Terraform) and a README of the deploy commands. The app is first "
                     "run under `reweb local` to check that it starts and opens its port; nothing is written if not.",
-        epilog="example:\n  reweb init --front-door http-api -- python3 -m http.server 8080 --bind 127.0.0.1\n"
+        epilog="example:\n  reweb init --front-door http-api -- python3 -m http.server 8000 --bind 127.0.0.1\n"
                "  (run from the app's folder: it is the image's build context)\n",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--front-door", default="function-url",
                    help=f"one of {', '.join(FRONT_DOORS)} (default: %(default)s; see docs/deploy.md)")
     p.add_argument("--stream", action="store_true", help="response streaming (function-url only)")
-    p.add_argument("--port", type=int, default=8080, help="port the app listens on, on 127.0.0.1 (default: 8080)")
+    # Not 8080: SAM CLI's emulator (sam local start-api) listens there inside the container.
+    p.add_argument("--port", type=int, default=DEFAULT_PORT,
+                   help="port the app listens on, on 127.0.0.1 (default: %(default)s)")
     p.add_argument("--wait-path", default="/", help="path polled until the app answers (default: /)")
     p.add_argument("--memory", type=int, default=1024, help="memory size in MB (default: 1024)")
     p.add_argument("--timeout", type=int, default=None,
@@ -114,7 +121,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--base", default=None, help="the image's FROM (default: inferred from the command)")
     p.add_argument("--install", choices=("copy", "pip"), default=None,
                    help="how reweb gets into the image: its one-line COPY from reweb's image (default), or "
-                        "pip install reweb-lambda (an image with Python 3.11+)")
+                        "pip install of the reweb-lambda wheel written beside the Dockerfile (an image with "
+                        "Python 3.11+ and pip)")
+    p.add_argument("--wheel", default=None, metavar="PATH",
+                   help="with --install pip: the reweb-lambda wheel (default: built from this checkout of reweb)")
     p.add_argument("--apt", action="append", default=[], metavar="PKG",
                    help="a Debian package the image needs (repeatable; Debian/Ubuntu bases)")
     p.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
@@ -142,7 +152,8 @@ def main(argv: list[str]) -> int:
         if not args.no_check:
             check_app(plan)
         files = render(plan)
-        written = write(plan.out, files, args.force)
+        # The wheel is reweb's, never edited: a newer one replaces it without --force.
+        written = write(plan.out, files, args.force, generated={rel for rel in files if rel.endswith(".whl")})
     except InitError as exc:
         sys.stderr.write(f"reweb init: {exc}\n")
         return 2
@@ -188,7 +199,13 @@ def make_plan(args: argparse.Namespace, command: list[str]) -> Plan:
     for secret_name, ref in secrets.items():
         if not ref.startswith(("ssm:", "secretsmanager:")):
             raise InitError(f"--secret {secret_name}: the value must start with ssm: or secretsmanager:")
-    plan = Plan(command=command, front_door=door, name=name, out=(context / args.dir).resolve(), context=context,
+    _writable("--wait-path", args.wait_path)
+    for flag, pairs in (("--env", env), ("--secret", secrets)):
+        for key, value in pairs.items():
+            _writable(f"{flag} {key}", value)
+    # Not resolved: a --dir that is a symbolic link is refused (write), not followed.
+    out = Path(os.path.abspath(context / args.dir))
+    plan = Plan(command=command, front_door=door, name=name, out=out, context=context,
                 port=args.port, wait_path=args.wait_path, memory=args.memory, timeout=timeout, arch=args.arch,
                 stream=args.stream, iac=args.iac, apt=list(args.apt), env=env, secrets=secrets, offload=args.offload)
     program = os.path.basename(command[0])
@@ -204,9 +221,16 @@ def make_plan(args: argparse.Namespace, command: list[str]) -> Plan:
         plan.apt.insert(0, package)  # a Debian base has no interpreter: install the one the command runs
     if (plan.secrets or plan.offload) and apt_works and "ca-certificates" not in plan.apt:
         plan.apt.append("ca-certificates")  # reweb's TLS to SSM, Secrets Manager and S3 needs the CA bundle
-    # The one-line COPY by default: reweb-lambda is not on PyPI yet, so `pip install` works only once it is
-    # (or edited to install a wheel); --install pip asks for it in an image with Python 3.11+.
+    # The one-line COPY by default. reweb-lambda is not on PyPI yet: --install pip installs a wheel written
+    # beside the Dockerfile, given with --wheel or built from this checkout (render).
     plan.install = args.install or "copy"
+    if args.wheel and plan.install != "pip":
+        raise InitError("--wheel goes with --install pip")
+    if plan.install == "pip":
+        plan.wheel = _wheel_source(args.wheel)
+        if not out.is_relative_to(context):
+            raise InitError("--install pip: --dir must be inside this folder (the build context), where the "
+                            "Dockerfile's COPY finds the wheel")
     if plan.apt and not apt_works:
         raise InitError(f"--apt needs a Debian-based image, not {plan.base}")
     if door == "lattice" and args.iac == "terraform" and timeout > LATTICE_IDLE_DEFAULT:
@@ -225,6 +249,57 @@ def make_plan(args: argparse.Namespace, command: list[str]) -> Plan:
 
 def _matches(program: str, programs: tuple[str, ...]) -> bool:
     return program in programs or re.sub(r"[\d.]+$", "", program) in programs
+
+
+def _wheel_source(given: str | None) -> Path:
+    """--install pip: the wheel given, or the checkout to build it from (render)."""
+    if given:
+        path = Path(given).resolve()
+        if not (path.is_file() and re.fullmatch(r"reweb_lambda-[^-]+-py3-none-any\.whl", path.name)):
+            raise InitError(f"--wheel {given}: expected a file reweb_lambda-<version>-py3-none-any.whl")
+        return path
+    root = Path(__file__).resolve().parent.parent.parent
+    pyproject = root / "pyproject.toml"
+    if not (pyproject.is_file() and 'name = "reweb-lambda"' in pyproject.read_text()):
+        raise InitError("--install pip: reweb-lambda is not on PyPI yet, and this installation is no checkout of "
+                        "reweb to build its wheel from: give --wheel PATH, or use --install copy")
+    return root
+
+
+def build_wheel(root: Path) -> tuple[str, bytes]:
+    """reweb-lambda's wheel, built from a copy of the checkout (the build leaves the checkout as it was)."""
+    with tempfile.TemporaryDirectory(prefix="reweb-init-wheel-") as tmp:
+        source, out = Path(tmp) / "source", Path(tmp) / "out"
+        source.mkdir()
+        ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "*.pyc", ".terraform*")
+        shutil.copy2(root / "pyproject.toml", source)
+        shutil.copy2(root / "README.md", source)
+        for folder in ("src", "deploy"):
+            shutil.copytree(root / folder, source / folder, ignore=ignore)
+        # Reproducible: the same sources make the same bytes, so a second run finds the folder up to date.
+        env = {**os.environ, "SOURCE_DATE_EPOCH": "315532800"}
+        try:
+            done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out),
+                                   str(source)], capture_output=True, text=True, timeout=600, env=env, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise InitError(f"--install pip: cannot build reweb-lambda's wheel: {exc}") from None
+        wheels = sorted(out.glob("reweb_lambda-*.whl"))
+        if done.returncode != 0 or not wheels:
+            last = [line for line in (done.stderr + done.stdout).splitlines() if line.strip()][-1:] or ["no wheel"]
+            raise InitError(f"--install pip: building reweb-lambda's wheel from {root} failed: {last[0].strip()}")
+        return wheels[0].name, wheels[0].read_bytes()
+
+
+def _writable(what: str, value: str) -> None:
+    """Refuse what a Dockerfile's ENV line cannot hold: BuildKit's lexer has no escape for control characters."""
+    control = re.search(r"[\x00-\x1f\x7f-\x9f]", value)
+    if control:
+        raise InitError(f"{what}: control characters (here U+{ord(control.group()):04X}) cannot be written into "
+                        "the Dockerfile's ENV: set this value in the template's Environment instead")
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise InitError(f"{what}: not valid UTF-8") from None
 
 
 def _pair(item: str, flag: str) -> tuple[str, str]:
@@ -329,9 +404,14 @@ def templates_dir() -> Path:
                     "run reweb init from a checkout of reweb (pip install -e .)")
 
 
-def render(plan: Plan) -> dict[str, str]:
+def render(plan: Plan) -> dict[str, str | bytes]:
     source = templates_dir()
-    files = {"Dockerfile": dockerfile(plan), "Dockerfile.dockerignore": dockerignore(plan)}
+    wheel = ""
+    files: dict[str, str | bytes] = {}
+    if plan.wheel is not None:
+        wheel, files[wheel] = (plan.wheel.name, plan.wheel.read_bytes()) if plan.wheel.is_file() else \
+            build_wheel(plan.wheel)
+    files.update({"Dockerfile": dockerfile(plan, wheel), "Dockerfile.dockerignore": dockerignore(plan, wheel)})
     if plan.iac == "sam":
         files["template.yaml"] = sam_template(plan, (source / "sam" / FRONT_DOORS[plan.front_door][0]).read_text())
     else:
@@ -344,11 +424,13 @@ def render(plan: Plan) -> dict[str, str]:
 
 
 def _docker_value(value: str) -> str:
-    # A double-quoted Dockerfile ENV value: JSON's escapes, and $ kept literal (ENV expands variables).
-    return json.dumps(value).replace("$", "\\$")
+    # Double-quoted for BuildKit's lexer (frontend/dockerfile/shell/lex.go, processDoubleQuote): a backslash
+    # escapes only ", $ and itself there, every other character is taken as it is (UTF-8 included; control
+    # characters were refused in make_plan). JSON's \u escapes would stay literal.
+    return '"' + re.sub(r'(["$\\])', r"\\\1", value) + '"'
 
 
-def dockerfile(plan: Plan) -> str:
+def dockerfile(plan: Plan, wheel: str = "") -> str:
     from . import __version__
 
     lines = [f"# Written by `reweb init` (reweb {__version__}): the app below, reweb as the entrypoint.",
@@ -361,7 +443,9 @@ def dockerfile(plan: Plan) -> str:
         lines += ["# reweb's image (docs/images.md): one static file, no Python needed in this image.",
                   "COPY --from=reweb /reweb /usr/local/bin/reweb"]
     else:
-        lines.append("RUN pip install --no-cache-dir reweb-lambda")
+        lines += ["# reweb from the wheel beside this file (reweb-lambda is not on PyPI yet): Python 3.11+ and pip.",
+                  f"COPY {_rel(plan)}/{wheel} /tmp/",
+                  f"RUN pip install --no-cache-dir /tmp/{wheel} && rm /tmp/{wheel}"]
     lines += ["WORKDIR /app", "COPY . /app"]
     context = plan.context
     if (context / "requirements.txt").exists() and plan.base.startswith("python"):
@@ -382,8 +466,9 @@ def dockerfile(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def dockerignore(plan: Plan) -> str:
-    ignored = [".git", _rel(plan), "**/__pycache__", ".venv", "venv", ".terraform", ".aws-sam"]
+def dockerignore(plan: Plan, wheel: str = "") -> str:
+    ignored = [".git", _rel(plan), *([f"!{_rel(plan)}/{wheel}"] if wheel else []), "**/__pycache__", ".venv",
+               "venv", ".terraform", ".aws-sam"]
     if plan.base.startswith("node"):
         ignored.append("node_modules")  # installed in the image, for its libc and architecture
     return "# Files the image does not need (BuildKit reads this next to the Dockerfile given with -f).\n" + \
@@ -410,7 +495,7 @@ def _arns(refs: dict[str, str], service: str) -> list[str]:
     arns = []
     for ref in refs.values():
         kind, _, rest = ref.partition(":")
-        rest = rest.split("#", 1)[0] if kind == "secretsmanager" else rest
+        rest = rest.split("#", 1)[0]  # `#key` picks a key of the JSON value (secrets.py), for SSM too
         if kind == service and rest.startswith("arn:"):
             arns.append(rest)
     return arns
@@ -505,8 +590,11 @@ output "url" {{
 """
 
 
+PLATFORMS = {"x86_64": "linux/amd64", "arm64": "linux/arm64"}  # Lambda's architectures, as Docker names them
+
+
 def readme(plan: Plan) -> str:
-    rel = _rel(plan)
+    rel = shlex.quote(_rel(plan))
     name = plan.name
     door = plan.front_door + (" (response streaming)" if plan.stream else "")
     extra = ""
@@ -525,14 +613,21 @@ def readme(plan: Plan) -> str:
                   "--query 'Stacks[0].Outputs[?OutputKey==`Url`].OutputValue' --output text")
         remove = f"aws cloudformation delete-stack --stack-name {name}"
     else:
-        deploy = (f"cd {rel} && terraform init && terraform apply -var image_uri=$IMAGE{extra}\n"
-                  "terraform output url")
-        remove = f"cd {rel} && terraform destroy -var image_uri=$IMAGE{extra}"
+        # -chdir, not cd: every command runs from the app's folder, whichever steps are run again.
+        terraform = f"terraform -chdir={rel}"
+        deploy = f"{terraform} init\n{terraform} apply -var image_uri=$IMAGE{extra}\n{terraform} output -raw url"
+        remove = f"{terraform} destroy -var image_uri=$IMAGE{extra}"
     validate = f"python3 {templates_dir() / 'validate.py'} {rel}"
+    platform = PLATFORMS[plan.arch]
     reweb_image = ("" if plan.install == "pip" else
                    "The Dockerfile copies reweb from the image `reweb` (one static file). Until it is published, "
-                   "build it once\nfrom a checkout of reweb: `bash scripts/build && docker build -f "
-                   "packaging/docker/Dockerfile -t reweb .` (docs/images.md).\n\n")
+                   "build it once\nfrom a checkout of reweb (docs/images.md): `bash scripts/build"
+                   f"{' arm64' if plan.arch == 'arm64' else ''} &&\ndocker build --platform {platform} -f "
+                   "packaging/docker/Dockerfile -t reweb .`\n\n")
+    if plan.arch == "arm64":
+        reweb_image += ("An arm64 image built on an x86_64 machine runs its `RUN` steps under QEMU: "
+                        "`docker run --privileged --rm\ntonistiigi/binfmt --install arm64` once, if Docker "
+                        "says `exec format error`.\n\n")
     notes = "".join(f"- {note}\n" for note in plan.notes)
     vpc, network = ("VpcId", "ServiceNetworkId") if plan.iac == "sam" else ("vpc_id", "lattice_service_network_id")
     lattice = "" if plan.front_door != "lattice" else f"""
@@ -546,7 +641,7 @@ curl --aws-sigv4 "aws:amz:$REGION:vpc-lattice-svcs" --user "$AWS_ACCESS_KEY_ID:$
   -H "x-amz-security-token: $AWS_SESSION_TOKEN" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$URL"
 ```
 """
-    local_command = (f"reweb local --port 3000 --source {FRONT_DOORS[plan.front_door][1]}"
+    local_command = (f"reweb local --source {FRONT_DOORS[plan.front_door][1]}"
                      f"{' --stream' if plan.stream else ''} --app-port {plan.port} \\\n  -- {shlex.join(plan.command)}")
     return f"""# Deploying {name} on AWS Lambda with reweb
 
@@ -554,17 +649,21 @@ Written by `reweb init` for `{shlex.join(plan.command)}` behind the front door *
 {plan.timeout} s, the app on port {plan.port}, {plan.arch}. Edit these files freely: `reweb init` does not
 overwrite them again without `--force`. Which front door to choose, limits and costs: reweb's docs/deploy.md.
 
-{reweb_image}Run every command from the app's folder (the image's build context), with AWS credentials and a region set.
+{reweb_image}Run every command from the app's folder (the image's build context), with AWS credentials; the region is
+AWS_REGION's, else AWS_DEFAULT_REGION's, else the profile's (the AWS CLI's order).
 
 ```bash
-# 1. build the image; try the app behind the emulated front door and Lambda (http://127.0.0.1:3000/)
-docker build -f {rel}/Dockerfile -t {name} .
+# 1. build the image for the function's architecture, as one image (Lambda refuses an index with attestations);
+#    try the app behind the emulated front door and Lambda: http://127.0.0.1:3000/ (Ctrl-C stops it)
+docker build --platform {platform} --provenance=false -f {rel}/Dockerfile -t {name} .
 {local_command}
 
 # 2. push it to ECR
+REGION=${{AWS_REGION:-${{AWS_DEFAULT_REGION:-$(aws configure get region || true)}}}}
+export AWS_REGION=${{REGION:?no AWS region: export AWS_REGION=us-east-1 for one, then run this step again}}
 ACCOUNT=$(aws sts get-caller-identity --query Account --output text)
-REGION=$(aws configure get region)
-aws ecr create-repository --repository-name {name}
+aws ecr describe-repositories --repository-names {name} >/dev/null 2>&1 || \\
+  aws ecr create-repository --repository-name {name}
 aws ecr get-login-password | docker login --username AWS --password-stdin $ACCOUNT.dkr.ecr.$REGION.amazonaws.com
 IMAGE=$ACCOUNT.dkr.ecr.$REGION.amazonaws.com/{name}:v1
 docker tag {name} $IMAGE && docker push $IMAGE
@@ -584,10 +683,13 @@ Check the templates without an AWS account (cfn-lint, sam validate, checkov): `{
 
 # -- writing ---------------------------------------------------------------------------------------------------
 
-def write(out: Path, files: dict[str, str], force: bool) -> list[str]:
-    """Write files under out; nothing at all if one that exists differs and force is off. Returns the changed."""
-    changed = [rel for rel, text in files.items() if not _same(out / rel, text)]
-    conflicts = [rel for rel in changed if (out / rel).exists()]
+def write(out: Path, files: dict[str, str | bytes], force: bool, generated: Iterable[str] = ()) -> list[str]:
+    """Write files under out; nothing at all if one that exists differs (and is not one of the generated) and
+    force is off. Returns the changed."""
+    data = {rel: text.encode() if isinstance(text, str) else text for rel, text in files.items()}
+    _refuse_links(out, data)
+    changed = [rel for rel, content in data.items() if not _same(out / rel, content)]
+    conflicts = [rel for rel in changed if (out / rel).exists() and rel not in set(generated)]
     if conflicts and not force:
         raise InitError(f"{os.path.relpath(out)} has files that differ from what would be written "
                         f"({', '.join(conflicts)}): kept as they are; use --force to overwrite them")
@@ -598,9 +700,9 @@ def write(out: Path, files: dict[str, str], force: bool) -> list[str]:
         out.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
         try:
-            for rel, text in files.items():
+            for rel, content in data.items():
                 (staging / rel).parent.mkdir(parents=True, exist_ok=True)
-                (staging / rel).write_text(text)
+                _write_new(staging / rel, content)
             staging.chmod(0o755)
             staging.rename(out)
         except BaseException:
@@ -610,14 +712,39 @@ def write(out: Path, files: dict[str, str], force: bool) -> list[str]:
     for rel in changed:
         target = out / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.reweb-init")
-        partial.write_text(files[rel])
-        partial.replace(target)  # each file whole: never half-written
+        _write_new(target, data[rel])
     return changed
 
 
-def _same(path: Path, text: str) -> bool:
+def _refuse_links(out: Path, rels: Iterable[str]) -> None:
+    """A symbolic link where a file or folder is written would send the write elsewhere: refused, even forced."""
+    paths = {out}
+    for rel in rels:
+        parts = Path(rel).parts
+        paths.update(out.joinpath(*parts[:end]) for end in range(1, len(parts) + 1))
+    for path in sorted(paths):
+        if path.is_symlink():
+            raise InitError(f"{os.path.relpath(path)} is a symbolic link: reweb init never writes through one "
+                            "(remove it, or give another --dir)")
+
+
+def _write_new(target: Path, content: bytes) -> None:
+    """The file whole, never half-written: a new temporary file of a random name (O_EXCL: never an existing
+    file or link) beside the target, renamed over it (a rename replaces a link, it does not follow it)."""
+    fd, partial = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".reweb-init", dir=target.parent)
     try:
-        return path.read_text() == text
-    except (OSError, UnicodeDecodeError):
+        with os.fdopen(fd, "wb") as file:
+            os.fchmod(file.fileno(), 0o644)
+            file.write(content)
+        os.replace(partial, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(partial)
+        raise
+
+
+def _same(path: Path, content: bytes) -> bool:
+    try:
+        return path.read_bytes() == content
+    except OSError:
         return False

@@ -7,18 +7,22 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from reweb.init import build_wheel
 from tests.conftest import ROOT
 
 # The image helpers and the reweb_image fixture of tests/images (prepare.sh: docker.io, dockerd, the base image
 # debian:bookworm-slim from debootstrap; dist/ and reweb:latest), reused rather than copied.
 from tests.images.test_images import (
+    DOCKER,
     body_bytes,
     build,
     check,
@@ -28,17 +32,21 @@ from tests.images.test_images import (
     reweb_image,  # noqa: F401 - a fixture, used below by name
 )
 
-APP = ["python3", "-m", "http.server", "8080", "--bind", "127.0.0.1", "-d", "www"]
+APP = ["python3", "-m", "http.server", "8000", "--bind", "127.0.0.1", "-d", "www"]
 PAGE = "<!doctype html><title>reweb init</title><p>written by reweb init, served by python3 -m http.server</p>\n"
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
+def make_project(tmp_path: Path) -> Path:
     """An app's folder: a static site served by the standard library's http.server."""
     folder = tmp_path / "my-site"
     (folder / "www").mkdir(parents=True)
     (folder / "www" / "index.html").write_text(PAGE)
     return folder
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return make_project(tmp_path)
 
 
 def init(cwd: Path, *args: str, command: list[str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -66,7 +74,7 @@ def test_every_front_door_writes_a_folder_that_validates(project: Path) -> None:
                  "--secret", "DB_PASSWORD=ssm:arn:aws:ssm:us-east-1:123456789012:parameter/my-site/db"]),
         ("http", ["--front-door", "http-api", "--env", "GREETING=hello $USER"]),
         ("rest", ["--front-door", "rest-api", "--arch", "arm64"]),
-        ("alb", ["--front-door", "alb-multi", "--port", "8080"]),
+        ("alb", ["--front-door", "alb-multi", "--port", "8000"]),
         ("tf", ["--front-door", "alb", "--iac", "terraform", "--memory", "512", "--secret",
                 "API_KEY=secretsmanager:arn:aws:secretsmanager:us-east-1:123456789012:secret:k-AbCdEf#key"]),
         ("lattice", ["--front-door", "lattice", "--timeout", "120", "--offload"]),
@@ -85,6 +93,8 @@ def test_every_front_door_writes_a_folder_that_validates(project: Path) -> None:
     assert default_of(url, "OffloadBucket") == '"true"'
     assert default_of(url, "SsmParameterArns") == '"arn:aws:ssm:us-east-1:123456789012:parameter/my-site/db"'
     dockerfile = (project / "url" / "Dockerfile").read_text()
+    # 8000 by default, not 8080: SAM CLI's `sam local start-api` listens on 8080 inside the container.
+    assert default_of(url, "AppPort") == "8000" and 'ENV REWEB_APPLICATION_PORT="8000"' in dockerfile
     assert 'ENV REWEB_SECRET_DB_PASSWORD="ssm:arn:aws:ssm:us-east-1:123456789012:parameter/my-site/db"' in dockerfile
     assert 'ENV REWEB_INVOKE_MODE="response_stream"' in dockerfile
     entrypoint = json.loads(dockerfile.split("ENTRYPOINT ", 1)[1])
@@ -113,7 +123,7 @@ def test_every_front_door_writes_a_folder_that_validates(project: Path) -> None:
     assert default_of(lattice, "OffloadBucket") == '"true"'
     lattice_readme = (project / "lattice" / "README.md").read_text()
     assert "--parameter-overrides ImageUri=$IMAGE VpcId=vpc-..." in lattice_readme
-    assert "reweb local --port 3000 --source lattice --app-port 8080" in lattice_readme
+    assert "reweb local --source lattice --app-port 8000" in lattice_readme
     assert 'curl --aws-sigv4 "aws:amz:$REGION:vpc-lattice-svcs"' in lattice_readme
     lattice_tf = (project / "tf-lattice" / "main.tf").read_text()
     assert re.search(r'front_door\s+= "lattice"', lattice_tf) and re.search(r"vpc_id\s+= var.vpc_id", lattice_tf)
@@ -129,6 +139,115 @@ def test_every_front_door_writes_a_folder_that_validates(project: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     # tf/ and tf-lattice/, each with its module
     assert "5 CloudFormation/SAM template(s), 4 Terraform folder(s): ok" in done.stdout
+
+
+def test_the_templates_default_app_port_is_not_sam_clis_8080() -> None:
+    for path in sorted((ROOT / "deploy" / "sam").glob("*.yaml")):
+        assert default_of(path.read_text(), "AppPort") == "8000", path
+    variables = (ROOT / "deploy" / "terraform" / "modules" / "reweb" / "variables.tf").read_text()
+    assert re.search(r'variable "app_port" \{[^}]*default\s+= 8000\n', variables)
+
+
+SSM_ARN = "arn:aws:ssm:eu-west-3:123456789012:parameter/my-site/config"
+SM_ARN = "arn:aws:secretsmanager:eu-west-3:123456789012:secret:db-AbCdEf"
+
+
+@pytest.mark.parametrize("iac", ["sam", "terraform"])
+def test_a_json_key_is_not_part_of_the_arn(project: Path, iac: str) -> None:
+    # `#key` picks one key of a JSON value (reweb's secrets.py); the policy names the parameter or secret itself.
+    done = init(project, "--no-check", "--iac", iac, "--secret", f"DB_PASSWORD=ssm:{SSM_ARN}#password",
+                "--secret", f"API_KEY=secretsmanager:{SM_ARN}#key")
+    assert done.returncode == 0, done.stderr
+    dockerfile = (project / "reweb-deploy" / "Dockerfile").read_text()
+    assert f'ENV REWEB_SECRET_DB_PASSWORD="ssm:{SSM_ARN}#password"' in dockerfile  # reweb reads the key
+    if iac == "sam":
+        template = (project / "reweb-deploy" / "template.yaml").read_text()
+        assert default_of(template, "SsmParameterArns") == f'"{SSM_ARN}"'
+        assert default_of(template, "SecretArns") == f'"{SM_ARN}"'
+    else:
+        main_tf = (project / "reweb-deploy" / "main.tf").read_text()
+        assert re.search(rf'ssm_parameter_arns\s+= \["{SSM_ARN}"\]\n', main_tf), main_tf
+        assert re.search(rf'secret_arns\s+= \["{SM_ARN}"\]\n', main_tf), main_tf
+    written = "".join(p.read_text() for p in (project / "reweb-deploy").glob("*.[ty]*[lf]"))  # template, main.tf
+    assert "#password" not in written and "#key" not in written
+
+
+# -- --install pip: a wheel built from this checkout, until reweb-lambda is on PyPI ---------------------------
+
+def test_install_pip_writes_a_wheel_of_this_checkout_beside_the_dockerfile(project: Path, tmp_path: Path) -> None:
+    from reweb import __version__
+
+    done = init(project, "--no-check", "--install", "pip", "--base", "python:3.12-slim")
+    assert done.returncode == 0, done.stderr
+    folder = project / "reweb-deploy"
+    wheel = f"reweb_lambda-{__version__}-py3-none-any.whl"
+    with zipfile.ZipFile(folder / wheel) as archive:
+        names = set(archive.namelist())
+        assert archive.read("reweb/init.py") == (ROOT / "src" / "reweb" / "init.py").read_bytes()
+    assert {"reweb/__main__.py", "reweb/deploy/sam/http-api.yaml"} <= names
+    dockerfile = (folder / "Dockerfile").read_text()
+    assert f"COPY reweb-deploy/{wheel} /tmp/\nRUN pip install --no-cache-dir /tmp/{wheel} && rm /tmp/{wheel}\n" \
+        in dockerfile and "reweb-lambda" not in dockerfile.split("\n", 3)[3].replace("reweb-lambda is", "")
+    ignored = (folder / "Dockerfile.dockerignore").read_text().splitlines()
+    assert ignored.index(f"!reweb-deploy/{wheel}") > ignored.index("reweb-deploy")  # back in the build context
+    # A second run replaces the wheel without --force (reweb's own file; the checkout may have changed), and
+    # the build is reproducible: the same sources give the same bytes, so an unchanged checkout is up to date.
+    again = init(project, "--no-check", "--install", "pip", "--base", "python:3.12-slim")
+    assert again.returncode == 0, again.stderr
+    assert "reweb-deploy is up to date" in again.stdout or f"wrote reweb-deploy/{wheel}\n" in again.stdout
+    frozen = tmp_path / "reweb"
+    frozen.mkdir()
+    for name in ("pyproject.toml", "README.md", "src", "deploy"):
+        copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy2
+        copy(ROOT / name, frozen / name)
+    assert build_wheel(frozen) == build_wheel(frozen)
+    # --wheel: that file, as it is.
+    given = tmp_path / wheel
+    given.write_bytes(b"PK not really a wheel")
+    done = init(project, "--no-check", "--install", "pip", "--wheel", str(given), "--dir", "given")
+    assert done.returncode == 0, done.stderr
+    assert (project / "given" / wheel).read_bytes() == b"PK not really a wheel"
+
+
+# -- symbolic links: never written through ---------------------------------------------------------------------
+
+def test_a_planted_link_is_never_written_through(project: Path, tmp_path: Path) -> None:
+    first = init(project, "--no-check", "--front-door", "http-api")
+    assert first.returncode == 0, first.stderr
+    folder = project / "reweb-deploy"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.write_text("not reweb's\n")
+    # The name the previous version wrote through: a link planted there is left alone, never followed.
+    (folder / "Dockerfile").unlink()
+    (folder / ".Dockerfile.reweb-init").symlink_to(elsewhere)
+    again = init(project, "--no-check", "--front-door", "http-api")
+    assert again.returncode == 0, again.stderr
+    assert elsewhere.read_text() == "not reweb's\n"
+    assert not (folder / "Dockerfile").is_symlink() and "ENTRYPOINT" in (folder / "Dockerfile").read_text()
+    (folder / ".Dockerfile.reweb-init").unlink()
+
+    # A written file that is a link: refused in one line, even with --force; the link and its target kept.
+    (folder / "README.md").unlink()
+    (folder / "README.md").symlink_to(elsewhere)
+    for force in ([], ["--force"]):
+        refused = init(project, "--no-check", "--front-door", "http-api", "--memory", "2048", *force)
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        assert refused.stderr.count("\n") == 1 and "reweb-deploy/README.md is a symbolic link" in refused.stderr
+        assert elsewhere.read_text() == "not reweb's\n" and (folder / "README.md").is_symlink()
+        assert default_of((folder / "template.yaml").read_text(), "MemorySize") == "1024"  # nothing written
+
+    # The folder, or a folder in it, is a link.
+    target = tmp_path / "target"
+    target.mkdir()
+    (project / "linked").symlink_to(target)
+    refused = init(project, "--no-check", "--dir", "linked")
+    assert refused.returncode == 2 and "linked is a symbolic link" in refused.stderr, refused.stderr
+    tf = project / "tf"
+    (tf / "modules").mkdir(parents=True)
+    (tf / "modules" / "reweb").symlink_to(target, target_is_directory=True)
+    refused = init(project, "--no-check", "--dir", "tf", "--iac", "terraform")
+    assert refused.returncode == 2 and "tf/modules/reweb is a symbolic link" in refused.stderr, refused.stderr
+    assert list(target.iterdir()) == [] and list(tf.iterdir()) == [tf / "modules"]
 
 
 # -- idempotence -----------------------------------------------------------------------------------------------
@@ -171,13 +290,17 @@ BAD = {
                       "exited with status 3"),
     "another port": (["--front-door", "function-url"], ["python3", "-m", "http.server", "9999", "--bind",
                                                         "127.0.0.1"],
-                     "does not open port 8080: it listens on 9999 (give --port 9999"),
+                     "does not open port 8000: it listens on 9999 (give --port 9999"),
     "no port at all": (["--front-door", "alb", "--port", "8081"], ["python3", "-c", "import time; time.sleep(60)"],
                        "did not answer on port 8081"),
     "unknown front door": (["--front-door", "cloudfront"], APP,
                            "unknown front door 'cloudfront': choose one of function-url, http-api, rest-api"),
     "streaming through an API": (["--front-door", "http-api", "--stream"], APP,
                                  "--stream: the templates stream through a Function URL only"),
+    "a control character in --env": (["--env", "GREETING=hello\nRUN rm -rf /"], APP,
+                                     "--env GREETING: control characters (here U+000A) cannot be written"),
+    "an escape in --env": (["--env", "COLOR=\x1b[31m"], APP,
+                           "--env COLOR: control characters (here U+001B) cannot be written"),
     "longer than Lattice waits": (["--front-door", "lattice", "--timeout", "900"], APP,
                                   "--timeout: VPC Lattice cuts a request after at most 600 s"),
 }
@@ -198,18 +321,35 @@ def test_bad_input_is_one_line_and_writes_nothing(project: Path, case: str) -> N
 
 # -- the written Dockerfile builds and serves under the RIE ---------------------------------------------------
 
+# Values that JSON-style escaping got wrong (BuildKit reads `\u00e9` literally), with the Dockerfile lexer's own
+# specials (", $, \ and a backquote) and characters Unicode calls spaces or separators.
+ENV_VALUES = {"CAFE": "Café ☕ naïve 日本", "QUOTED": 'say "hi" \\ to $HOME, ${USER} and `id` \'n\' \\u00e9',
+              "SPACES": "  two  spaces\u00a0", "SEPARATOR": "a\u2028b\u2029c", "TRAILING": "back\\"}
+
+
+def docker(*args: str) -> bytes:
+    done = subprocess.run([DOCKER, *args], capture_output=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    return done.stdout
+
+
 @pytest.mark.integration
 @pytest.mark.timeout(1800)
 @pytest.mark.usefixtures("reweb_image")  # reweb:latest, which the Dockerfile's COPY --from=reweb names
 def test_the_written_dockerfile_builds_and_serves_under_the_rie(project: Path) -> None:
     # debian:bookworm-slim is the debootstrap image tests/images/prepare.sh makes (no registry here); init adds
     # Debian's python3 for the `python3` command, and reweb by its one-line COPY from reweb:latest.
-    done = init(project, "--front-door", "http-api", "--base", "debian:bookworm-slim", "--name", "init-e2e")
+    done = init(project, "--front-door", "http-api", "--base", "debian:bookworm-slim", "--name", "init-e2e",
+                *(f"--env={name}={value}" for name, value in ENV_VALUES.items()))
     assert done.returncode == 0, done.stderr
     dockerfile = (project / "reweb-deploy" / "Dockerfile").read_text()
     assert "apt-get install -y --no-install-recommends python3 " in dockerfile
     tag = "reweb-test/init-e2e:latest"
     build(tag, project, "-f", str(project / "reweb-deploy" / "Dockerfile"))
+    # Each --env value is what BuildKit's lexer makes of the written ENV line: read inside the image, exactly.
+    listed = docker("run", "--rm", "--entrypoint", "/usr/bin/env", tag, "-0")
+    inside = dict(item.decode().partition("=")[::2] for item in listed.split(b"\0") if item)
+    assert {name: inside.get(name) for name in ENV_VALUES} == ENV_VALUES
     files = image_files(tag)
     assert "app/www/index.html" in files and "app/reweb-deploy/Dockerfile" not in files  # its .dockerignore
     with function(tag) as fn:

@@ -45,7 +45,7 @@ variable "timeout" {
 variable "app_port" {
   description = "Port the app listens on, on 127.0.0.1 (REWEB_APPLICATION_PORT)."
   type        = number
-  default     = 8080
+  default     = 8000
 }
 
 variable "wait_path" {
