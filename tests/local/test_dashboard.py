@@ -27,7 +27,7 @@ import pytest
 from http_client import fetch
 from localharness import FAKE_RUNTIME, Local, descendants
 
-from reweb.local.dashboard import Stats, money, percentile, summary_lines
+from reweb.local.dashboard import Stats, addressed_to_us, money, percentile, summary_lines
 from reweb.local.options import Options
 from reweb.local.ports import free_port
 from reweb.local.report import Logger
@@ -111,6 +111,16 @@ def test_summary_figures_and_cost_per_million() -> None:
     assert "public price list as of 2026-11" in lines[-1] and "$0.0000166667 per GB-second" in lines[-1]
     assert stats.rows["r9"].error == "Sandbox.Timedout" and stats.rows["r0"].init_ms == 480.0
     assert out.getvalue().count("REPORT RequestId") == 10  # the lines are still written
+
+
+def test_the_dashboards_host_rule() -> None:
+    assert addressed_to_us(["127.0.0.1:3000"], [], 3000) and addressed_to_us(["[::1]:3000"], [], 3000)
+    assert addressed_to_us(["localhost:3000"], ["http://LOCALHOST:3000"], 3000)
+    assert addressed_to_us(["localhost"], ["http://127.0.0.1"], 80)  # a browser leaves port 80 out
+    assert not addressed_to_us(["localhost"], [], 3000) and not addressed_to_us([], [], 3000)
+    assert not addressed_to_us(["127.0.0.1:3000", "127.0.0.1:3000"], [], 3000)  # one Host, not two
+    for origin in ("null", "http://evil.example", "https://127.0.0.1:3000", "http://127.0.0.1:3001"):
+        assert not addressed_to_us(["127.0.0.1:3000"], [origin], 3000), origin
 
 
 def test_summary_without_traffic() -> None:
