@@ -2,7 +2,7 @@
 
 The app's own server decides what a path means, and servers disagree: nginx decodes %XX (%2F and %2e too),
 merges slashes and removes dot segments; Tomcat drops every `;parameter` of a segment (`..;/`, `;jsessionid=`),
-decodes, and removes dot segments; IIS and Tomcat's ALLOW_BACKSLASH read `\\` as `/`; Windows drops trailing dots
+decodes, and removes dot segments; IIS and Tomcat's allowBackslash=true read `\\` as `/`; Windows drops trailing dots
 and spaces; C servers stop at NUL; some frameworks decode twice, compare without case, match `/hook.json` or
 `/hook/anything` to `/hook`. A path is refused (403) when ANY of those readings lands on a hook: RFC 3986's
 dot-segment removal after percent-decoding, with `;parameters` dropped, at every decoding depth.
