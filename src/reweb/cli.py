@@ -23,7 +23,7 @@ options:
   --pass-through-path PATH  where non-HTTP events are POSTed (REWEB_PASS_THROUGH_PATH)
   --remove-base-path PATH   base path removed from every request (REWEB_REMOVE_BASE_PATH)
   --debug               log every request (REWEB_DEBUG)
-  -V, --version         print the version
+  -V, --version         print the version (with --verbose: the SBOM of the one-file build)
   -h, --help            this text; `reweb local --help` for the emulator, `reweb init --help` for a deployable
                         folder (Dockerfile, SAM or Terraform template)
 """
@@ -50,6 +50,8 @@ def parse_args(argv: list[str]) -> tuple[dict[str, str], tuple[str, ...]]:
             from . import __version__
 
             sys.stdout.write(f"reweb {__version__}\n")
+            if "--verbose" in argv or "-v" in argv:
+                sys.stdout.write(_build_sbom())
             raise SystemExit(0)
         if arg == "--debug":
             overrides["debug"] = "true"
@@ -69,6 +71,19 @@ def parse_args(argv: list[str]) -> tuple[dict[str, str], tuple[str, ...]]:
             return overrides, tuple(argv[i:])  # the command itself, without "--"
         raise SystemExit(f"reweb: unknown option {arg}\n{USAGE}")
     return overrides, ()
+
+
+def _build_sbom() -> str:
+    """The one-file executable's CycloneDX SBOM (scripts/build puts it in the bytecode zip), else a note.
+    Read through this module's own loader (zipimport in the executable): nothing more to import."""
+    get_data = getattr(__spec__.loader, "get_data", None)
+    try:
+        data: bytes = get_data(os.path.join(os.path.dirname(__file__), "sbom.cdx.json")) if get_data else b""
+    except OSError:
+        data = b""
+    if not data:
+        return "no SBOM: this reweb is not the one-file executable (see pip's metadata for its packages)\n"
+    return data.decode()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,14 @@
+# Every source scripts/build downloads, pinned by sha256. One file, read by scripts/build (`source`) and by
+# packaging/sbom.py (KEY=VALUE lines), so the SBOM states exactly what the build checked.
+# Debian's packages (libpython3.11.a, OpenSSL, zlib, expat, glibc, libgcc) come from apt as installed: the SBOM
+# records the versions and files the linker really opened (scripts/build links with --trace).
+
+# CPython 3.11.2 (the version of Debian 12's libpython3.11.a): Modules/_json.c and Modules/_ssl.c, from the
+# orig tarball of Debian's python3.11 source package.
+CPYTHON_VERSION=3.11.2
+JSON_C_SHA256=4de78eb637b6682a954b1651d5b8b7275a6862ca1bdab54d5e45598052f2c9b4
+SSL_C_SHA256=61a8314f917d9661753f642c484f17e039e0b3549b9c054f050b84e2bf77c75f
+
+# Google's Brotli: the C library and its Python binding (_brotli.c), from the PyPI sdist.
+BROTLI_VERSION=1.2.1
+BROTLI_SHA256=02b2f7b5a83485efe448a44ddf7983def05c3bb1dcf917d4f7154070260e13de
