@@ -38,6 +38,8 @@ module "app" {
   memory_size    = 2048
   timeout        = 120
   offload_bucket = true
+  # the pages of this origin fetch() large answers: the bucket gets the CORS rule that needs
+  offload_cors_origins = ["https://app.example.com"]
   environment = {
     REWEB_SECRET_DB_PASSWORD = "ssm:${var.db_password_parameter_arn}"
   }

@@ -175,6 +175,20 @@ resource "aws_s3_bucket_lifecycle_configuration" "offload" {
   }
 }
 
+# A fetch() that follows reweb's redirect is a CORS request to S3: it needs this rule (docs/offload.md). Any
+# request header, as the page's own headers come along on the redirect; the presigned URL is the key.
+resource "aws_s3_bucket_cors_configuration" "offload" {
+  count  = var.offload_bucket && length(var.offload_cors_origins) > 0 ? 1 : 0
+  bucket = aws_s3_bucket.offload[0].id
+  cors_rule {
+    allowed_methods = ["GET", "HEAD"]
+    allowed_origins = var.offload_cors_origins
+    allowed_headers = ["*"]
+    expose_headers  = ["Content-Length", "Content-Range", "Content-Disposition", "Content-Encoding", "Accept-Ranges", "ETag", "Last-Modified"]
+    max_age_seconds = 3600
+  }
+}
+
 resource "aws_s3_bucket_policy" "offload" {
   count  = var.offload_bucket ? 1 : 0
   bucket = aws_s3_bucket.offload[0].id

@@ -170,6 +170,12 @@ variable "offload_expiration_days" {
   default = 1
 }
 
+variable "offload_cors_origins" {
+  description = "Origins whose pages fetch() responses large enough to be offloaded (the bucket's CORS rule, GET and HEAD); [\"*\"] when the pages are on another origin than the app (their browser then sends Origin null to S3). Empty: no rule (links, downloads and media elements need none)."
+  type        = list(string)
+  default     = []
+}
+
 variable "ssm_parameter_arns" {
   description = "SSM parameters the function may read (ssm:GetParameters)."
   type        = list(string)
