@@ -20,3 +20,15 @@ def test_every_package_under_src_is_in_the_wheel() -> None:
         if path.is_file() and path.suffix in (".yaml", ".tf", ".py", ".md"):
             rel = path.relative_to(ROOT / "deploy")
             assert any(rel.match(pattern) for pattern in data), f"deploy/{rel} is not shipped"
+
+
+def test_deploy_folders_that_python_could_import_are_listed() -> None:
+    """Else setuptools prints a "Package would be ignored" warning (30 lines) for each at every build: a folder
+    of deploy/ with files and an importable name (no hyphen) must be in `packages` (issue 22)."""
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    for folder in (ROOT / "deploy").rglob("*"):
+        if not folder.is_dir() or "__pycache__" in folder.parts:
+            continue
+        parts = folder.relative_to(ROOT / "deploy").parts
+        if all(part.isidentifier() for part in parts) and any(p.is_file() for p in folder.iterdir()):
+            assert ".".join(("reweb", "deploy", *parts)) in listed, folder
