@@ -1,6 +1,6 @@
 """The trivial app the benchmark puts behind reweb (run as a script; reweb starts it as its child).
 
-    python bench/app.py --port 8080 [--nagle] [--listen-delay-ms 200] [--ready-file PATH]
+    python3 bench/app.py --port 8080 [--nagle] [--listen-delay-ms 200] [--ready-file PATH]
 
 Every answer is decided by the query string and cached by request target, so the app costs almost nothing:
     resp=N        response body size in bytes (default 2)

@@ -1,6 +1,6 @@
 """Compression of a text response: gzip -6 (what reweb used alone) against Brotli at the qualities a server
 uses for dynamic content, on real text (the WordPress, DokuWiki and jQuery sources the apps suite installs, or
-any files given). Prints a table: time per MB (best of N), output size, ratio. `python bench/compression.py`"""
+any files given). Prints a table: time per MB (best of N), output size, ratio. `python3 bench/compression.py`"""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Runs reweb under cProfile timed by the thread's CPU clock (time.thread_time), so waiting and preemption
-are not counted: `python bench/cprofile_reweb.py OUT.prof [reweb args]`. SIGUSR2 starts profiling (after init
+are not counted: `python3 bench/cprofile_reweb.py OUT.prof [reweb args]`. SIGUSR2 starts profiling (after init
 and warm-up), SIGUSR1 stops it and writes OUT.prof, then OUT.prof.done. Only for bench/cpuprof.py."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A throwaway stand-in for reweb, only to check the benchmark itself (`python bench/run.py --adapter fake`).
+"""A throwaway stand-in for reweb, only to check the benchmark itself (`python3 bench/run.py --adapter fake`).
 
 It understands the same environment as reweb (REWEB_APPLICATION_EXEC, REWEB_APPLICATION_PORT,
 REWEB_INVOKE_MODE, AWS_LAMBDA_MAX_CONCURRENCY) but translates events crudely with http.client.

@@ -1,7 +1,7 @@
 """Instructions per 1 KB invocation, counted by valgrind's callgrind: unlike CPU time, the count does not move
 with the machine's load, so a before/after comparison holds on a busy shared VM.
 
-    python bench/instructions.py [--adapter reweb|reweb@REV|CMD]... [--n 300]
+    python3 bench/instructions.py [--adapter reweb|reweb@REV|CMD]... [--n 300]
 
 Each adapter runs twice under callgrind (N and 4N invocations of the HTTP API 1 KB case, same warm-up);
 the difference divided by 3N is the cost of one invocation, start-up and shutdown cancelled out.

@@ -1,7 +1,7 @@
 """A reference point, not an adapter: the least work a Python runtime loop can do per invocation.
 
 Raw sockets, one buffer per connection, HTTP API v2 events only, no validation, no rewrites, no deadlines.
-`python bench/run.py --adapter lean --sections sizes` shows what Python itself costs, so reweb's numbers can
+`python3 bench/run.py --adapter lean --sections sizes` shows what Python itself costs, so reweb's numbers can
 be read as "framework overhead above the floor of the language". Never use it for anything else.
 """
 

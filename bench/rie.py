@@ -1,6 +1,6 @@
 """The real AWS Lambda Runtime Interface Emulator as a cross-check of the driver's numbers.
 
-`python bench/rie.py` only fetches it: the binary ships inside the aws-sam-cli wheel on PyPI, so it is
+`python3 bench/rie.py` only fetches it: the binary ships inside the aws-sam-cli wheel on PyPI, so it is
 downloaded with pip (no dependencies) and cached under bench/.cache/ (git-ignored).
 """
 

@@ -1,7 +1,7 @@
 """Render the real-application compatibility table into README.md from the suite's results (never typed by hand).
 
-    python tools/compat_table.py [--results tests/apps/results/results.json] [--readme README.md] [--check]
-    python tools/compat_table.py --record   # take the last test run's results (build/apps-results.json)
+    python3 tools/compat_table.py [--results tests/apps/results/results.json] [--readme README.md] [--check]
+    python3 tools/compat_table.py --record   # take the last test run's results (build/apps-results.json)
 
 The cold-start table under it comes from tests/apps/results/cold_start.json (`python3 bench/app_cold_start.py
 --record`): the same starts measured directly and through reweb in one run, with the spread, never the suite's
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     new = splice(old, table)
     if args.check:
         if new != old:
-            print(f"{args.readme} is out of date: run python tools/compat_table.py", file=sys.stderr)
+            print(f"{args.readme} is out of date: run python3 tools/compat_table.py", file=sys.stderr)
             return 1
         return 0
     if new != old:
