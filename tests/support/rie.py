@@ -92,9 +92,10 @@ class RieFunction:
         self.log.flush()
         return self.log_path.read_text(errors="replace")
 
-    def logs_with(self, *needles: str, timeout: float = 3.0) -> str:
+    def logs_with(self, *needles: str, timeout: float = 20.0) -> str:
         """The log once every needle is in it: the RIE relays the runtime's output asynchronously, so a line
-        written before the result can still be on its way when the result arrives."""
+        written before the result can still be on its way when the result arrives (on a loaded machine, seconds:
+        the wait ends as soon as every needle is there)."""
         deadline = time.monotonic() + timeout
         while True:
             logs = self.logs()
