@@ -100,19 +100,21 @@ def test_no_heading_is_a_leftover_edit_instruction() -> None:
 
 def test_commands_name_python3() -> None:
     """Debian has no `python` command: the docs' commands say python3."""
-    for page in PAGES:
-        for number, line in enumerate(page.read_text().splitlines(), 1):
-            assert not re.search(r"(^|[`\s(])python (tools|bench|scripts|deploy)/", line), \
-                f"{page.relative_to(ROOT)}:{number}: {line.strip()}"
+    wrong = [f"{page.relative_to(ROOT)}:{number}: {line.strip()}" for page in PAGES
+             for number, line in enumerate(page.read_text().splitlines(), 1)
+             if re.search(r"(^|[`\s(])python (tools|bench|scripts|deploy)/", line)]
+    assert not wrong, "\n".join(wrong)
 
 
 def test_every_test_the_docs_name_exists() -> None:
     """The settings tables (and any page) name tests: each one is defined, each test file is there."""
     defined = {name for path in (ROOT / "tests").glob("**/*.py")
                for name in re.findall(r"^\s*(?:async )?def (test_\w+)", path.read_text(), flags=re.M)}
+    missing = []
     for page in PAGES:
         text = page.read_text()
-        for name in re.findall(r"`(test_\w+)`", text):
-            assert name in defined, f"{page.relative_to(ROOT)} names {name}, which no test defines"
-        for path in re.findall(r"`(tests/[\w/.-]+\.py)(?:::\w+)?`", text):
-            assert (ROOT / path).exists(), f"{page.relative_to(ROOT)} names {path}, which is not there"
+        missing += [f"{page.relative_to(ROOT)}: {name}" for name in re.findall(r"`(test_\w+)`", text)
+                    if name not in defined]
+        paths = re.findall(r"`(tests/[\w/.-]+\.py)(?:::\w+)?`", text)
+        missing += [f"{page.relative_to(ROOT)}: {path}" for path in paths if not (ROOT / path).exists()]
+    assert not missing, "named in the docs, not in tests/:\n" + "\n".join(missing)
