@@ -284,6 +284,10 @@ class Worker:
                                   + (" before the invocation deadline" if late else ""))
         except UpstreamError as exc:
             return self.app_failure(invocation, request, kind, exc, self.deadline)
+        except Exception as exc:  # a case not foreseen above: the client still gets a precise answer
+            self.log.error("offload failed", request_id=invocation.request_id, bucket=offload.bucket,
+                           reason=f"{type(exc).__name__}: {exc}")
+            return error_response(502, "the response could not be stored")
         for note in notes:
             self.log.warn(note, request_id=invocation.request_id)
         self.log.info("response offloaded to S3", request_id=invocation.request_id, bucket=offload.bucket,

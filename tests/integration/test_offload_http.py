@@ -85,12 +85,13 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_
 
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
+    # moto's backends are per process: a bucket of this module's own, beside test_offload.py's.
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     url = f"http://127.0.0.1:{port}"
     s3 = boto3.client("s3", endpoint_url=url, region_name=REGION, aws_access_key_id="a", aws_secret_access_key="b")
-    s3.create_bucket(Bucket="reweb-big", CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.create_bucket(Bucket="reweb-http", CreateBucketConfiguration={"LocationConstraint": REGION})
     yield url
     server.stop()
 
@@ -106,7 +107,7 @@ def start(folder: Path, env: dict[str, str]) -> RieFunction:
 @pytest.fixture(scope="module")
 def function(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> Iterator[RieFunction]:
     fn = start(tmp_path_factory.mktemp("offload-http"), {"AWS_ENDPOINT_URL_S3": moto_url,
-                                                         "REWEB_OFFLOAD_BUCKET": "reweb-big/answers/"})
+                                                         "REWEB_OFFLOAD_BUCKET": "reweb-http/answers/"})
     yield fn
     fn.close()
 
