@@ -172,9 +172,33 @@ def test_alb_status_description_and_modes() -> None:
     result = {"statusCode": 404, "statusDescription": "404 Not Found", "headers": {"x": "single"},
               "multiValueHeaders": {"x": ["m1", "m2"]}, "body": ""}
     single = gateway_for("alb").translate_result(json.dumps(result).encode())
-    assert single.reason == "Not Found" and single.headers == [("x", "single")]
+    untyped = ("Content-Type", "application/octet-stream")  # what ALB gives an answer without one
+    assert single.reason == "Not Found" and single.headers == [("x", "single"), untyped]
     multi = gateway_for("alb-multi").translate_result(json.dumps(result).encode())
-    assert multi.headers == [("x", "m1"), ("x", "m2")]
+    assert multi.headers == [("x", "m1"), ("x", "m2"), untyped]
+
+
+# source -> (buffered, streamed) Content-Type of an answer that has none; None: the front door adds none.
+UNTYPED = {"rest": ("application/json", "application/json"), "http-api": ("application/json", None),
+           "function-url": ("application/json", "application/octet-stream"),
+           "alb": ("application/octet-stream", None), "alb-multi": ("application/octet-stream", None),
+           "lattice": (None, None)}
+
+
+@pytest.mark.parametrize("source", list(UNTYPED))
+def test_an_untyped_answer_gets_the_front_doors_content_type_and_a_typed_one_keeps_its_own(source: str) -> None:
+    gw = gateway_for(source)
+    buffered, streamed = UNTYPED[source]
+    bare = gw.translate_result(b'{"statusCode": 200, "body": "x"}')
+    assert [v for k, v in bare.headers if k.lower() == "content-type"] == ([buffered] if buffered else [])
+    own = gw.translate_result(json.dumps({"statusCode": 200, "headers": {"content-type": "text/csv"},
+                                          "multiValueHeaders": {"content-type": ["text/csv"]}, "body": "x"}).encode())
+    assert [v for k, v in own.headers if k.lower() == "content-type"] == ["text/csv"]
+    if gw.streams:
+        prelude = gw.translate_prelude({"statusCode": 200})
+        assert [v for k, v in prelude.headers if k.lower() == "content-type"] == ([streamed] if streamed else [])
+        own_prelude = gw.translate_prelude({"statusCode": 200, "headers": {"Content-Type": "text/event-stream"}})
+        assert [v for k, v in own_prelude.headers if k.lower() == "content-type"] == ["text/event-stream"]
 
 
 @pytest.mark.parametrize("payload", [b"not json", b'{"statusCode": "200"}', b'{"statusCode": 200, "body": 5}',
@@ -184,7 +208,7 @@ def test_alb_status_description_and_modes() -> None:
 def test_malformed_results_are_refused(source: str, payload: bytes) -> None:
     if source == "alb-multi" and b'"headers"' in payload:
         # Multi-value mode reads only multiValueHeaders: a bad single-value map is ignored, not refused.
-        assert gateway_for(source).translate_result(payload).headers == []
+        assert gateway_for(source).translate_result(payload).headers == [("Content-Type", "application/octet-stream")]
         return
     with pytest.raises(MalformedResult):
         gateway_for(source).translate_result(payload)

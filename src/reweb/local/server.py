@@ -12,7 +12,7 @@ import secrets
 import time
 import uuid
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from multidict import CIMultiDict
 
 from .dashboard import Dashboard
@@ -30,6 +30,26 @@ PRELUDE_LIMIT = 64 * 1024
 # Never copied from the function's answer: the front door frames the body itself.
 _FRAMING = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "te", "trailer",
                       "upgrade", "proxy-connection"})
+
+
+class _Untouched(web.StreamResponse):
+    """aiohttp labels a body without a Content-Type application/octet-stream on its own; the front door sends the
+    Content-Type its gateway decided on (docs/local.md, "Content-Type the app never sent"), or none at all."""
+
+    typed = True
+
+    async def _prepare_headers(self) -> None:
+        await super()._prepare_headers()
+        if not self.typed:
+            self._headers.popall(hdrs.CONTENT_TYPE, None)
+
+
+class _UntouchedResponse(web.Response, _Untouched):
+    pass
+
+
+def _untouched(response: _Untouched, headers: list[tuple[str, str]]) -> None:
+    response.typed = any(name.lower() == "content-type" for name, _ in headers)
 
 
 def trace_id() -> str:
@@ -181,7 +201,9 @@ class FrontDoor:
             for name, value in gateway_headers(self.gateway, ctx):
                 headers.setdefault(name, value)
         try:
-            return web.Response(status=out.status, reason=out.reason, headers=headers, body=out.body)
+            response = _UntouchedResponse(status=out.status, reason=out.reason, headers=headers, body=out.body)
+            _untouched(response, out.headers)
+            return response
         except ValueError as exc:  # a header aiohttp will not put on the wire (CR/LF in a value...)
             self.log.note(f"malformed Lambda result: {exc}")
             if ctx is not None:
@@ -216,7 +238,8 @@ class FrontDoor:
                 await _drain(stream, b"")
                 return self.answer(request, gw.failure(Failure.MALFORMED, ctx), ctx)
             status, headers = prelude.status, prelude.headers
-        response = web.StreamResponse(status=status)
+        response = _Untouched(status=status)
+        _untouched(response, headers)
         for name, value in headers:
             lower = name.lower()
             if lower == "content-length" and value.isascii() and value.isdigit():

@@ -25,6 +25,7 @@ from .base import (
     single_headers,
     split_query,
     status_of,
+    typed,
 )
 from .headers import forwarded_headers, lower_lists
 
@@ -43,6 +44,9 @@ def error_page(status: int) -> Outbound:
 
 
 class Alb:
+    # An answer without a Content-Type leaves ALB labelled application/octet-stream (seen by users whose headers
+    # ALB dropped: aws/serverless-java-container#347, CodeGenieApp/serverless-express#435); ALB's docs are silent.
+    untyped: str | None = "application/octet-stream"
     max_request_body = 1 * MB
     max_result = 1 * MB
     integration_timeout: float | None = None
@@ -87,7 +91,7 @@ class Alb:
             headers = multi_headers(result.get("multiValueHeaders"))
         else:
             headers = single_headers(result.get("headers"))
-        return Outbound(status, headers, decode_result_body(result), reason or None)
+        return Outbound(status, typed(headers, self.untyped), decode_result_body(result), reason or None)
 
     def translate_prelude(self, prelude: JsonDict) -> Prelude:
         raise MalformedResult("ALB cannot carry a streamed response")

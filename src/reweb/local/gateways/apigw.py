@@ -29,8 +29,13 @@ from .base import (
     parse_json_object,
     single_headers,
     status_of,
+    typed,
 )
 from .headers import forwarded_headers
+
+# What REST gives an answer without a Content-Type: application/json, as AWS SAM CLI's emulator models it
+# (samcli/local/apigw/local_apigw_service.py, _parse_v1_payload_format_lambda_output).
+UNTYPED = "application/json"
 
 # AWS rewrites these names to canonical case whatever the client sent (captures in SOURCES.md).
 _CANONICAL = {
@@ -120,12 +125,12 @@ class RestApi:
         result = parse_json_object(payload)
         status = status_of(result)
         headers = _merge(single_headers(result.get("headers")), multi_headers(result.get("multiValueHeaders")))
-        if not any(k.lower() == "content-type" for k, _ in headers):
-            headers.append(("Content-Type", "application/json"))  # REST's default
-        return Outbound(status, headers, decode_result_body(result))
+        return Outbound(status, typed(headers, UNTYPED), decode_result_body(result))
 
     def translate_prelude(self, prelude: JsonDict) -> Prelude:
-        return _prelude(prelude)
+        # Assumed: a streamed answer gets the same default as a buffered one (the streaming pages are silent).
+        out = _prelude(prelude)
+        return Prelude(out.status, typed(out.headers, UNTYPED))
 
     def failure(self, kind: Failure, ctx: Context) -> Outbound:
         extra = [("x-amzn-RequestId", ctx.request_id), ("x-amzn-ErrorType", _ERROR_TYPE[kind])]

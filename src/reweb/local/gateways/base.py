@@ -55,6 +55,7 @@ class Context:
     api_id: str = "reweblocal"
     stage: str = "$default"
     function_name: str = "reweb-local"
+    scheme: str = "http"  # what the listener speaks: X-Forwarded-Proto says it (https with --https, as on AWS)
 
 
 @dataclass(slots=True)
@@ -148,6 +149,14 @@ def decode_result_body(result: JsonDict) -> bytes:
         except ValueError as exc:
             raise MalformedResult("body is not valid base64") from exc
     return body.encode("utf-8")
+
+
+def typed(headers: Headers, default: str | None) -> Headers:
+    """The answer's headers with the front door's own Content-Type for an answer that has none (None: it adds
+    none). Which door adds what, and the sources, are in docs/local.md ("Content-Type the app never sent")."""
+    if default is None or any(name.lower() == "content-type" for name, _ in headers):
+        return headers
+    return [*headers, ("Content-Type", default)]
 
 
 def parse_json_object(payload: bytes) -> JsonDict:

@@ -11,6 +11,9 @@ from .headers import forwarded_headers, lower_lists
 
 
 class Lattice(Alb):
+    # Nothing: Lattice's docs are silent, no emulator models it and no capture shows it, so the emulator adds no
+    # Content-Type the app did not send.
+    untyped = None
     # VPC Lattice allows 6 MB requests and responses for Lambda targets (AWS's Lattice documentation), not
     # ALB's 1 MB; above that, Lambda's own 6 MB invoke limits apply anyway.
     max_request_body = 6 * MB

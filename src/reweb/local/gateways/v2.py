@@ -29,6 +29,7 @@ from .base import (
     parse_json_object,
     single_headers,
     status_of,
+    typed,
 )
 from .headers import forwarded_headers, lower_joined
 
@@ -43,6 +44,12 @@ def _cookies(req: Inbound) -> list[str]:
 
 class _V2:
     name = ""
+    # An answer without a Content-Type: application/json, as AWS SAM CLI's HTTP API emulator models it
+    # (samcli/local/apigw/local_apigw_service.py, _parse_v2_payload_format_lambda_output); AWS's docs give that
+    # type to a result without statusCode (HTTP API "Lambda function response format", Function URL
+    # "Response payload format") and are silent on one with statusCode and no headers.
+    untyped = "application/json"
+    untyped_stream: str | None = None
     max_request_body = 6 * MB
     max_result = 6 * MB
     integration_timeout: float | None = None
@@ -111,10 +118,11 @@ class _V2:
         if not isinstance(cookies, list) or not all(isinstance(c, str) for c in cookies):
             raise MalformedResult("cookies must be a list of strings")
         headers += [("Set-Cookie", c) for c in cookies]
-        return Outbound(status_of(result), headers, decode_result_body(result))
+        return Outbound(status_of(result), typed(headers, self.untyped), decode_result_body(result))
 
     def translate_prelude(self, prelude: JsonDict) -> Prelude:
-        return rest_prelude(prelude)
+        out = rest_prelude(prelude)
+        return Prelude(out.status, typed(out.headers, self.untyped_stream))
 
     def failure(self, kind: Failure, ctx: Context) -> Outbound:
         raise NotImplementedError
@@ -142,6 +150,9 @@ _TOO_LARGE = b'{"Message":"Request must be smaller than 6291456 bytes for the In
 class FunctionUrl(_V2):
     name = "function-url"
     streams = True
+    # Streamed without a Content-Type: application/octet-stream, what a Function URL is seen answering for a
+    # stream the function did not type (captured in honojs/hono#1672); the Lambda docs are silent.
+    untyped_stream: str | None = "application/octet-stream"
 
     def _context(self, req: Inbound, ctx: Context, host: str, path: str) -> JsonDict:
         context = super()._context(req, ctx, host, path)
