@@ -9,7 +9,9 @@ GET/POST anything      -> JSON {method, target, path, query, headers: [[name, va
 /crash                 -> the process exits at once (status 3), no answer
 /hang                  -> never answers
 /garbage               -> answers bytes that are not HTTP
-/stream?chunks=N&delay=S[&die_after=K] -> chunked text, one chunk every S seconds (crash before chunk K)
+/stream?chunks=N&delay=S[&die_after=K][&gate=DIR] -> chunked text, one chunk every S seconds (crash before
+                         chunk K); with gate, chunk I (I >= 1) is written only once the file DIR/I exists (20 s at
+                         most), and says whether it waited for it ("gated") or not ("ungated")
 /events                -> POST echo of non-HTTP events: JSON {"received": <event>}
 /ready                 -> 200 only after READY_AFTER seconds since start (503 before)
 /barrier/...           -> with ECHO_BARRIER=N, answers only once N such requests are in the app together
@@ -107,10 +109,17 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
             die_after = int(args.get("die_after", "-1"))
+            gate = args.get("gate", "")
             for i in range(chunks):
                 if i == die_after:
                     os._exit(4)  # mid-stream crash
-                piece = f"chunk {i} at {time.time():.3f}\n".encode()
+                how = ""
+                if gate and i:  # the client's receipt of the previous chunk opens the gate of this one
+                    until = time.monotonic() + 20
+                    while not os.path.exists(os.path.join(gate, str(i))) and time.monotonic() < until:
+                        time.sleep(0.01)
+                    how = " gated" if os.path.exists(os.path.join(gate, str(i))) else " ungated"
+                piece = f"chunk {i} at {time.time():.3f}{how}\n".encode()
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
                 self.wfile.flush()
                 time.sleep(delay)
