@@ -47,10 +47,10 @@ def test_app_does_not_outlive_reweb(sig: signal.Signals) -> None:
            "REWEB_APPLICATION_PORT": str(port), "REWEB_APPLICATION_EXEC": f"{sys.executable} {ECHO} {port}"}
     process = subprocess.Popen(reweb_argv(), env=env, stderr=subprocess.DEVNULL)
     try:
-        assert wait_for(lambda: port_open(port), 10), "the app never started"
+        assert wait_for(lambda: port_open(port), 30), "the app never started"
         process.send_signal(sig)
         process.wait(10)
-        assert wait_for(lambda: not port_open(port), 5), f"the app outlived reweb after {sig.name}"
+        assert wait_for(lambda: not port_open(port), 30), f"the app outlived reweb after {sig.name}"
     finally:
         if process.poll() is None:
             process.kill()
@@ -74,7 +74,7 @@ def test_sigkill_of_reweb_takes_the_whole_tree(wrapped: str) -> None:
            "REWEB_APPLICATION_PORT": str(port), "REWEB_APPLICATION_EXEC": command}
     process = subprocess.Popen(reweb_argv(), env=env, stderr=subprocess.DEVNULL)
     try:
-        assert wait_for(lambda: port_open(port), 10), "the app never started"
+        assert wait_for(lambda: port_open(port), 30), "the app never started"
         tree = grandchildren_of(process.pid)
         server = [pid for pid in tree if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(
             f"{sys.executable}\0{ECHO}".encode())]
@@ -83,8 +83,8 @@ def test_sigkill_of_reweb_takes_the_whole_tree(wrapped: str) -> None:
             assert Path(f"/proc/{server[0]}/stat").read_text().rsplit(")", 1)[1].split()[1] != str(process.pid)
         process.kill()
         process.wait(10)
-        assert wait_for(lambda: not port_open(port), 5), "the app's server outlived reweb's SIGKILL"
-        assert wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in tree), 5), "a process survived"
+        assert wait_for(lambda: not port_open(port), 30), "the app's server outlived reweb's SIGKILL"
+        assert wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in tree), 30), "a process survived"
     finally:
         if process.poll() is None:
             process.kill()
