@@ -42,7 +42,7 @@ def dashboard_wanted(env: dict[str, str] | None = None) -> bool:
 
 async def serve(opts: Options, log: Logger | None = None, ready: asyncio.Event | None = None) -> int:
     log = log or Logger()
-    gateway = gateway_for(opts.source)
+    gateway = gateway_for(opts.source, stream=opts.stream)
     pool = Pool(opts, log)
     dashboard = Dashboard(opts, pool, log, serve=dashboard_wanted())
     runner = web.AppRunner(FrontDoor(opts, pool, gateway, log, dashboard).app(), access_log=None,

@@ -18,7 +18,7 @@ from multidict import CIMultiDict
 from .dashboard import Dashboard
 from .gateways import Context, Failure, Gateway, Inbound, MalformedResult, Outbound
 from .gateways.base import MB
-from .instances import InitFailed, Pool
+from .instances import InitFailed, Pool, Throttled
 from .options import Options
 from .report import Logger
 from .runtime_api import STREAM_TYPE, Buffered, Errored, Invocation, Streamed, StreamEnd
@@ -79,6 +79,7 @@ class FrontDoor:
         self.dashboard = dashboard if dashboard is not None else Dashboard(opts, pool, log, serve=False)
         self.stats = self.dashboard.stats
         self.websocket_noted = False
+        self.background: set[asyncio.Future[None]] = set()  # streams still drained after the gateway cut them
 
     def app(self) -> web.Application:
         # client_max_size: we read and judge bodies ourselves, to answer with the gateway's own 413.
@@ -146,6 +147,11 @@ class FrontDoor:
             # The gateway gives up; the function keeps running until its own timeout, as on AWS.
             self.stats.failed(ctx.request_id, f"{gw.name} timed out ({gw.integration_timeout:g} s)")
             return self.answer(request, gw.failure(Failure.GATEWAY_TIMEOUT, ctx), ctx)
+        except Throttled as exc:
+            # Lambda refused the invocation (TooManyRequestsException): no instance, nothing billed.
+            self.log.note(f"{ctx.request_id}: throttled: {exc.reason}")
+            self.dashboard.throttled(ctx.request_id)
+            return self.answer(request, gw.failure(Failure.THROTTLED, ctx), ctx)
         except InitFailed as exc:
             self.stats.failed(ctx.request_id, f"init failed: {exc.error_type}", invoked=False)
             out = gw.failure(Failure.FUNCTION_ERROR, ctx)
@@ -211,6 +217,17 @@ class FrontDoor:
             fail = self.gateway.failure(Failure.MALFORMED, ctx or self.context(request))
             return web.Response(status=fail.status, headers=CIMultiDict(fail.headers), body=fail.body)
 
+    async def send(self, response: web.StreamResponse, data: bytes, pace: Pace, ctx: Context) -> None:
+        delay, crossed = pace.take(len(data), time.monotonic())
+        if crossed and pace.throttle is not None:
+            free, rate = pace.throttle
+            self.log.note(f"{ctx.request_id}: past {free // MB} MB: the rest of this stream goes at {rate // MB} MB/s, "
+                          f"as {self.gateway.name} on AWS paces a stream")
+        if delay > 0:
+            await asyncio.sleep(delay)
+        with contextlib.suppress(ConnectionError):
+            await response.write(data)  # a client gone early must not stall the runtime's stream
+
     async def relay_stream(self, request: web.Request, inv: Invocation, stream: Streamed,
                            ctx: Context) -> web.StreamResponse:
         gw = self.gateway
@@ -252,16 +269,30 @@ class FrontDoor:
             response.headers.setdefault(name, value)
         await response.prepare(request)
         head = request.method == "HEAD"
+        pace = Pace(gw.stream_throttle)
+        began = time.monotonic()
         if first and not head:
-            await response.write(first)
+            await self.send(response, first, pace, ctx)
         while True:
-            item = await stream.chunks.get()
+            wait, why = stream_wait(gw, time.monotonic() - began)
+            try:
+                async with asyncio.timeout(wait):
+                    item = await stream.chunks.get()
+            except TimeoutError:
+                # The gateway gives up on the stream (the function goes on, as on AWS): the client sees it cut off.
+                self.log.note(f"{ctx.request_id}: {gw.name} ended the stream: {why}")
+                self.stats.failed(ctx.request_id, f"{gw.name} stream: {why}")
+                if request.transport is not None:
+                    request.transport.abort()
+                drain = asyncio.ensure_future(_drain(stream, b""))
+                self.background.add(drain)
+                drain.add_done_callback(self.background.discard)
+                return response
             if isinstance(item, StreamEnd):
                 break
             if head:
                 continue  # HEAD: no body reaches the client, as in the buffered path
-            with contextlib.suppress(ConnectionError):
-                await response.write(item)  # a client gone early must not stall the runtime's stream
+            await self.send(response, item, pace, ctx)
         if item.error_type:
             # Mid-stream failure: the client sees the body cut off (no terminating chunk), as on AWS.
             self.log.note(f"{ctx.request_id}: stream ended with {item.error_type}")
@@ -272,6 +303,41 @@ class FrontDoor:
         with contextlib.suppress(ConnectionError):
             await response.write_eof()
         return response
+
+
+class Pace:
+    """Past the first `free` bytes of a stream, at most `rate` bytes a second (API Gateway's pace for a REST
+    stream); no limit without a throttle. `take` says how long to wait before sending the next bytes."""
+
+    def __init__(self, throttle: tuple[int, int] | None) -> None:
+        self.throttle = throttle
+        self.sent = 0
+        self.since: float | None = None  # when the stream went past `free`
+
+    def take(self, size: int, now: float) -> tuple[float, bool]:
+        """(seconds to wait before sending `size` more bytes, whether these bytes are the first past `free`)."""
+        if self.throttle is None:
+            return 0.0, False
+        free, rate = self.throttle
+        self.sent += size
+        over = self.sent - free
+        if over <= 0:
+            return 0.0, False
+        crossed = self.since is None
+        if self.since is None:
+            self.since = now
+        return max(0.0, self.since + over / rate - now), crossed
+
+
+def stream_wait(gw: Gateway, elapsed: float) -> tuple[float | None, str]:
+    """How long the gateway waits for the stream's next bytes, and what it says when that runs out."""
+    left = None if gw.stream_duration is None else max(0.0, gw.stream_duration - elapsed)
+    idle = gw.stream_idle_timeout
+    if left is not None and (idle is None or left <= idle):
+        return left, f"its {gw.stream_duration:g} s limit for a stream"
+    if idle is None:
+        return None, ""
+    return idle, f"{idle:g} s without a byte (its idle timeout)"
 
 
 async def _read_limited(request: web.Request, limit: int) -> bytes | None:

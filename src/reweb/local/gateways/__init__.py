@@ -14,11 +14,12 @@ __all__ = ["SOURCES", "Context", "Failure", "Gateway", "Inbound", "MalformedResu
            "gateway_for"]
 
 
-def gateway_for(source: str) -> Gateway:
+def gateway_for(source: str, stream: bool = False) -> Gateway:
+    """The front door `--source` names; `stream`: invoked with response streaming (REST's STREAM transfer mode)."""
     if source == "http-api":
         return HttpApi()
     if source == "rest":
-        return RestApi()
+        return RestApi(stream=stream)
     if source == "function-url":
         return FunctionUrl()
     if source == "alb":

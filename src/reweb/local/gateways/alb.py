@@ -51,6 +51,9 @@ class Alb:
     max_result = 1 * MB
     integration_timeout: float | None = None
     streams = False
+    stream_duration: float | None = None
+    stream_idle_timeout: float | None = None
+    stream_throttle: tuple[int, int] | None = None
 
     def __init__(self, multi: bool) -> None:
         self.multi = multi
@@ -101,4 +104,6 @@ class Alb:
             return error_page(413)
         if kind is Failure.GATEWAY_TIMEOUT:
             return error_page(504)
+        if kind is Failure.THROTTLED:  # assumed, not found in AWS's pages: ALB's answer when no target can take it
+            return error_page(503)
         return error_page(502)

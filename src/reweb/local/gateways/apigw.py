@@ -65,6 +65,19 @@ class RestApi:
     max_result = 6 * MB
     integration_timeout: float | None = 29.0
     streams = True  # REST APIs can carry response streaming since 2025 (response transfer mode)
+    stream_duration: float | None = None
+    stream_idle_timeout: float | None = None
+    stream_throttle: tuple[int, int] | None = None
+
+    def __init__(self, stream: bool = False) -> None:
+        if stream:
+            # responseTransferMode STREAM (https://docs.aws.amazon.com/apigateway/latest/developerguide/
+            # response-transfer-mode.html): up to 15 minutes (the integration timeout goes up to that too), a 5-minute
+            # idle timeout (Regional endpoints), the first 10 MB at full speed and then 2 MB/s. The event is the same.
+            self.integration_timeout = 15 * 60.0
+            self.stream_duration = 15 * 60.0
+            self.stream_idle_timeout = 5 * 60.0
+            self.stream_throttle = (10 * MB, 2 * MB)
 
     def build_event(self, req: Inbound, ctx: Context) -> JsonDict:
         headers = rest_headers(req, ctx)
@@ -138,6 +151,10 @@ class RestApi:
             return json_error(504, "Endpoint request timed out", extra)
         if kind is Failure.REQUEST_TOO_LARGE:
             return json_error(413, "Request Too Long", extra)
+        if kind is Failure.THROTTLED:
+            # "If the Lambda API rejects the invocation request, API Gateway returns a 500 error code"
+            # (https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway-errors.html).
+            return json_error(500, "Internal server error", extra)
         return json_error(502, "Internal server error", extra)
 
 
@@ -148,6 +165,7 @@ _ERROR_TYPE = {
     Failure.REQUEST_TOO_LARGE: "RequestTooLongException",
     Failure.EVENT_TOO_LARGE: "InternalServerErrorException",
     Failure.RESPONSE_TOO_LARGE: "InternalServerErrorException",
+    Failure.THROTTLED: "InternalServerErrorException",
 }
 
 

@@ -77,6 +77,7 @@ class Failure(enum.Enum):
     REQUEST_TOO_LARGE = "request_too_large"  # body over the gateway's own limit
     EVENT_TOO_LARGE = "event_too_large"  # event JSON over Lambda's 6 MB invoke limit
     RESPONSE_TOO_LARGE = "response_too_large"  # result over Lambda's (or the gateway's) limit
+    THROTTLED = "throttled"  # Lambda refused the invocation: concurrency limit or scaling rate (429 to the gateway)
 
 
 class MalformedResult(ValueError):
@@ -97,6 +98,10 @@ class Gateway(Protocol):
     max_result: int  # the largest buffered result it accepts (bytes of JSON)
     integration_timeout: float | None  # seconds; None when only the function timeout applies
     streams: bool  # can carry Lambda response streaming
+    # A streamed answer: the gateway's own limits on it (None: only Lambda's apply).
+    stream_duration: float | None  # seconds from the start of the answer
+    stream_idle_timeout: float | None  # seconds without a byte
+    stream_throttle: tuple[int, int] | None  # (bytes sent at full speed, bytes per second after that)
 
     def build_event(self, req: Inbound, ctx: Context) -> JsonDict: ...
 

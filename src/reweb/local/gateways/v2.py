@@ -54,6 +54,9 @@ class _V2:
     max_result = 6 * MB
     integration_timeout: float | None = None
     streams = False
+    stream_duration: float | None = None
+    stream_idle_timeout: float | None = None
+    stream_throttle: tuple[int, int] | None = None
     decode_raw_path = False
     keep_cookie_header = True
 
@@ -163,4 +166,10 @@ class FunctionUrl(_V2):
         extra = [("x-amzn-RequestId", ctx.request_id), ("X-Amzn-Trace-Id", ctx.trace_id)]
         if kind in (Failure.REQUEST_TOO_LARGE, Failure.EVENT_TOO_LARGE):
             return Outbound(413, [("Content-Type", "application/json"), *extra], _TOO_LARGE)
+        if kind is Failure.THROTTLED:
+            # Lambda's throttling error is a 429 (https://docs.aws.amazon.com/lambda/latest/dg/scaling-behavior.html);
+            # a function URL passes it on with this body and error type (a capture in
+            # github.com/huntharo/lambda-provisioned-throttling; AWS's pages do not show the body).
+            return Outbound(429, [("Content-Type", "application/json"), ("x-amzn-ErrorType", "ThrottlingException"),
+                                  *extra], b'{"message":"Rate Exceeded."}')
         return Outbound(502, [("Content-Type", "application/json"), *extra], b"Internal Server Error")
