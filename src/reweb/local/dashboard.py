@@ -3,8 +3,8 @@
 Everything comes from two places. The front door says what each request was and what it was answered
 (method, path, status, latency, the Lambda error if any); the REPORT lines (report.Logger.on_report) say
 what Lambda would measure and bill (duration, billed duration, memory used, init duration). The two meet
-on the request id. Instances and their state are read from the Pool's own objects, sampled ten times a
-second and on each look, so that an instance that died is still shown as dead.
+on the request id. Instances come from the pool's events (each start, each move of an instance's state
+machine), each invocation and REPORT names its instance, and a dead instance keeps the reason its death recorded.
 
 The page is one HTML document with its script and style inline (a nonce'd Content-Security-Policy forbids
 anything else, so nothing can load from outside 127.0.0.1); it polls /__reweb/api/state once a second.
@@ -12,8 +12,6 @@ anything else, so nothing can load from outside 127.0.0.1); it polls /__reweb/ap
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import math
 import secrets
@@ -25,7 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .instances import Instance, Pool, exit_text
+from .instances import Instance, Pool
 from .options import Options
 from .report import InitReport, Logger, Report
 from .runtime_api import Invocation
@@ -48,7 +46,6 @@ PRICES_NOTE = (
 
 ROWS_KEPT = 1000  # invocations kept for the table and the chart (the totals count them all)
 DEAD_KEPT = 20  # dead instances still shown
-SAMPLE_EVERY = 0.1  # seconds between looks at the pool's instances
 
 
 @dataclass(slots=True)
@@ -109,6 +106,8 @@ class Summary:
     gb_seconds: float
     request_cost: float
     compute_cost: float
+    instances: int = 0  # instances started (each one's init is in the REPORT of its first invocation)
+    throttles: int = 0  # requests Lambda would have refused: no invocation, nothing billed
 
     @property
     def total_cost(self) -> float:
@@ -127,6 +126,7 @@ class Summary:
             "init_count": len(self.init_ms), "failed_inits": len(self.failed_inits), "billed_ms": self.billed_ms,
             "gb_seconds": self.gb_seconds, "request_cost": self.request_cost, "compute_cost": self.compute_cost,
             "total_cost": self.total_cost, "cost_per_million": self.cost_per_million,
+            "instances": self.instances, "throttles": self.throttles,
             "text": {"total_cost": money(self.total_cost), "request_cost": money(self.request_cost),
                      "compute_cost": money(self.compute_cost), "gb_seconds": gb_seconds(self.gb_seconds),
                      "cost_per_million": money(self.cost_per_million) if self.cost_per_million is not None else None},
@@ -170,6 +170,8 @@ def summary_lines(s: Summary) -> list[str]:
     """The summary, one line each (printed at Ctrl-C after "reweb local: ", shown on the dashboard)."""
     if not s.invocations:
         lines = [f"summary: no invocation ({s.requests} request{'s' if s.requests != 1 else ''} at the front door)"]
+        if s.throttles:
+            lines.append(f"  {s.throttles} throttled (no instance free, --concurrency reached)")
         if s.failed_inits:
             lines.append(f"  {len(s.failed_inits)} init(s) failed: " + ", ".join(
                 f"{r.init_ms:.2f} ms ({r.status}{', ' + r.error_type if r.error_type else ''})"
@@ -187,6 +189,9 @@ def summary_lines(s: Summary) -> list[str]:
         lines.append(f"  init durations: {shown} ms (min {min(s.init_ms):.2f}, max {max(s.init_ms):.2f})")
     else:
         lines.append("  init durations: none (every invocation ran warm)")
+    if s.instances or s.throttles:
+        lines.append(f"  {s.instances} instance{'s' if s.instances != 1 else ''} started, {s.throttles} request"
+                     f"{'s' if s.throttles != 1 else ''} throttled (refused by Lambda: no invocation, not billed)")
     if s.failed_inits:
         lines.append(f"  failed inits: {len(s.failed_inits)} (" + ", ".join(
             f"{r.status}{' ' + r.error_type if r.error_type else ''} after {r.init_ms:.2f} ms"
@@ -221,6 +226,8 @@ class Stats:
         self._sorted_len = 0
         self.init_ms: list[float] = []
         self.failed_inits: list[InitReport] = []
+        self.instances = 0
+        self.throttles = 0
 
     def watch(self, log: Logger) -> None:
         log.on_report.append(self.reported)
@@ -259,6 +266,14 @@ class Stats:
             row.counted_error = True
             self.errors += 1
         self._touch(row)
+
+    def throttled(self, request_id: str) -> None:
+        self.throttles += 1
+        self.failed(request_id, "throttled", invoked=False)
+
+    def instance_started(self) -> None:
+        self.instances += 1
+        self.version += 1
 
     def attribute(self, request_id: str, instance: int) -> bool:
         """Record which instance ran it; True the first time."""
@@ -315,6 +330,7 @@ class Stats:
             max_ms=ordered[-1] if ordered else None, max_memory_mb=self.max_memory_mb, init_ms=list(self.init_ms),
             failed_inits=list(self.failed_inits), billed_ms=self.billed_total_ms, gb_seconds=gb_seconds,
             request_cost=self.invocations * PRICE_PER_REQUEST, compute_cost=gb_seconds * PRICE_PER_GB_SECOND,
+            instances=self.instances, throttles=self.throttles,
         )
 
     def changed_rows(self, since: int) -> list[dict[str, Any]]:
@@ -323,49 +339,46 @@ class Stats:
 
 @dataclass(slots=True)
 class Seen:
-    """An instance the dashboard has seen, kept after the pool lets go of it so it can be shown dead."""
+    """An instance the dashboard was told of, kept after it died so it can be shown dead (and why)."""
 
     inst: Instance
     gone_at: float | None = None  # monotonic
-    last_state: str = "init"
     invocations: int = 0
-    last_error: str | None = None
 
 
 @dataclass(slots=True)
 class InstanceWatch:
+    """The instances, as the pool's events tell them: started, moved, died. Nothing is sampled."""
+
     pool: Pool
     seen: dict[int, Seen] = field(default_factory=dict)
+    version: int = 0  # bumped by every event, so the page knows something changed
 
-    def look(self) -> list[Seen]:
-        """Bring the registry up to date with the pool; the live ones, in the pool's order."""
-        live = []
-        in_pool = set()
-        for inst in self.pool.instances:
-            entry = self.seen.get(inst.number)
-            if entry is None or entry.inst is not inst:
-                entry = self.seen[inst.number] = Seen(inst)
-            in_pool.add(inst.number)
-            if inst.state != "dead":
-                entry.last_state = inst.state
-            live.append(entry)
-        now = time.monotonic()
-        for number, entry in self.seen.items():
-            if entry.gone_at is None and (number not in in_pool or entry.inst.state == "dead"):
-                entry.gone_at = now
-        dead = sorted((n for n, e in self.seen.items() if e.gone_at is not None), reverse=True)
-        for number in dead[DEAD_KEPT:]:
-            del self.seen[number]
-        return live
+    def __post_init__(self) -> None:
+        self.pool.on_start.append(self.started)
+        self.pool.watchers.append(self.moved)
 
-    def running(self, inv: Invocation | None = None, request_id: str | None = None) -> Seen | None:
-        """The instance whose current invocation is `inv` (or has that request id), if it can still be told."""
-        self.look()
-        for entry in self.seen.values():
-            cur = entry.inst.current()
-            if cur is not None and (cur is inv or (request_id is not None and cur.request_id == request_id)):
-                return entry
-        return None
+    def started(self, inst: Instance) -> None:
+        self.seen[inst.number] = Seen(inst)
+        self.version += 1
+
+    def moved(self, inst: Instance, was: str, event: str) -> None:
+        entry = self.seen.get(inst.number)
+        if entry is None or entry.inst is not inst:
+            entry = self.seen[inst.number] = Seen(inst)
+        if event == "assign":
+            entry.invocations += 1
+        elif event == "release":  # handed to a request that gave up before its invocation
+            entry.invocations -= 1
+        if event == "die":
+            entry.gone_at = time.monotonic()
+            dead = sorted((n for n, e in self.seen.items() if e.gone_at is not None), reverse=True)
+            for number in dead[DEAD_KEPT:]:
+                del self.seen[number]
+        self.version += 1
+
+    def live(self) -> list[Seen]:
+        return [e for e in self.seen.values() if e.inst.state != "dead"]
 
 
 def instance_view(entry: Seen, opts: Options) -> dict[str, Any]:
@@ -373,17 +386,19 @@ def instance_view(entry: Seen, opts: Options) -> dict[str, Any]:
     inst = entry.inst
     now = time.monotonic()
     pid = inst.proc.pid if inst.proc is not None else None
-    if entry.gone_at is not None or inst.state == "dead":
+    if inst.state == "dead":
         state = "dead"
-        detail = dead_reason(entry, opts)
+        detail = dead_reason(inst, opts)
         up_s = (entry.gone_at or now) - inst.spawned_at
     else:
         up_s = now - inst.spawned_at
-        if inst.state == "init":
+        if inst.state in ("init", "restoring"):
             state, detail = "initializing", f"{up_s:.1f} s into init"
+        elif inst.state == "snapshot":
+            state, detail = "frozen", "SnapStart snapshot, restored by the next cold start"
         elif inst.state == "busy":
             state, detail = "warm", "invoking"
-        elif inst.frozen:
+        elif inst.state == "frozen":
             state, detail = "frozen", f"idle {now - inst.idle_since:.1f} s, SIGSTOPped until the next invocation"
         else:
             state, detail = "warm", f"idle {now - inst.idle_since:.1f} s" + ("" if opts.freeze else " (--no-freeze)")
@@ -393,20 +408,9 @@ def instance_view(entry: Seen, opts: Options) -> dict[str, Any]:
     }
 
 
-def dead_reason(entry: Seen, opts: Options) -> str:
-    inst = entry.inst
-    if entry.last_error in ("timeout", "Sandbox.Timedout"):
-        return "killed: function timeout"
-    if entry.last_error == "Runtime.OutOfMemory":
-        return f"killed: over {opts.memory} MB"
-    if entry.last_state == "init":
-        return "init failed" + (f" ({exit_text(inst.exit_status)})" if inst.exit_status is not None else "")
-    gone = entry.gone_at or time.monotonic()
-    if entry.last_state == "idle" and inst.idle_since and gone - inst.idle_since >= opts.idle_ttl * 0.9:
-        return f"idle for {opts.idle_ttl:g} s: shut down"
-    if inst.exit_status is not None:
-        return f"runtime exited: {exit_text(inst.exit_status)}"
-    return "shut down"
+def dead_reason(inst: Instance, opts: Options) -> str:
+    """Why it died, as its last move recorded it."""
+    return inst.death.reason if inst.death is not None else "shut down"
 
 
 class Dashboard:
@@ -420,54 +424,32 @@ class Dashboard:
         self.stats = Stats(opts)
         self.stats.watch(log)
         self.instances = InstanceWatch(pool)
-        self._sampler: asyncio.Task[None] | None = None
+        pool.on_start.append(lambda _inst: self.stats.instance_started())
         self._refused: list[tuple[list[str], list[str]]] = []  # Host / Origin pairs refused and noted
         log.on_report.append(self._reported)
 
-    # ---- lifecycle --------------------------------------------------------------------------------------
+    # ---- lifecycle (nothing runs in the background: every figure comes from an event) ---------------------
 
     def start(self) -> None:
-        self._sampler = asyncio.create_task(self._sample())
+        pass
 
     async def close(self) -> None:
-        if self._sampler is not None:
-            self._sampler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sampler
+        pass
 
-    async def _sample(self) -> None:
-        while True:
-            for entry in self.instances.look():
-                cur = entry.inst.current()
-                if cur is not None:
-                    self._attribute(cur.request_id, entry)
-            await asyncio.sleep(SAMPLE_EVERY)
-
-    # ---- which instance ran what ------------------------------------------------------------------------
-
-    def _attribute(self, request_id: str, entry: Seen) -> None:
-        if self.stats.attribute(request_id, entry.inst.number):
-            entry.invocations += 1
+    # ---- which instance ran what: each invocation and each REPORT names its instance ----------------------
 
     def invoked(self, request_id: str, inv: Invocation) -> None:
-        """The front door has the outcome of `inv`: the instance that ran it is still holding it."""
-        entry = self.instances.running(inv)
-        if entry is not None:
-            self._attribute(request_id, entry)
+        """The front door has the outcome of `inv`."""
+        if inv.instance:
+            self.stats.attribute(request_id, inv.instance)
+
+    def throttled(self, request_id: str) -> None:
+        """Lambda refused the invocation: no instance for it (the front door answered as it does for a throttle)."""
+        self.stats.throttled(request_id)
 
     def _reported(self, rep: Report) -> None:
-        row = self.stats.rows.get(rep.request_id)
-        entry = None
         if rep.instance is not None:
-            entry = self.instances.seen.get(rep.instance)
-        elif row is not None and row.instance is not None:
-            entry = self.instances.seen.get(row.instance)
-        else:
-            entry = self.instances.running(request_id=rep.request_id)
-        if entry is not None:
-            self._attribute(rep.request_id, entry)
-            if rep.status or rep.error_type:
-                entry.last_error = rep.error_type if rep.status == "error" else rep.status
+            self.stats.attribute(rep.request_id, rep.instance)
 
     # ---- HTTP -------------------------------------------------------------------------------------------
 
@@ -501,10 +483,8 @@ class Dashboard:
         return web.Response(status=404, text=_reserved(path, "no such dashboard page"))
 
     def state(self, since: int = 0) -> dict[str, Any]:
-        live = self.instances.look()
-        shown = {e.inst.number: e for e in live}
-        for number, entry in self.instances.seen.items():
-            shown.setdefault(number, entry)
+        live = self.instances.live()
+        shown = self.instances.seen
         stats = self.stats
         if since > stats.version:
             since = 0  # a client from before a restart: send everything

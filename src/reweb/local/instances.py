@@ -1,6 +1,16 @@
-"""Instances as Lambda runs them: one `reweb` process (and its app) per instance, one invocation at a time,
-scale-out up to the concurrency limit, a FIFO queue beyond it, freeze between invocations, reaping of
-idle instances, replacement of crashed or timed-out ones, and START / END / REPORT lines.
+"""Instances as Lambda runs them: one `reweb` process (and its app) per instance, one invocation at a time, each in
+a sandbox of its own (network, /tmp, memory: netns.py, sandbox.py); freeze between invocations, reaping of idle
+instances, replacement of crashed or timed-out ones, and START / END / REPORT lines.
+
+Scaling, as Lambda documents it (https://docs.aws.amazon.com/lambda/latest/dg/scaling-behavior.html): a request
+that finds no idle instance starts one and is served by that one, after its init; past the concurrency limit
+(--concurrency, as reserved concurrency) it is throttled at once, and so is a new instance past the concurrency
+scaling rate (1,000 execution environments every 10 seconds per function, refilled continuously). Only where this
+machine cannot run instances side by side (one network for all) do requests wait in line instead.
+
+Every instance's life is one state machine: `Instance.move(event, reason)` takes the only transitions TRANSITIONS
+allows (as h11's _state.py keeps every transition in one table), records why an instance died, and tells whoever
+watches (the pool's bookkeeping, the dashboard).
 """
 
 from __future__ import annotations
@@ -12,14 +22,45 @@ import secrets
 import signal
 import time
 from collections import deque
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Literal
 
-from . import netns, procs
+from . import netns, procs, sandbox
 from .options import Options
 from .report import Logger
 from .runtime_api import Errored, Invocation, RuntimeApi
 
-State = Literal["init", "snapshot", "restoring", "idle", "busy", "dead"]
+State = Literal["init", "snapshot", "restoring", "idle", "frozen", "busy", "dead"]
+Event = Literal["ready", "checkpoint", "restore", "freeze", "assign", "release", "done", "die"]
+
+# Every legal move: (state, event) -> next state. "die" is legal from every state but dead.
+TRANSITIONS: dict[tuple[State, Event], State] = {
+    ("init", "ready"): "idle",  # the runtime's first /next: init done
+    ("init", "checkpoint"): "snapshot",  # SnapStart: init and the before-checkpoint hook done, frozen as the snapshot
+    ("snapshot", "restore"): "restoring",  # thawed for a request: the after-restore hook runs
+    ("restoring", "ready"): "idle",
+    ("idle", "freeze"): "frozen",  # SIGSTOPped between invocations
+    ("idle", "assign"): "busy",  # given to a request (thawed first when frozen)
+    ("frozen", "assign"): "busy",
+    ("busy", "release"): "idle",  # given to a request that gave up before its invocation began
+    ("busy", "done"): "idle",  # the runtime asked for the next invocation
+}
+for _state in ("init", "snapshot", "restoring", "idle", "frozen", "busy"):
+    TRANSITIONS[(_state, "die")] = "dead"
+
+
+class IllegalMove(Exception):
+    """A transition TRANSITIONS does not allow: a bug in the emulator, never the app's doing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Death:
+    """Why an instance died, as the dashboard shows it; error_type as Lambda names it (None: shut down by us)."""
+
+    was: State
+    reason: str
+    error_type: str | None = None
 
 
 class InitFailed(Exception):
@@ -31,58 +72,129 @@ class InitFailed(Exception):
         self.cause = cause  # the last lines the instance wrote, where the reason usually is
 
 
+class Throttled(Exception):
+    """No instance for this request: the concurrency limit, or the scaling rate (Lambda's TooManyRequestsException)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 TAIL_LINES = 12
 INIT_BACKOFF_FIRST = 1.0  # seconds without a new cold start after an init failure, doubling up to the max
 INIT_BACKOFF_MAX = 30.0
 RESTORE_TIMEOUT = 10.0  # Lambda's limit for the restore phase (the runtime's after-restore work included)
+# Lambda's concurrency scaling rate, per function: 1,000 new execution environments every 10 seconds, refilled
+# continuously, unused rate not accumulated (https://docs.aws.amazon.com/lambda/latest/dg/scaling-behavior.html).
+BURST_CAPACITY = 1000
+BURST_REFILL_PER_S = 100.0
+
+
+class ScalingRate:
+    """A token bucket of new execution environments: BURST_CAPACITY at most, BURST_REFILL_PER_S back each second."""
+
+    def __init__(self, now: float | None = None) -> None:
+        self.tokens = float(BURST_CAPACITY)
+        self.at = time.monotonic() if now is None else now
+
+    def take(self, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        self.tokens = min(float(BURST_CAPACITY), self.tokens + (now - self.at) * BURST_REFILL_PER_S)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+Watcher = Callable[["Instance", State, Event], None]
 
 
 class Instance:
-    def __init__(self, pool: Pool, number: int) -> None:
+    def __init__(self, pool: Pool, number: int, cause: Literal["request", "snapshot"]) -> None:
         self.pool = pool
         self.number = number
+        self.cause = cause  # started for a request (its init is that request's), or as SnapStart's snapshot
         self.api = RuntimeApi(self, pool.log.note)
         self.state: State = "init"
+        self.death: Death | None = None
         self.proc: asyncio.subprocess.Process | None = None
         self.pgid = 0
-        self.frozen = False
         self.spawned_at = time.monotonic()
         self.init_ms: float | None = None  # set on first /next; reported once, on the first invocation
         self.restore_ms: float | None = None  # SnapStart: from the thaw of the snapshot to the first /next
         self.restore_started = 0.0
-        self.init_waited_for = False  # started for a waiting request: its init is that request's, snapshot or not
         self._restored = asyncio.Event()
-        self.init_reported = False
+        self.invocations = 0
         self.idle_since = 0.0
         self.exit_status: int | None = None
         self.exited = asyncio.Event()
         self.extension_registered = False  # set through the Extensions API; decides how shutdown goes
         self.network: netns.Namespace | None = None
+        self.mounts: sandbox.Mounts | None = None
+        self.cgroup: sandbox.Cgroup | None = None
         self.tail: deque[str] = deque(maxlen=TAIL_LINES)  # the last lines of output: an init failure's cause
         self._work: asyncio.Queue[Invocation] = asyncio.Queue(maxsize=1)
         self._current: Invocation | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
+    # ---- the state machine ------------------------------------------------------------------------------
+
+    def move(self, event: Event, reason: str = "", error_type: str | None = None) -> State:
+        """Take the transition `event` from the current state, or raise IllegalMove; tell the watchers."""
+        was = self.state
+        new = TRANSITIONS.get((was, event))
+        if new is None:
+            raise IllegalMove(f"instance {self.number}: {event!r} in state {was!r}")
+        if event == "die":
+            self.death = Death(was, reason or "shut down", error_type)
+        self.state = new
+        for watcher in list(self.pool.watchers):
+            watcher(self, was, event)
+        return new
+
+    def die(self, reason: str, error_type: str | None = None) -> bool:
+        """Move to dead unless already there (an exit noticed after we killed it); True when this call did it."""
+        if self.state == "dead":
+            return False
+        self.move("die", reason, error_type)
+        return True
+
     # ---- lifecycle ------------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        opts = self.pool.opts
-        enter = None
-        if self.pool.isolated:  # a network of its own, as on Lambda: the Runtime API socket is made inside it
+        pool, opts = self.pool, self.pool.opts
+        joins: list[Callable[[], None]] = []
+        if pool.isolated:  # a network of its own, as on Lambda: the Runtime API socket is made inside it
             self.network = netns.create()
-            enter = self.network.enter()
+            joins.append(self.network.enter())
             address = await self.api.start(self.network.runtime_api)
         else:
             address = await self.api.start()
         env = dict(os.environ)
         env.update(lambda_environment(opts, address))
         cmd = [*opts.runtime_command, *(["--", *opts.app_command] if opts.app_command else [])]
+        if pool.cgroups:
+            try:
+                self.cgroup = sandbox.Cgroup.create(f"instance-{self.number}", opts.memory)
+                joins.append(self.cgroup.join())
+            except sandbox.Unavailable as exc:
+                pool.sandbox_failed("memory limit", str(exc))
+        if pool.mounts:
+            try:
+                cwd = os.getcwd()
+                named = sandbox.named_tmp_paths([*cmd, cwd, *(f"{k}={v}" for k, v in env.items())])
+                self.mounts = sandbox.create_mounts(opts.ephemeral_storage, named)
+                joins.append(_enter_mounts(self.mounts.fd, cwd))
+            except (sandbox.Unavailable, OSError) as exc:
+                pool.sandbox_failed("/tmp of its own", str(exc))
         self.spawned_at = time.monotonic()
         # A session of its own: the instance and its app form a process group we can freeze and kill
         # without touching ourselves; stdin closed, as on Lambda.
         self.proc = await asyncio.create_subprocess_exec(
             *cmd, env=env, start_new_session=True, stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, preexec_fn=procs.bound_to_us(enter),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            preexec_fn=procs.bound_to_us(_all(joins) if joins else None),
         )
         self.pgid = self.proc.pid
         self._tasks.append(asyncio.create_task(self._pump_output()))
@@ -100,21 +212,29 @@ class Instance:
             self.tail.append(text)
             self.pool.log.line(prefix + text)
 
+    def out_of_memory(self) -> bool:
+        """The kernel killed a process of this instance over its memory limit (on Lambda, the sandbox's end)."""
+        return self.cgroup is not None and self.cgroup.oom_kills() > 0
+
     async def _watch_exit(self) -> None:
         assert self.proc is not None
         status = await self.proc.wait()
         self.exit_status = status
-        was = self.state
-        self.state = "dead"
         self.exited.set()
         # Whatever was left in the group (the app, if the runtime died alone) goes with it, as the
         # sandbox is torn down on Lambda.
         procs.kill(self.proc.pid, self.pgid)
-        reason = f"Runtime exited with error: {exit_text(status)}"
         inv = self._current
+        if self.out_of_memory():
+            error_type, reason = "Runtime.OutOfMemory", f"killed: over {self.pool.opts.memory} MB"
+        else:
+            error_type = "Runtime.ExitError"
+            reason = (f"init failed ({exit_text(status)})" if self.state in ("init", "restoring")
+                      else f"runtime exited: {exit_text(status)}")
         if inv is not None and not inv.finished.is_set():
-            inv.settle(Errored("Runtime.ExitError", reason))
-        self.pool.instance_gone(self, was, "Runtime.ExitError")
+            inv.settle(Errored(error_type, f"Runtime exited with error: {exit_text(status)}"))
+        self.die(reason, error_type)
+        self._release_sandbox()
 
     async def _watch_init(self) -> None:
         timeout = self.pool.opts.init_timeout
@@ -124,7 +244,7 @@ class Instance:
                 await asyncio.wait_for(self.exited.wait(), 0.05)
         if self.state == "init":
             self.pool.log.init_report(timeout * 1000, "timeout")
-            self.pool.instance_gone(self, "init", "Runtime.InitTimeout")
+            self.die("init timed out", "Runtime.InitTimeout")
             await self.stop(graceful=False)
 
     async def stop(self, graceful: bool = True) -> None:
@@ -132,7 +252,6 @@ class Instance:
         to 500 ms; then SIGKILL the whole tree; close the Runtime API."""
         if self.proc is not None and self.proc.returncode is None:
             procs.thaw(self.proc.pid, self.pgid)
-            self.frozen = False
             if graceful and self.extension_registered:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.pgid, signal.SIGTERM)
@@ -145,8 +264,15 @@ class Instance:
         await self.api.close()
         if self.network is not None:
             self.network.close()
+        self._release_sandbox()
         for task in self._tasks:
             task.cancel()
+
+    def _release_sandbox(self) -> None:
+        if self.mounts is not None:
+            self.mounts.close()  # the tmpfs goes with the last process of the namespace
+        if self.cgroup is not None and self.exited.is_set():
+            self.cgroup.close()
 
     def kill_now(self) -> None:
         if self.proc is not None and self.proc.returncode is None:
@@ -157,17 +283,17 @@ class Instance:
     async def next_invocation(self) -> Invocation:
         if self.state == "init":
             self.init_ms = (time.monotonic() - self.spawned_at) * 1000
-            self.pool.init_succeeded()
+            self.move("ready")
         elif self.state == "restoring":
             self.restore_ms = (time.monotonic() - self.restore_started) * 1000
-            self.pool.init_succeeded()
-        elif self._current is not None and not self._current.finished.is_set():
-            # /next without answering the previous invocation: Lambda counts it as a failure.
-            self._current.settle(Errored("Runtime.NoResponse", "the runtime asked for more work instead"))
+            self.move("ready")
+        elif self.state == "busy":
+            inv = self._current
+            if inv is not None and not inv.finished.is_set():
+                # /next without answering the previous invocation: Lambda counts it as a failure.
+                inv.settle(Errored("Runtime.NoResponse", "the runtime asked for more work instead"))
+            self.move("done")
         self._current = None
-        if self.state != "dead":
-            self.state = "idle"
-            self.pool.instance_idle(self)
         inv = await self._work.get()
         self._current = inv
         return inv
@@ -181,17 +307,19 @@ class Instance:
         if not self.pool.opts.snapstart or self.state != "init":
             return False
         self.init_ms = (time.monotonic() - self.spawned_at) * 1000
-        self.state = "snapshot"
-        self.pool.snapshot_ready(self)
+        self.move("checkpoint")
         await self._restored.wait()
         return True
+
+    def freeze(self) -> None:
+        if self.proc is not None:
+            procs.freeze(self.proc.pid, self.pgid)
 
     def restore(self) -> None:
         """Thaw the snapshot and let its runtime go on (its restore/next call returns)."""
         if self.proc is not None:
             procs.thaw(self.proc.pid, self.pgid)
-        self.frozen = False
-        self.state = "restoring"
+        self.move("restore")
         self.restore_started = time.monotonic()
         self._restored.set()
         self._tasks.append(asyncio.create_task(self._watch_restore()))
@@ -205,27 +333,46 @@ class Instance:
     def restore_failed(self, error_type: str) -> None:
         ms = (time.monotonic() - self.restore_started) * 1000
         self.pool.log.line(f"RESTORE_REPORT Restore Duration: {ms:.2f} ms\tStatus: error\tError Type: {error_type}")
-        self.pool.instance_gone(self, "init", error_type)
+        self.die(f"restore failed ({error_type})", error_type)
         self.kill_now()
 
     def init_failed(self, error_type: str) -> None:
         self.pool.log.init_report((time.monotonic() - self.spawned_at) * 1000, "error", error_type)
-        self.pool.instance_gone(self, self.state, error_type)
+        self.die(f"init failed ({error_type})", error_type)
         self.kill_now()
 
     # ---- what the pool asks ----------------------------------------------------------------------------
 
-    def freeze(self) -> None:
-        if self.pool.opts.freeze and self.proc is not None and self.state == "idle":
-            procs.freeze(self.proc.pid, self.pgid)
-            self.frozen = True
-
-    def assign(self, inv: Invocation) -> None:
-        if self.frozen and self.proc is not None:
+    def take(self) -> None:
+        """Reserve this idle instance for a request (thawed if frozen); the invocation follows with `give`."""
+        if self.state == "frozen" and self.proc is not None:
             procs.thaw(self.proc.pid, self.pgid)
-            self.frozen = False
-        self.state = "busy"
+        self.move("assign")
+
+    def give(self, inv: Invocation) -> None:
+        self.invocations += 1
+        inv.instance = self.number
         self._work.put_nowait(inv)
+
+
+def _enter_mounts(fd: int, cwd: str) -> Callable[[], None]:
+    """A preexec function: join the mount namespace (setns resets the working directory: set it again)."""
+    setns = sandbox._libc.setns
+
+    def join() -> None:
+        if setns(fd, sandbox.CLONE_NEWNS) != 0:
+            os._exit(126)
+        os.chdir(cwd)
+
+    return join
+
+
+def _all(steps: list[Callable[[], None]]) -> Callable[[], None]:
+    def run() -> None:
+        for step in steps:
+            step()
+
+    return run
 
 
 class Pool:
@@ -243,17 +390,29 @@ class Pool:
             if opts.network == "shared":
                 self.log.note(f"--network shared: the app's port {opts.app_port} is on this machine's network, so "
                               "one instance at a time (--concurrency 1)")
+        # Lambda throttles past the limit; a limit that is this machine's (one network) makes requests wait instead.
+        self.queue_when_full = not self.isolated
+        self.mounts = not (why := sandbox.mounts_unavailable())
+        if why:
+            self.log.note(f"instances cannot have a /tmp of their own here ({why}; needs root or CAP_SYS_ADMIN): "
+                          "they share this machine's /tmp, without the --ephemeral-storage limit")
+        self.cgroups = not (why := sandbox.cgroups_unavailable(opts.memory))
+        if why:
+            self.log.note(f"instances cannot have a memory limit of their own here ({why}): --memory is enforced "
+                          "by sampling each instance's memory every 100 ms instead")
+        self.noted: set[str] = set()
         # Init failures back off instead of starting a new instance for every request.
         self.init_failures = 0
         self.init_retry_at = 0.0
         self.init_failure: InitFailed | None = None
-        self.instances: list[Instance] = []
-        self.idle: list[Instance] = []  # most recently used last: warm reuse takes it first
-        self.waiters: deque[asyncio.Future[Instance]] = deque()
+        self.instances: list[Instance] = []  # every instance not dead, in the order they were started
+        self.waiters: deque[asyncio.Future[Instance]] = deque()  # only where this machine makes requests wait
         self.spawned = 0
+        self.throttles = 0
+        self.scaling = ScalingRate()
         self._born_for: dict[Instance, asyncio.Future[Instance]] = {}
-        self.snapshot: Instance | None = None  # SnapStart: an initialised instance, frozen, to restore from
-        self.preparing: Instance | None = None  # SnapStart: the instance on its way to become the snapshot
+        self.watchers: list[Watcher] = [self._moved]  # told of every move, the pool's own bookkeeping first
+        self.on_start: list[Callable[[Instance], None]] = []  # told of every new instance
         self._reaper: asyncio.Task[None] | None = None
         self._supervisors: set[asyncio.Task[None]] = set()
         self.closing = False
@@ -261,6 +420,32 @@ class Pool:
     def start(self) -> None:
         self._reaper = asyncio.create_task(self._reap())
         self.prepare_snapshot()  # as Lambda snapshots a version when it is published, before any request
+
+    def sandbox_failed(self, what: str, why: str) -> None:
+        if what not in self.noted:
+            self.noted.add(what)
+            self.log.note(f"an instance could not get a {what} ({why}); it runs without")
+
+    # ---- views of the instances (derived from their states) ----------------------------------------------
+
+    @property
+    def live(self) -> int:
+        return len(self.instances)
+
+    def _in(self, *states: State) -> list[Instance]:
+        return [i for i in self.instances if i.state in states]
+
+    @property
+    def snapshot(self) -> Instance | None:
+        return next(iter(self._in("snapshot")), None)
+
+    @property
+    def preparing(self) -> Instance | None:
+        return next((i for i in self._in("init") if i.cause == "snapshot"), None)
+
+    @property
+    def backing_off(self) -> bool:
+        return self.init_failure is not None and time.monotonic() < self.init_retry_at
 
     # ---- SnapStart -------------------------------------------------------------------------------------
     # Lambda restores any number of sandboxes from one snapshot. A process tree cannot be cloned here, so each
@@ -272,37 +457,24 @@ class Pool:
         if (not self.opts.snapstart or self.closing or self.snapshot is not None or self.preparing is not None
                 or self.live >= self.concurrency or self.backing_off):
             return
-        task = asyncio.create_task(self._spawn(None))
-        self._supervisors.add(task)
-        task.add_done_callback(self._supervisors.discard)
+        self._background(self._spawn(None))
 
-    def snapshot_ready(self, inst: Instance) -> None:
-        if self.preparing is inst:
-            self.preparing = None
+    def _snapshot_ready(self, inst: Instance) -> None:
         born_for = self._born_for.get(inst)
-        if born_for is None or born_for.done():
-            waiting = next((w for w in self.waiters if not w.done() and w not in self._born_for.values()), None)
-            if waiting is not None:  # a request arrived while the snapshot was being made: it is restored at once
-                self._born_for[inst] = waiting
-                born_for = waiting
-                inst.init_waited_for = True
         if born_for is not None and not born_for.done():
+            inst.restore()  # a request claimed it while it was being made: restored for it at once
+            return
+        self._born_for.pop(inst, None)
+        if self.queue_when_full and (waiting := self._first_waiter()) is not None:
+            self._born_for[inst] = waiting
+            inst.cause = "request"  # it waited for this init
             inst.restore()
             return
-        assert inst.proc is not None
-        procs.freeze(inst.proc.pid, inst.pgid)
-        inst.frozen = True
-        self.snapshot = inst
+        inst.freeze()
         self.log.note(f"SnapStart: snapshot ready (instance {inst.number}, init {inst.init_ms or 0:.0f} ms, done "
                       "ahead of the requests); cold starts restore it")
 
-    @property
-    def live(self) -> int:
-        return sum(1 for i in self.instances if i.state != "dead")
-
-    @property
-    def backing_off(self) -> bool:
-        return self.init_failure is not None and time.monotonic() < self.init_retry_at
+    # ---- init failures ------------------------------------------------------------------------------------
 
     def _init_failed(self, inst: Instance, error_type: str) -> InitFailed:
         """Record an init failure with its cause; no new cold start for a while (doubling each time)."""
@@ -317,98 +489,132 @@ class Pool:
                       "this error at once")
         return self.init_failure
 
-    def init_succeeded(self) -> None:
+    def _init_succeeded(self) -> None:
         self.init_failures, self.init_retry_at, self.init_failure = 0, 0.0, None
 
-    async def acquire(self) -> Instance:
-        """A warm idle instance, or a new one (cold start) while under the limit, or wait in line."""
-        while self.idle:
-            inst = self.idle.pop()
-            if inst.state == "idle":
-                return inst
-        failure = self.init_failure
-        if failure is not None and self.backing_off and not self.live:
-            raise InitFailed(failure.error_type, failure.cause)
-        fut: asyncio.Future[Instance] = asyncio.get_running_loop().create_future()
-        self.waiters.append(fut)
-        snapshot, self.snapshot = self.snapshot, None
-        if snapshot is not None and snapshot.state == "snapshot":
-            self._born_for[snapshot] = fut
-            snapshot.restore()
-            self.prepare_snapshot()  # the next cold start restores too, where there is room for another
-        elif self.live < self.concurrency and not self.backing_off:
-            await self._spawn(fut)
-        try:
-            return await fut
-        except asyncio.CancelledError:
-            # Given up (the gateway timed out): an instance handed over at that moment goes back.
-            if fut.done() and not fut.cancelled() and fut.exception() is None:
-                self.instance_idle(fut.result())
-            raise
-        finally:
-            with contextlib.suppress(ValueError):
-                self.waiters.remove(fut)
+    # ---- the pool's side of each move ---------------------------------------------------------------------
 
-    async def _spawn(self, born_for: asyncio.Future[Instance] | None) -> None:
-        """A new instance, started for a waiting request (`born_for`) or, under SnapStart, to be the snapshot."""
-        self.spawned += 1
-        inst = Instance(self, self.spawned)
-        self.instances.append(inst)
-        if born_for is not None:
-            self._born_for[inst] = born_for
-            inst.init_waited_for = True
-        elif self.opts.snapstart:
-            self.preparing = inst
-        try:
-            await inst.start()
-        except OSError as exc:
-            self.log.note(f"cannot start an instance: {exc}")
-            self.instance_gone(inst, "init", "Runtime.InvalidEntrypoint")
+    def _moved(self, inst: Instance, was: State, event: Event) -> None:
+        if event == "ready":
+            self._init_succeeded()
+            self._offer(inst)
+        elif event == "checkpoint":
+            self._init_succeeded()
+            self._snapshot_ready(inst)
+        elif event in ("done", "release"):
+            self._offer(inst)
+        elif event == "die":
+            self._gone(inst, was)
 
-    def instance_idle(self, inst: Instance) -> None:
-        self._born_for.pop(inst, None)
+    def _offer(self, inst: Instance) -> None:
+        """An instance is idle: to the request it was started for, else the first in line, else it waits frozen."""
+        born_for = self._born_for.pop(inst, None)
+        if born_for is not None and not born_for.done():
+            inst.take()
+            born_for.set_result(inst)
+            return
+        if (waiting := self._first_waiter()) is not None:
+            inst.take()
+            waiting.set_result(inst)
+            return
         inst.idle_since = time.monotonic()
+        if self.opts.freeze:
+            inst.freeze()
+            inst.move("freeze")
+
+    def _first_waiter(self) -> asyncio.Future[Instance] | None:
         while self.waiters:
             fut = self.waiters.popleft()
             if not fut.done():
-                fut.set_result(inst)
-                inst.state = "busy"  # reserved; assign() follows right away
-                return
-        self.idle.append(inst)
-        inst.freeze()
+                return fut
+        return None
 
-    def instance_gone(self, inst: Instance, was: str, error_type: str) -> None:
-        if inst.state != "dead":
-            inst.state = "dead"
-        if self.snapshot is inst:
-            self.snapshot = None
-        if self.preparing is inst:
-            self.preparing = None
-        with contextlib.suppress(ValueError):
-            self.idle.remove(inst)
+    def _gone(self, inst: Instance, was: State) -> None:
         with contextlib.suppress(ValueError):
             self.instances.remove(inst)
         born_for = self._born_for.pop(inst, None)
-        if was == "init":
-            failure = self._init_failed(inst, error_type)
+        death = inst.death
+        if was in ("init", "restoring") and death is not None and death.error_type and not self.closing:
+            failure = self._init_failed(inst, death.error_type)
             if born_for is not None and not born_for.done():
                 born_for.set_exception(failure)
             if not self.live:  # nobody left to serve those waiting: they get the same answer, at once
                 for fut in self.waiters:
                     if not fut.done():
                         fut.set_exception(InitFailed(failure.error_type, failure.cause))
-        # Someone may still be waiting for capacity this instance held.
-        if not self.closing and self.waiters and self.live < self.concurrency and not self.backing_off:
-            waiting = next((w for w in self.waiters if not w.done() and w not in self._born_for.values()), None)
-            if waiting is not None:
-                task = asyncio.create_task(self._spawn(waiting))
-                self._supervisors.add(task)
-                task.add_done_callback(self._supervisors.discard)
+        # Someone may still be waiting in line for the room this instance held (this machine's limit).
+        if not self.closing and self.live < self.concurrency and not self.backing_off:
+            if (waiting := self._first_waiter()) is not None:
+                self._background(self._spawn(waiting))
+            else:
+                self.prepare_snapshot()
+
+    # ---- requests --------------------------------------------------------------------------------------
+
+    async def acquire(self) -> Instance:
+        """The most recently used idle instance (warm), or one started for this request (cold), or a throttle."""
+        idle = self._in("idle", "frozen")
+        if idle:
+            inst = max(idle, key=lambda i: i.idle_since)
+            inst.take()
+            return inst
+        failure = self.init_failure
+        if failure is not None and self.backing_off and (not self.live or not self.queue_when_full):
+            raise InitFailed(failure.error_type, failure.cause)
+        fut: asyncio.Future[Instance] = asyncio.get_running_loop().create_future()
+        snapshot, preparing = self.snapshot, self.preparing
+        if snapshot is not None:
+            self._born_for[snapshot] = fut
+            snapshot.restore()
+            self.prepare_snapshot()  # the next cold start restores too, where there is room for another
+        elif preparing is not None and preparing not in self._born_for:
+            self._born_for[preparing] = fut  # a snapshot on its way: this request waits for its init
+            preparing.cause = "request"
+        elif self.live < self.concurrency:
+            if not self.scaling.take():
+                self.throttles += 1
+                raise Throttled("the concurrency scaling rate (1,000 new instances every 10 s) is used up")
+            await self._spawn(fut)
+        elif self.queue_when_full:
+            self.waiters.append(fut)  # this machine's limit, not Lambda's: wait for the instance to be free
+        else:
+            self.throttles += 1
+            raise Throttled(f"{self.live} instances busy: the concurrency limit (--concurrency {self.concurrency})")
+        try:
+            return await fut
+        except asyncio.CancelledError:
+            # Given up (the gateway timed out): an instance handed over at that moment goes back.
+            if fut.done() and not fut.cancelled() and fut.exception() is None:
+                fut.result().move("release")
+            raise
+        finally:
+            with contextlib.suppress(ValueError):
+                self.waiters.remove(fut)
+
+    async def _spawn(self, born_for: asyncio.Future[Instance] | None) -> None:
+        """A new instance, started for a request (`born_for`) or, under SnapStart, to be the snapshot."""
+        self.spawned += 1
+        inst = Instance(self, self.spawned, "request" if born_for is not None else "snapshot")
+        self.instances.append(inst)
+        for started in self.on_start:
+            started(inst)
+        if born_for is not None:
+            self._born_for[inst] = born_for
+        try:
+            await inst.start()
+        except (OSError, netns.Unavailable) as exc:
+            self.log.note(f"cannot start an instance: {exc}")
+            inst.die(f"cannot start: {exc}", "Runtime.InvalidEntrypoint")
+
+    def _background(self, coro: Coroutine[None, None, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._supervisors.add(task)
+        task.add_done_callback(self._supervisors.discard)
 
     async def invoke(self, event: bytes, request_id: str, trace_id: str) -> Invocation:
         """Hand the event to an instance; the returned invocation settles with the outcome.
 
-        Raises InitFailed when the instance started for it could not initialise.
+        Raises InitFailed when the instance started for it could not initialise, Throttled when Lambda would.
         """
         inst = await self.acquire()
         now_ms = int(time.time() * 1000)
@@ -419,10 +625,8 @@ class Pool:
             trace_id=f"{trace_id};Parent={secrets.token_hex(8)};Sampled=0",
             function_arn=f"arn:aws:lambda:{self.opts.region}:123456789012:function:{self.opts.function_name}",
         )
-        task = asyncio.create_task(self._supervise(inst, inv))
-        self._supervisors.add(task)
-        task.add_done_callback(self._supervisors.discard)
-        inst.assign(inv)
+        inst.give(inv)
+        self._background(self._supervise(inst, inv))
         return inv
 
     async def _supervise(self, inst: Instance, inv: Invocation) -> None:
@@ -434,6 +638,7 @@ class Pool:
         status: str | None = None
         error_type: str | None = None
         peak = 0
+        memory = self.opts.memory
         while not inv.finished.is_set():
             left = deadline - time.monotonic()
             if left <= 0:
@@ -444,45 +649,54 @@ class Pool:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(inv.finished.wait(), min(left, 0.1))
             if inv.finished.is_set():
-                break  # before another memory sample: its /proc walk is not the function's time
-            peak = max(peak, procs.tree_rss_mib(inst.proc.pid))
-            if peak > self.opts.memory and not inv.finished.is_set():
+                break  # before another memory look: it is not the function's time
+            if inst.cgroup is not None:  # the kernel enforces the limit; we only notice its kill
+                over = inst.out_of_memory()
+            else:
+                peak = max(peak, procs.tree_rss_mib(inst.proc.pid))
+                over = peak > memory
+            if over and not inv.finished.is_set():
                 inv.settle(Errored("Runtime.OutOfMemory", "Runtime exited with error: signal: killed"))
                 status, error_type = "error", "Runtime.OutOfMemory"
                 break
+        if status is None and inst.out_of_memory():  # killed by the kernel as the answer came: still an OOM
+            status, error_type = "error", "Runtime.OutOfMemory"
         duration = (time.monotonic() - started) * 1000
         if status is not None:
             # Timed out or out of memory: the sandbox is destroyed; the next request cold-starts.
-            self.instance_gone(inst, "busy", error_type or "Sandbox.Timedout")
+            if error_type == "Runtime.OutOfMemory":
+                self.log.line(f"RequestId: {inv.request_id} Error: Runtime exited with error: signal: killed")
+                self.log.line("Runtime.OutOfMemory")
+                inst.die(f"killed: over {memory} MB", error_type)
+            else:
+                inst.die("killed: function timeout", "Sandbox.Timedout")
             inst.kill_now()
         elif inst.state == "dead" and inst.exit_status is not None:
-            status, error_type = "error", "Runtime.ExitError"
-        peak = max(peak, procs.tree_peak_mib(inst.proc.pid), 1)
+            status = "error"
+            error_type = inst.death.error_type if inst.death is not None else "Runtime.ExitError"
+        if inst.cgroup is not None:
+            peak = max(peak, inst.cgroup.peak_mib(), 1)
+        else:
+            peak = max(peak, procs.tree_peak_mib(inst.proc.pid), 1)
         init_ms = restore_ms = None
-        if not inst.init_reported:
-            inst.init_reported = True
+        if inst.invocations == 1:  # the instance's first: its init (or restore) is reported here, once
             restore_ms = inst.restore_ms
-            if restore_ms is None or inst.init_waited_for:  # a snapshot made ahead of time is nobody's init
+            if restore_ms is None or inst.cause == "request":  # a snapshot made ahead of time is nobody's init
                 init_ms = inst.init_ms
         self.log.end(inv.request_id)
-        self.log.report(inv.request_id, duration_ms=duration, memory_mb=self.opts.memory,
-                        max_used_mb=min(peak, self.opts.memory), init_ms=init_ms, restore_ms=restore_ms, status=status,
+        self.log.report(inv.request_id, duration_ms=duration, memory_mb=memory,
+                        max_used_mb=min(peak, memory), init_ms=init_ms, restore_ms=restore_ms, status=status,
                         error_type=error_type, instance=inst.number)
 
     async def _reap(self) -> None:
         while True:
             await asyncio.sleep(min(1.0, self.opts.idle_ttl / 4))
             now = time.monotonic()
-            for inst in list(self.idle):
-                if inst.state == "idle" and now - inst.idle_since >= self.opts.idle_ttl:
-                    self.idle.remove(inst)
-                    inst.state = "dead"
-                    self.instances.remove(inst)
+            for inst in self._in("idle", "frozen"):
+                if now - inst.idle_since >= self.opts.idle_ttl:
+                    inst.die(f"idle for {self.opts.idle_ttl:g} s: shut down")
                     self.log.note(f"instance {inst.number} idle for {self.opts.idle_ttl:g}s, shut down")
-                    task = asyncio.create_task(inst.stop())
-                    self._supervisors.add(task)
-                    task.add_done_callback(self._supervisors.discard)
-                    task.add_done_callback(lambda _t: self.prepare_snapshot())  # its port is free again
+                    self._background(inst.stop())
 
     async def close(self) -> None:
         """Stop every instance (apps included) and wait until they are gone."""
@@ -490,9 +704,11 @@ class Pool:
         if self._reaper is not None:
             self._reaper.cancel()
         everyone = list(self.instances)
-        for fut in self.waiters:
+        for fut in [*self.waiters, *self._born_for.values()]:
             if not fut.done():
                 fut.set_exception(InitFailed("Runtime.Shutdown"))
+        for inst in everyone:
+            inst.die("shut down")
         await asyncio.gather(*(inst.stop() for inst in everyone), return_exceptions=True)
         for task in list(self._supervisors):
             task.cancel()

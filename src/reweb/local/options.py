@@ -36,6 +36,7 @@ class Options:
     concurrency: int = 10
     timeout: float = 30.0
     memory: int = 1024
+    ephemeral_storage: int = 512  # MB of /tmp per instance (Lambda: 512-10240)
     freeze: bool = True
     idle_ttl: float = 300.0  # seconds an idle instance is kept warm
     init_timeout: float = 10.0
@@ -92,7 +93,12 @@ def parse(argv: list[str], env: dict[str, str] | None = None) -> Options:
     p.add_argument("--timeout", type=float, default=float(env.get("REWEB_LOCAL_TIMEOUT", "30")),
                    help="function timeout in seconds (Lambda: 1-900; default: %(default)s)")
     p.add_argument("--memory", type=int, default=int(env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")),
-                   help="memory size in MB; an instance using more is killed (default: %(default)s)")
+                   help="memory size in MB: each instance's memory limit (a cgroup, where this machine allows it); an "
+                        "instance over it is killed, as on Lambda (default: %(default)s)")
+    p.add_argument("--ephemeral-storage", type=int,
+                   default=int(env.get("REWEB_LOCAL_EPHEMERAL_STORAGE", "512")),
+                   help="size of each instance's own /tmp in MB, as Lambda's ephemeral storage (512-10240; "
+                        "default: %(default)s)")
     p.add_argument("--freeze", action=argparse.BooleanOptionalAction,
                    default=_env_bool(env.get("REWEB_LOCAL_FREEZE", "1")),
                    help="SIGSTOP instances between invocations, as Lambda does (default: %(default)s)")
@@ -122,11 +128,13 @@ def parse(argv: list[str], env: dict[str, str] | None = None) -> Options:
         raise UsageError("--timeout must be in (0, 900] seconds")
     if not 128 <= ns.memory <= 10240:
         raise UsageError("--memory must be 128-10240 MB")
+    if not 512 <= ns.ephemeral_storage <= 10240:
+        raise UsageError("--ephemeral-storage must be 512-10240 MB")
     runtime = shlex.split(env["REWEB_LOCAL_RUNTIME"]) if env.get("REWEB_LOCAL_RUNTIME") else None
     return Options(
         port=ns.port, source=ns.source, stream=ns.stream, concurrency=ns.concurrency, timeout=ns.timeout,
         memory=ns.memory, freeze=ns.freeze, idle_ttl=ns.idle_ttl, init_timeout=ns.init_timeout,
         function_name=ns.function_name, region=ns.region, app_command=app, app_port=ns.app_port, network=ns.network,
-        snapstart=ns.snapstart,
+        snapstart=ns.snapstart, ephemeral_storage=ns.ephemeral_storage,
         **({"runtime_command": runtime} if runtime else {}),
     )

@@ -72,6 +72,7 @@ class Invocation:
     outcome: asyncio.Future[Outcome] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     # Set when the runtime has finished answering (for streams: the last chunk), or it failed.
     finished: asyncio.Event = field(default_factory=asyncio.Event)
+    instance: int = 0  # the number of the instance that runs it, once given to one
 
     def settle(self, outcome: Outcome) -> None:
         if not self.outcome.done():
@@ -92,6 +93,8 @@ class Sandbox(Protocol):
     async def restore_next(self) -> bool: ...
 
     def restore_failed(self, error_type: str) -> None: ...
+
+    def out_of_memory(self) -> bool: ...
 
     extension_registered: bool
 
@@ -186,6 +189,12 @@ class RuntimeApi:
             inv = self.sandbox.current()
             if inv is None or inv.request_id != parts[2] or inv.finished.is_set():
                 return _json(400, "InvalidRequestID", "no such invocation in progress")
+            if self.sandbox.out_of_memory():
+                # The kernel killed part of the instance over its memory limit (the app, say) and the runtime
+                # answers for it: on Lambda the whole sandbox is gone and this is the invocation's end.
+                await req.drain()
+                inv.settle(Errored("Runtime.OutOfMemory", "Runtime exited with error: signal: killed"))
+                return 202, b'{"status":"OK"}', [("Content-Type", "application/json")]
             if parts[3] == "response":
                 return await self._response(req, inv)
             if parts[3] == "error":

@@ -1,0 +1,258 @@
+"""A sandbox per instance, as Lambda gives each execution environment: a /tmp of its own and a memory limit.
+
+/tmp: a tmpfs of --ephemeral-storage MB (mode 1777: the app may run as any user) in a mount namespace of the
+instance's own, made like the network namespace (netns.py) by a short-lived thread and joined with setns(2) before
+exec. Mount propagation is made private first, so nothing mounted here reaches this machine. Paths under this
+machine's /tmp that the app's command, working directory or environment name (a test's app.py, a data directory
+handed to the app) are bound through at the same place: the app's own files stay where it was told they are.
+
+Memory: a cgroup per instance with the memory limit of --memory MB and no swap (cgroup v2: memory.max and
+memory.swap.max; v1: memory.limit_in_bytes and memory.memsw.limit_in_bytes). The kernel kills a process over it;
+memory.events (v2) or memory.oom_control (v1) counts the kill, and the instance is reported as Lambda reports it.
+Where either is not possible, `mounts_unavailable()` / `Cgroup.create` say why in one line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import threading
+from collections.abc import Callable
+
+CLONE_NEWNS = 0x00020000
+_MS_NOSUID, _MS_NODEV, _MS_BIND, _MS_REC, _MS_PRIVATE = 0x2, 0x4, 0x1000, 0x4000, 0x40000
+TMP = "/tmp"
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+
+
+class Unavailable(Exception):
+    """This host cannot give instances this part of a sandbox; the message says why."""
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        raise Unavailable(f"{what}: {os.strerror(ctypes.get_errno())}")
+
+
+def _mount(source: str, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    _check(_libc.mount(source.encode(), target.encode(), fstype.encode() if fstype else None, flags,
+                       data.encode() if data is not None else None), f"mount {target}")
+
+
+def named_tmp_paths(words: list[str]) -> list[str]:
+    """The existing directories under /tmp (never /tmp itself) that `words` name, as paths or inside VAR=path."""
+    found: list[str] = []
+    for word in words:
+        for part in word.replace("=", ":").split(":"):
+            if not part.startswith(TMP + "/"):
+                continue
+            path = os.path.normpath(part)
+            while path != TMP and not os.path.isdir(path):  # a file, or one not made yet: the directory holding it
+                path = os.path.dirname(path)
+            if path != TMP and path not in found:
+                found.append(path)
+    return sorted(found)
+
+
+class Mounts:
+    """One instance's mount namespace (held open by a file descriptor)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+
+
+def create_mounts(size_mb: int, binds: list[str]) -> Mounts:
+    """A new mount namespace with a fresh tmpfs of `size_mb` on /tmp and `binds` bound through. Raises Unavailable."""
+    result: list[Mounts | Exception] = []
+
+    def inside() -> None:
+        held: list[int] = []
+        try:
+            _check(_libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+            _mount("none", "/", None, _MS_REC | _MS_PRIVATE)  # nothing mounted here propagates to this machine
+            # Handles on the directories to bind, taken in the new namespace (a bind takes only its own mounts)
+            # before the tmpfs hides them.
+            held = [os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC) for path in binds]
+            modes = [[(os.stat(p).st_mode & 0o7777, os.stat(p).st_uid, os.stat(p).st_gid)
+                      for p in _parents(path)] for path in binds]
+            _mount("tmpfs", TMP, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={size_mb}m,mode=1777")
+            for path, fd, owners in zip(binds, held, modes, strict=True):
+                for parent, (mode, uid, gid) in zip(_parents(path), owners, strict=True):
+                    if not os.path.isdir(parent):  # as on this machine: its mode and owner
+                        os.mkdir(parent)
+                        os.chown(parent, uid, gid)
+                        os.chmod(parent, mode)
+                _mount(f"/proc/self/fd/{fd}", path, None, _MS_BIND | _MS_REC)
+            fd = os.open(f"/proc/self/task/{threading.get_native_id()}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+            result.append(Mounts(fd))
+        except Exception as exc:
+            result.append(exc)
+        finally:
+            for fd in held:
+                os.close(fd)
+
+    thread = threading.Thread(target=inside, name="reweb-local-mountns")
+    thread.start()
+    thread.join()
+    outcome = result[0]
+    if isinstance(outcome, Exception):
+        raise outcome if isinstance(outcome, Unavailable) else Unavailable(str(outcome))
+    return outcome
+
+
+def _parents(path: str) -> list[str]:
+    """The directories from just under /tmp down to `path` itself."""
+    parts = os.path.relpath(path, TMP).split(os.sep)
+    return [os.path.join(TMP, *parts[:i + 1]) for i in range(len(parts))]
+
+
+_probe: str | None = None
+
+
+def mounts_unavailable() -> str:
+    """"" when instances can have a /tmp of their own here, else why not (checked once)."""
+    global _probe
+    if _probe is None:
+        try:
+            create_mounts(1, []).close()
+            _probe = ""
+        except Unavailable as exc:
+            _probe = str(exc)
+    return _probe
+
+
+# ---- memory ---------------------------------------------------------------------------------------------------
+
+_V2 = "/sys/fs/cgroup"
+_V1 = "/sys/fs/cgroup/memory"
+
+
+def _own_cgroup(controller: str) -> str:
+    """This process's cgroup path for `controller` ("" for the v2 line)."""
+    with open("/proc/self/cgroup") as f:
+        for line in f:
+            _, names, path = line.rstrip("\n").split(":", 2)
+            if names == controller or (controller and controller in names.split(",")):
+                return path
+    return "/"
+
+
+def _write(path: str, value: str) -> None:
+    with open(path, "w") as f:
+        f.write(value)
+
+
+def _read(path: str) -> str:
+    with open(path) as f:
+        return f.read()
+
+
+class Cgroup:
+    """One instance's memory cgroup."""
+
+    def __init__(self, path: str, v2: bool) -> None:
+        self.path = path
+        self.v2 = v2
+
+    @classmethod
+    def create(cls, name: str, memory_mb: int) -> Cgroup:
+        """A new cgroup named `name` under ours, limited to `memory_mb` without swap. Raises Unavailable."""
+        errors = []
+        for v2 in (True, False):
+            try:
+                return cls._make(name, memory_mb, v2)
+            except OSError as exc:
+                errors.append(f"cgroup {'v2' if v2 else 'v1'}: {exc.strerror or exc}")
+        raise Unavailable("; ".join(errors))
+
+    @classmethod
+    def _make(cls, name: str, memory_mb: int, v2: bool) -> Cgroup:
+        limit = str(memory_mb << 20)
+        if v2:
+            parent = os.path.normpath(_V2 + _own_cgroup(""))
+            if "memory" not in _read(f"{parent}/cgroup.controllers").split():
+                raise OSError(0, f"no memory controller in {parent}")
+            # A process may not sit in a cgroup whose children have controllers (no internal processes): the
+            # instances go into a group of their own beside us.
+            base = os.path.join(parent, f"reweb-local-{os.getpid()}")
+            os.makedirs(base, exist_ok=True)
+            if "memory" not in _read(f"{base}/cgroup.subtree_control").split():
+                _write(f"{base}/cgroup.subtree_control", "+memory")
+            path = os.path.join(base, name)
+            os.mkdir(path)
+            _write(f"{path}/memory.max", limit)
+            with contextlib.suppress(OSError):  # no swap accounting at all: nothing can be swapped either
+                _write(f"{path}/memory.swap.max", "0")
+        else:
+            parent = os.path.normpath(_V1 + _own_cgroup("memory"))
+            if not os.path.isdir(parent):
+                raise OSError(0, f"{parent} is not mounted here")
+            base = os.path.join(parent, f"reweb-local-{os.getpid()}")
+            os.makedirs(base, exist_ok=True)
+            path = os.path.join(base, name)
+            os.mkdir(path)
+            _write(f"{path}/memory.limit_in_bytes", limit)
+            with contextlib.suppress(OSError):
+                _write(f"{path}/memory.memsw.limit_in_bytes", limit)
+        return cls(path, v2)
+
+    def join(self) -> Callable[[], None]:
+        """A preexec function: move the new process (and so all it starts) into this cgroup."""
+        procs = os.path.join(self.path, "cgroup.procs").encode()
+
+        def join() -> None:
+            fd = os.open(procs, os.O_WRONLY)
+            try:
+                os.write(fd, b"0")
+            finally:
+                os.close(fd)
+
+        return join
+
+    def oom_kills(self) -> int:
+        """How many processes the kernel killed here for going over the limit."""
+        try:
+            text = _read(os.path.join(self.path, "memory.events" if self.v2 else "memory.oom_control"))
+        except OSError:
+            return 0
+        for line in text.splitlines():
+            key, _, value = line.partition(" ")
+            if key == "oom_kill":
+                return int(value)
+        return 0
+
+    def peak_mib(self) -> int:
+        name = "memory.peak" if self.v2 else "memory.max_usage_in_bytes"
+        try:
+            return int(_read(os.path.join(self.path, name))) >> 20
+        except (OSError, ValueError):
+            return 0
+
+    def close(self) -> None:
+        """Remove the cgroup (once its processes are gone; the kernel refuses before)."""
+        with contextlib.suppress(OSError):
+            os.rmdir(self.path)
+        with contextlib.suppress(OSError):  # the per-run group, when it is the last instance's
+            os.rmdir(os.path.dirname(self.path))
+
+
+_cgroup_probe: str | None = None
+
+
+def cgroups_unavailable(memory_mb: int) -> str:
+    """"" when instances can have a memory limit of their own here, else why not (checked once)."""
+    global _cgroup_probe
+    if _cgroup_probe is None:
+        try:
+            Cgroup.create("probe", memory_mb).close()
+            _cgroup_probe = ""
+        except Unavailable as exc:
+            _cgroup_probe = str(exc)
+    return _cgroup_probe

@@ -1,0 +1,134 @@
+"""A sandbox per instance, as on Lambda: a /tmp of its own (a tmpfs of --ephemeral-storage MB) and the memory limit of
+--memory (a cgroup), with what the app was told about under /tmp bound through."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from http_client import fetch
+from localharness import Local
+
+from reweb.local import sandbox
+
+pytestmark = pytest.mark.timeout(90)
+
+# An app that answers what it finds and does in /tmp: GET /clear?id=N removes /tmp/app and refills it (as MediaWiki's
+# and Redmine's start scripts do at every cold start), GET /fill?mb=N writes N MB to /tmp, GET /hog?mb=N allocates.
+APP = r'''
+import errno, http.server, json, os, shutil, sys, time, urllib.parse
+
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def do_GET(self):
+        url = urllib.parse.urlsplit(self.path)
+        q = dict(urllib.parse.parse_qsl(url.query))
+        out = {"pid": os.getpid()}
+        if url.path == "/clear":
+            shutil.rmtree("/tmp/app", ignore_errors=False) if os.path.exists("/tmp/app") else None
+            os.makedirs("/tmp/app/sub")
+            for i in range(200):
+                with open(f"/tmp/app/sub/{i}", "w") as f:
+                    f.write(q["id"])
+            time.sleep(0.3)  # the others clear theirs meanwhile: on one shared /tmp, this one's files go
+            out["files"] = len(os.listdir("/tmp/app/sub"))
+            out["mine"] = all(open(f"/tmp/app/sub/{i}").read() == q["id"] for i in range(200))
+        elif url.path == "/fill":
+            try:
+                with open("/tmp/fill", "wb") as f:
+                    for _ in range(int(q["mb"])):
+                        f.write(b"x" * (1 << 20))
+                        f.flush()
+                out["error"] = None
+            except OSError as exc:
+                out["error"] = errno.errorcode.get(exc.errno, str(exc.errno))
+            os.remove("/tmp/fill")
+        elif url.path == "/hog":
+            hog = bytearray(int(q["mb"]) << 20)
+            for i in range(0, len(hog), 4096):
+                hog[i] = 1
+            out["survived"] = True
+        elif url.path == "/see":
+            out["sees"] = os.path.exists(q["path"])
+            out["tmp"] = sorted(os.listdir("/tmp"))
+        body = json.dumps(out).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+'''
+
+
+def _needs_sandbox() -> None:
+    if why := sandbox.mounts_unavailable():
+        pytest.skip(f"no mount namespaces here: {why}")
+
+
+def _start(run_local: object, tmp_path: Path, *args: str) -> Local:
+    (tmp_path / "app.py").write_text(APP)
+    return run_local([*args], app=[sys.executable, str(tmp_path / "app.py"), "8080"],  # type: ignore[operator]
+                     env={"REWEB_APPLICATION_PORT": "8080"})
+
+
+def test_each_instance_clears_its_own_tmp(run_local: object, tmp_path: Path) -> None:
+    """Eight parallel cold starts each empty and refill /tmp/app: on one shared /tmp they tread on each other
+    (rmtree fails with ENOTEMPTY or a file is the neighbour's); each in its own /tmp, every one stays whole."""
+    _needs_sandbox()
+    local = _start(run_local, tmp_path)
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda i: fetch(local.port, f"/clear?id={i}"), range(8)))
+    assert [a.status for a in answers] == [200] * 8, local.lines[-30:]
+    docs = [json.loads(a.body) for a in answers]
+    assert all(d["files"] == 200 and d["mine"] for d in docs), docs
+    assert len({d["pid"] for d in docs}) == 8  # eight instances, eight apps
+    assert not Path("/tmp/app").exists()  # nothing of it reached this machine's /tmp
+
+
+def test_tmp_past_ephemeral_storage_is_enospc_and_what_the_app_was_told_is_there(run_local: object,
+                                                                               tmp_path: Path) -> None:
+    _needs_sandbox()
+    local = _start(run_local, tmp_path, "--ephemeral-storage", "512", "--memory", "2048")
+    doc = json.loads(fetch(local.port, "/fill?mb=600").body)
+    assert doc["error"] == "ENOSPC", doc
+    assert json.loads(fetch(local.port, "/fill?mb=100").body)["error"] is None  # under the size, it fits
+    # The app's own directory (named on its command line) is bound through; the rest of this machine's /tmp is not.
+    seen = json.loads(fetch(local.port, f"/see?path={tmp_path / 'app.py'}").body)
+    assert seen["sees"], seen
+    unnamed = Path(f"/tmp/reweb-sandbox-test-{os.getpid()}")
+    unnamed.touch()
+    try:
+        assert not json.loads(fetch(local.port, f"/see?path={unnamed}").body)["sees"]
+    finally:
+        unnamed.unlink()
+
+
+def test_ephemeral_storage_is_checked(run_local: object, tmp_path: Path) -> None:
+    from reweb.local.options import UsageError, parse
+
+    assert parse(["--", "app"]).ephemeral_storage == 512  # Lambda's default
+    assert parse(["--ephemeral-storage", "10240", "--", "app"]).ephemeral_storage == 10240
+    for bad in ("511", "10241"):
+        with pytest.raises(UsageError, match="--ephemeral-storage"):
+            parse(["--ephemeral-storage", bad, "--", "app"])
+
+
+def test_an_app_over_its_memory_is_killed_and_reported(run_local: object, tmp_path: Path) -> None:
+    if why := sandbox.cgroups_unavailable(128):
+        pytest.skip(f"no memory cgroups here: {why}")
+    local = _start(run_local, tmp_path, "--memory", "128", "--concurrency", "2")
+    answer = fetch(local.port, "/hog?mb=400")
+    assert answer.status == 500  # HTTP API's answer to a function error
+    local.wait_for("Error Type: Runtime.OutOfMemory")
+    local.wait_for("Error: Runtime exited with error: signal: killed")
+    report = next(line for line in local.lines if line.startswith("REPORT") and "OutOfMemory" in line)
+    assert "Status: error" in report and "Max Memory Used: 128 MB" in report, report
+    state = json.loads(fetch(local.port, "/__reweb/api/state").body)
+    assert [i["detail"] for i in state["instances"]] == ["killed: over 128 MB"], state["instances"]
+    assert json.loads(fetch(local.port, "/hog?mb=20").body)["survived"]  # a new instance, under the limit
