@@ -1,7 +1,10 @@
-"""reweb benchmarks: `python bench/run.py [--quick] [--sections a,b] [--adapter reweb|fake|CMD] [--markdown F]`.
+"""reweb benchmarks: `python3 bench/run.py [--quick] [--sections a,b] [--adapter reweb|fake|CMD] [--markdown F]
+[--record]`.
 
-Prints one table per measurement and a targets table (met / not met). Never run as a test: timings need a
-quiet machine. Everything binds to 127.0.0.1 and every loop is bounded in count and time.
+Prints one table per measurement and a targets table (met / not met), then re:Web and both reweb builds side by
+side under the real RIE (bench/sidebyside.py). `--record` writes bench/results/ (run.md, sidebyside.json) and
+regenerates docs/performance.md's generated sections from them (tools/perf_doc.py). Never run as a test: timings
+need a quiet machine. Everything binds to 127.0.0.1 and every loop is bounded in count and time.
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import sidebyside
 from coldstart import cold_start
 from common import REPO_DIR
 from concurrency import concurrency
@@ -30,9 +35,8 @@ from spy import profile
 from stages import stages
 from streaming import streaming
 
-GO_REFERENCE = ("For scale, the original re:Web, a compiled Go adapter, spends about 540 us of CPU on a 1 KB "
-                "invocation, 21 ms on a 1 MB text response and 52 ms on a 4 MB one (figures given in the brief; "
-                "no Go adapter is installable from the registries reachable here).")
+RUN_RESULTS = REPO_DIR / "bench" / "results" / "run.md"
+SIDE: dict[str, Any] = {}  # the side-by-side section's result, for --record
 
 
 def size_targets(results: dict[str, Stats], report: Report) -> None:
@@ -47,6 +51,15 @@ def size_targets(results: dict[str, Stats], report: Report) -> None:
     if big:
         report.target("adapter CPU, 4 MB text response", "<= 30 ms", f"{big.cpu_us / 1e3:.1f} ms",
                       big.cpu_us <= 30_000 and not big.errors)
+
+
+def side_by_side(adapter: str, quick: bool, report: Report) -> None:
+    """re:Web and both reweb builds under the real RIE (bench/sidebyside.py; `adapter` does not apply)."""
+    command = "python3 bench/run.py" + (" --quick" if quick else "")
+    result = sidebyside.run(rounds=2 if quick else 5, quick=quick, command=command)
+    sidebyside.show(result)
+    SIDE.clear()
+    SIDE.update(result)
 
 
 def machine() -> str:
@@ -73,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         "profile": profile,
         "cpuprof": cpuprof,
         "stages": stages,
+        "sidebyside": side_by_side,
     }
     default = [name for name in sections if name not in ("profile", "cpuprof", "stages")]
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -83,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="reweb (default), fake (bench/fake_adapter.py, checks the benchmark), lean "
                         "(bench/lean_adapter.py, the least a Python loop can do) or a command")
     parser.add_argument("--markdown", type=Path, help="also write the tables as markdown to this file")
+    parser.add_argument("--record", action="store_true",
+                        help="write bench/results/run.md and sidebyside.json, then regenerate docs/performance.md")
     args = parser.parse_args(argv)
     chosen = [s.strip() for s in args.sections.split(",") if s.strip()]
     unknown = [s for s in chosen if s not in sections]
@@ -101,13 +117,23 @@ def main(argv: list[str] | None = None) -> int:
             print(f"!! section {name} failed: {type(exc).__name__}: {exc}\n", flush=True)
         print(f"   ({name}: {time.monotonic() - section_start:.0f} s)\n", flush=True)
     print(report.targets_table().text())
-    print(f"\n{GO_REFERENCE}\nTotal {time.monotonic() - started:.0f} s.")
+    print(f"\nTotal {time.monotonic() - started:.0f} s.")
+    mode = "quick" if args.quick else "full"
+    header = (f"Results: `python3 bench/run.py{' --quick' if args.quick else ''}` ({mode}), adapter "
+              f"`{args.adapter}`.  \nMachine: {about}\n")
     if args.markdown:
-        mode = "quick" if args.quick else "full"
-        header = (f"Results: `python bench/run.py{' --quick' if args.quick else ''}` ({mode}), adapter "
-                  f"`{args.adapter}`.  \nMachine: {about}\n\n{GO_REFERENCE}\n")
         args.markdown.write_text(report.markdown(header))
         print(f"markdown written to {args.markdown}")
+    if args.record:
+        RUN_RESULTS.parent.mkdir(exist_ok=True)
+        RUN_RESULTS.write_text(report.markdown(header).replace("\n### ", "\n#### "))
+        print(f"recorded in {RUN_RESULTS.relative_to(REPO_DIR)}")
+        if SIDE:
+            sidebyside.record(SIDE)
+        sys.path.insert(0, str(REPO_DIR))
+        from tools.perf_doc import main as write_docs
+
+        write_docs(["--write"])
     return 0
 
 
