@@ -6,10 +6,13 @@ import asyncio
 import os
 import shlex
 import signal
+import ssl
 import sys
+from pathlib import Path
 
 from aiohttp import web
 
+from . import tls
 from .dashboard import PREFIX, Dashboard, summary_lines
 from .gateways import gateway_for
 from .instances import Pool
@@ -53,7 +56,16 @@ async def serve(opts: Options, log: Logger | None = None, ready: asyncio.Event |
     for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, stop.set)
     try:
-        site = web.TCPSite(runner, "127.0.0.1", opts.port)  # loopback only, never 0.0.0.0
+        ca, context = None, None
+        if opts.https:
+            try:
+                material = await asyncio.to_thread(tls.ensure, tls.cache_dir())
+                context = tls.server_context(material)
+            except (tls.TlsError, OSError, ssl.SSLError) as exc:
+                log.note(f"--https: cannot make or load the certificate: {exc}")
+                return 1
+            ca = material.ca
+        site = web.TCPSite(runner, "127.0.0.1", opts.port, ssl_context=context)  # loopback only, never 0.0.0.0
         try:
             await site.start()
         except OSError as exc:
@@ -61,7 +73,7 @@ async def serve(opts: Options, log: Logger | None = None, ready: asyncio.Event |
             return 1
         pool.start()
         dashboard.start()
-        banner(log, opts, gateway.name, dashboard.serve, pool)
+        banner(log, opts, gateway.name, dashboard.serve, pool, ca)
         if ready is not None:
             ready.set()
         await stop.wait()
@@ -78,7 +90,9 @@ async def serve(opts: Options, log: Logger | None = None, ready: asyncio.Event |
     return 0
 
 
-def banner(log: Logger, opts: Options, source: str, dashboard: bool = False, pool: Pool | None = None) -> None:
+def banner(log: Logger, opts: Options, source: str, dashboard: bool = False, pool: Pool | None = None,
+           ca: Path | None = None) -> None:
+    scheme = "https" if opts.https else "http"
     app = shlex.join(opts.app_command) if opts.app_command else "$REWEB_APPLICATION_EXEC"
     mode = "response streaming" if opts.stream else "buffered"
     # What the pool really does (a host without namespaces runs one instance on its own network).
@@ -90,6 +104,9 @@ def banner(log: Logger, opts: Options, source: str, dashboard: bool = False, poo
     log.note(f"the app listens on port {opts.app_port} in each instance ("
              + ("a network of its own per instance, as on Lambda)" if isolated else "this machine's network)"))
     if dashboard:
-        log.note(f"dashboard: http://127.0.0.1:{opts.port}{PREFIX} (what Lambda would do and bill; {PREFIX} "
+        log.note(f"dashboard: {scheme}://127.0.0.1:{opts.port}{PREFIX} (what Lambda would do and bill; {PREFIX} "
                  "is reserved for it, REWEB_LOCAL_DASHBOARD=off passes it to the app)")
-    log.note(f"ready: open http://127.0.0.1:{opts.port}/ in your browser (Ctrl-C stops everything)")
+    if ca is not None:
+        for line in tls.trust_lines(ca, opts.port):
+            log.note(line)
+    log.note(f"ready: open {scheme}://127.0.0.1:{opts.port}/ in your browser (Ctrl-C stops everything)")

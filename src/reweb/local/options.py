@@ -33,6 +33,7 @@ class Options:
     port: int = 3000
     source: str = "http-api"
     stream: bool = False
+    https: bool = False  # serve TLS with a certificate made for 127.0.0.1/localhost; the app sees https, as on AWS
     concurrency: int = 10
     timeout: float = 30.0
     memory: int = 1024
@@ -88,6 +89,10 @@ def parse(argv: list[str], env: dict[str, str] | None = None) -> Options:
     mode = env.get("REWEB_INVOKE_MODE", env.get("AWS_LWA_INVOKE_MODE", "buffered")).lower()
     p.add_argument("--stream", action="store_true", default=mode == "response_stream",
                    help="invoke with response streaming (function-url and rest only; default: %(default)s)")
+    p.add_argument("--https", action="store_true", default=_env_bool(env.get("REWEB_LOCAL_HTTPS", "")),
+                   help="serve HTTPS, as every AWS front door does, with a certificate for 127.0.0.1 and localhost "
+                        "signed by a CA made at first use under ~/.cache/reweb/local-tls (printed, with how to "
+                        "trust it); the app sees X-Forwarded-Proto: https (default: plain HTTP)")
     p.add_argument("--concurrency", type=int, default=int(env.get("REWEB_LOCAL_CONCURRENCY", "10")),
                    help="most instances at once, as reserved concurrency (default: %(default)s)")
     p.add_argument("--timeout", type=float, default=float(env.get("REWEB_LOCAL_TIMEOUT", "30")),
@@ -133,6 +138,7 @@ def parse(argv: list[str], env: dict[str, str] | None = None) -> Options:
     runtime = shlex.split(env["REWEB_LOCAL_RUNTIME"]) if env.get("REWEB_LOCAL_RUNTIME") else None
     return Options(
         port=ns.port, source=ns.source, stream=ns.stream, concurrency=ns.concurrency, timeout=ns.timeout,
+        https=ns.https,
         memory=ns.memory, freeze=ns.freeze, idle_ttl=ns.idle_ttl, init_timeout=ns.init_timeout,
         function_name=ns.function_name, region=ns.region, app_command=app, app_port=ns.app_port, network=ns.network,
         snapstart=ns.snapstart, ephemeral_storage=ns.ephemeral_storage,

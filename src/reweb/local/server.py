@@ -97,6 +97,7 @@ class FrontDoor:
             region=self.opts.region,
             stage="local" if self.gateway.name == "rest" else "$default",
             function_name=self.opts.function_name,
+            scheme="https" if self.opts.https else "http",
         )
 
     async def handle(self, request: web.Request) -> web.StreamResponse:

@@ -14,8 +14,9 @@ _ADDED = frozenset({"x-forwarded-for", "x-forwarded-port", "x-forwarded-proto", 
 def forwarded_headers(req: Inbound, ctx: Context, drop: tuple[str, ...] = ()) -> Headers:
     """Client headers in order, then the ones the gateway adds. X-Forwarded-For gets the client appended.
 
-    X-Forwarded-Proto says http: the emulator listens on plain HTTP, and an app that builds absolute
-    URLs from it must produce links that work in the browser pointed at it.
+    X-Forwarded-Proto says what the listener speaks: http by default, so that an app building absolute URLs
+    from it produces links that work in the browser pointed at it; https with --https, as on AWS, whose HTTP
+    front doors are all HTTPS. X-Forwarded-Port is the listener's port, for the same reason.
     """
     out: Headers = []
     client_xff: str | None = None
@@ -34,7 +35,7 @@ def forwarded_headers(req: Inbound, ctx: Context, drop: tuple[str, ...] = ()) ->
         ("X-Amzn-Trace-Id", ctx.trace_id),
         ("X-Forwarded-For", xff),
         ("X-Forwarded-Port", str(ctx.port)),
-        ("X-Forwarded-Proto", "http"),
+        ("X-Forwarded-Proto", ctx.scheme),
     ]
     return out
 
