@@ -129,9 +129,9 @@ def test_every_front_door_writes_a_folder_that_validates(project: Path) -> None:
     assert re.search(r'front_door\s+= "lattice"', lattice_tf) and re.search(r"vpc_id\s+= var.vpc_id", lattice_tf)
     assert "idle timeout at its default, 60 s: raise it to 120 s" in notes["tf-lattice"]
     tf_readme = (project / "tf-lattice" / "README.md").read_text()
-    assert "terraform apply -var image_uri=$IMAGE -var vpc_id=vpc-..." in tf_readme
+    assert "terraform -chdir=tf-lattice apply -var image_uri=$IMAGE -var vpc_id=vpc-..." in tf_readme
     readme = (project / "url" / "README.md").read_text()
-    assert "docker build -f url/Dockerfile -t my-site ." in readme
+    assert "docker build --platform linux/amd64 --provenance=false -f url/Dockerfile -t my-site ." in readme
     assert "aws cloudformation deploy --template-file url/template.yaml --stack-name my-site" in readme
     assert "--parameter-overrides ImageUri=$IMAGE" in readme
 
@@ -339,17 +339,12 @@ def docker(*args: str) -> bytes:
 def test_the_written_dockerfile_builds_and_serves_under_the_rie(project: Path) -> None:
     # debian:bookworm-slim is the debootstrap image tests/images/prepare.sh makes (no registry here); init adds
     # Debian's python3 for the `python3` command, and reweb by its one-line COPY from reweb:latest.
-    done = init(project, "--front-door", "http-api", "--base", "debian:bookworm-slim", "--name", "init-e2e",
-                *(f"--env={name}={value}" for name, value in ENV_VALUES.items()))
+    done = init(project, "--front-door", "http-api", "--base", "debian:bookworm-slim", "--name", "init-e2e")
     assert done.returncode == 0, done.stderr
     dockerfile = (project / "reweb-deploy" / "Dockerfile").read_text()
     assert "apt-get install -y --no-install-recommends python3 " in dockerfile
     tag = "reweb-test/init-e2e:latest"
     build(tag, project, "-f", str(project / "reweb-deploy" / "Dockerfile"))
-    # Each --env value is what BuildKit's lexer makes of the written ENV line: read inside the image, exactly.
-    listed = docker("run", "--rm", "--entrypoint", "/usr/bin/env", tag, "-0")
-    inside = dict(item.decode().partition("=")[::2] for item in listed.split(b"\0") if item)
-    assert {name: inside.get(name) for name in ENV_VALUES} == ENV_VALUES
     files = image_files(tag)
     assert "app/www/index.html" in files and "app/reweb-deploy/Dockerfile" not in files  # its .dockerignore
     with function(tag) as fn:
@@ -360,3 +355,45 @@ def test_the_written_dockerfile_builds_and_serves_under_the_rie(project: Path) -
         result = fn.invoke(event("golang-http-v2-no-authorizer-curl.json", "/missing.html"))
         check(result, fn, 404)
 
+
+
+@pytest.fixture(scope="module")
+def docker_ready() -> None:
+    """Docker and the debootstrap base image (tests/images/prepare.sh), without reweb's own image."""
+    prepared = subprocess.run(["bash", str(ROOT / "tests" / "images" / "prepare.sh")], capture_output=True,
+                              text=True, timeout=1700, check=False)
+    if prepared.returncode != 0:
+        if os.geteuid() != 0 and os.environ.get("REWEB_REQUIRE_APPS", "") in ("", "0"):
+            pytest.skip("no docker here (prepare.sh needs root the first time)")
+        pytest.fail(f"tests/images/prepare.sh failed:\n{prepared.stderr[-3000:]}")
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(1800)
+@pytest.mark.usefixtures("docker_ready")
+def test_install_pip_builds_and_serves_under_the_rie(project: Path, tmp_path: Path) -> None:
+    # A Python image with pip, as python:3.12-slim would be (no registry here): Debian's python3 in a venv.
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "Dockerfile").write_text(
+        "FROM debian:bookworm-slim\n"
+        "RUN apt-get update && apt-get install -y --no-install-recommends python3-venv && "
+        "rm -rf /var/lib/apt/lists/* && python3 -m venv /opt/python\n"
+        "ENV PATH=/opt/python/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
+        # This machine's CA bundle for pip (PyPI may be behind a TLS proxy here; apt rewrote the base's bundle).
+        "COPY host-ca.crt /etc/host-ca.crt\nENV PIP_CERT=/etc/host-ca.crt\n")
+    shutil.copy2("/etc/ssl/certs/ca-certificates.crt", base / "host-ca.crt")
+    build("reweb-test/python-pip:latest", base)
+    done = init(project, "--front-door", "http-api", "--install", "pip", "--base", "reweb-test/python-pip:latest",
+                "--name", "init-pip", *(f"--env={name}={value}" for name, value in ENV_VALUES.items()))
+    assert done.returncode == 0, done.stderr
+    tag = "reweb-test/init-pip:latest"
+    build(tag, project, "-f", str(project / "reweb-deploy" / "Dockerfile"))
+    # Each --env value is what BuildKit's lexer makes of the written ENV line: read inside the image, exactly.
+    listed = docker("run", "--rm", "--entrypoint", "/usr/bin/env", tag, "-0")
+    inside = dict(item.decode().partition("=")[::2] for item in listed.split(b"\0") if item)
+    assert {name: inside.get(name) for name in ENV_VALUES} == ENV_VALUES
+    with function(tag) as fn:
+        result: dict[str, Any] = fn.invoke(event("golang-http-v2-no-authorizer-curl.json"))
+        check(result, fn, 200)
+        assert body_bytes(result).decode() == PAGE
