@@ -42,16 +42,26 @@ PF_EXITING = 0x4  # include/linux/sched.h: set when the process starts to exit, 
 
 def _exiting(pid: int) -> bool:
     """Whether the process `pid` (a child of ours) is exiting or has exited. A crashing app's sockets are
-    closed by the kernel after it has marked the process exiting, so a peer that sees the close can tell
-    a dying app (its exit is certain) from one that closed a connection and lives on."""
+    closed by the kernel after it has marked every thread exiting, so a peer that sees the close can tell
+    a dying app (its exit is certain) from one that closed a connection and lives on. Every thread counts:
+    a main thread that ended alone (pthread_exit) leaves the process running."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as file:
-            fields = file.read().rpartition(b")")[2].split()
+        tasks = os.listdir(f"/proc/{pid}/task")
     except FileNotFoundError:  # reaped already, if /proc is there at all
         return os.path.exists("/proc/self/stat")
     except OSError:
         return False
-    return fields[0] in (b"Z", b"X", b"x") or bool(int(fields[6]) & PF_EXITING)
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/stat", "rb") as file:
+                fields = file.read().rpartition(b")")[2].split()
+        except FileNotFoundError:  # this thread is gone already
+            continue
+        except OSError:
+            return False
+        if fields[0] not in (b"Z", b"X", b"x") and not int(fields[6]) & PF_EXITING:
+            return False
+    return True
 
 
 # stdin from /dev/null, as on Lambda; closed in a bare root without one (else the spawn fails as if the
