@@ -465,8 +465,15 @@ def ensure_app_user() -> None:
             subprocess.run(["userdel", pw.pw_name], capture_output=True, check=False)
     taken = busy | {pw.pw_uid for pw in pwd.getpwall()} | {g.gr_gid for g in grp.getgrall()}
     uid = next(u for u in range(62000, 63000) if u not in taken)
-    subprocess.run(["useradd", "--system", "--user-group", "--uid", str(uid), "--no-create-home", "--home-dir",
-                    "/tmp", "--shell", "/usr/sbin/nologin", APP_USER], capture_output=True, text=True, check=True)
+    argv = ["useradd", "--system", "--user-group", "--uid", str(uid), "--no-create-home", "--home-dir", "/tmp",
+            "--shell", "/usr/sbin/nologin", APP_USER]
+    for _ in range(20):  # /etc/passwd may be locked a moment by another program (or run) adding a user
+        made = subprocess.run(argv, capture_output=True, text=True, check=False)
+        if made.returncode == 0:
+            break
+        time.sleep(0.5)
+    else:
+        raise RuntimeError(f"could not make this run's app user {APP_USER}: {made.stderr.strip()}")
     atexit.register(_remove_app_user, uid)
 
 
