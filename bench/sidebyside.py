@@ -26,6 +26,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -159,17 +160,29 @@ def cpu_delta(before: tuple[float, int], after: tuple[float, int]) -> float:
     return by_sched if by_sched >= by_stat - 2 / CLK_TCK else by_stat
 
 
-def switches(pids: list[int]) -> int:
-    """Context switches of every thread of the processes (a process's own status counts its main thread only)."""
-    total = 0
+def switches(pids: list[int]) -> tuple[int, int, int]:
+    """(voluntary, involuntary) context switches and CPU migrations of every thread of the processes (a
+    process's own status counts its main thread only)."""
+    vol = invol = moved = 0
     for pid in pids:
         with contextlib.suppress(OSError):
             for task in Path(f"/proc/{pid}/task").iterdir():
-                with contextlib.suppress(OSError):
+                with contextlib.suppress(OSError, ValueError):
                     for line in (task / "status").read_text().splitlines():
-                        if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
-                            total += int(line.split()[1])
-    return total
+                        if line.startswith("voluntary_ctxt_switches"):
+                            vol += int(line.split()[1])
+                        elif line.startswith("nonvoluntary_ctxt_switches"):
+                            invol += int(line.split()[1])
+                    for line in (task / "sched").read_text().splitlines():
+                        if line.startswith("se.nr_migrations"):
+                            moved += int(line.split()[-1])
+    return vol, invol, moved
+
+
+def put_switches(put: Callable[[str, float], None], prefix: str, before: tuple[int, int, int],
+                 after: tuple[int, int, int], n: int) -> None:
+    for name, first, last in zip(("switches", "preempted", "migrations"), before, after, strict=True):
+        put(f"{prefix}{name}_1k_text", (last - first) / n)
 
 
 # -- one runtime under the RIE --------------------------------------------------------------------------------
@@ -283,7 +296,7 @@ def measure_round(runtime: Runtime, quick: bool, values: dict[str, dict[str, lis
             put(f"rie_cpu_us_{load.key}", cpu_delta(rie0, rie1) / n * 1e6)
             put(f"p50_ms_{load.key}", percentile(latencies, 50) * 1e3)
             if load.key == "1k_text":
-                put("switches_1k_text", (sw1 - sw0) / n)
+                put_switches(put, "", sw0, sw1, n)
 
     # The Nagle trap: an http.server app that writes headers and body in two sends.
     port = free_port()
@@ -317,9 +330,9 @@ def measure_round(runtime: Runtime, quick: bool, values: dict[str, dict[str, lis
         problems.append(f"{runtime.label}, own driver: {'; '.join(stats.errors)[:200]}")
     put("driver_cpu_us_1k_text", stats.cpu_us)
     put("driver_p50_ms_1k_text", stats.p50_ms)
-    put("driver_switches_1k_text", (sw1 - sw0) / n)
+    put_switches(put, "driver_", sw0, sw1, n)
     put("driver_serial_cpu_us_1k_text", cpu_delta(cpu0, cpu1) / serial * 1e6)
-    put("driver_serial_switches_1k_text", (sw3 - sw2) / serial)
+    put_switches(put, "driver_serial_", sw2, sw3, serial)
 
 
 def _strace(pids: list[int], work: Callable[[], object], n: int) -> dict[str, float]:
@@ -360,6 +373,50 @@ def syscalls(runtime: Runtime, values: dict[str, dict[str, dict[str, float]]]) -
         values.setdefault("driver", {})[runtime.key] = _strace(pids, lambda: adapter.invoke([event] * n), n)
         values.setdefault("driver_serial", {})[runtime.key] = _strace(
             pids, lambda: [adapter.driver.run([event], timeout=10.0) for _ in range(n)], n)
+
+
+def _callgrind_totals(out_dir: Path) -> int:
+    totals = []
+    for path in out_dir.glob("callgrind.out.*"):
+        found = re.search(r"^(?:summary|totals): (\d+)", path.read_text(errors="replace"), re.M)
+        if found:
+            totals.append(int(found.group(1)))
+    if not totals:
+        raise RuntimeError("no totals in callgrind's output")
+    return max(totals)  # the runtime's own process (reweb's lifeline does next to nothing)
+
+
+def instructions(runtime: Runtime, n: int = 60) -> dict[str, float]:
+    """Instructions per 1 KB invocation (valgrind's callgrind: N and 4N invocations, the difference over 3N) of the
+    runtime under the RIE and under the bench's driver (bench/instructions.py): the same count means the same
+    work, whatever the CPU time says."""
+    from instructions import total_instructions
+
+    event = LOADS[0].case.event()
+    per: dict[str, float] = {}
+    under_rie = []
+    for count in (n, 4 * n):
+        with tempfile.TemporaryDirectory() as tmp:
+            argv = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={tmp}/callgrind.out.%p", *runtime.argv]
+            port = free_port()
+            traced = Runtime(runtime.key, runtime.label, argv, runtime.about)
+            with UnderRie(traced, app_command(port), port, b"app.py") as run:
+                for _ in range(20):
+                    run.invoke(event)
+                for _ in range(count):
+                    run.invoke(event)
+                # The RIE ends its runtime with SIGKILL, which leaves callgrind no time to write: stop the
+                # runtime first, as Lambda's shutdown does, and wait for its files.
+                main = min(run.runtime_pids())
+                os.kill(main, signal.SIGTERM)
+                deadline = time.monotonic() + 60
+                while Path(f"/proc/{main}").exists() and cmdline(main) and time.monotonic() < deadline:
+                    time.sleep(0.1)
+            under_rie.append(_callgrind_totals(Path(tmp)))
+    per["rie"] = (under_rie[1] - under_rie[0]) / (3 * n)
+    command = " ".join(runtime.argv)
+    per["driver"] = (total_instructions(command, 4 * n) - total_instructions(command, n)) / (3 * n)
+    return per
 
 
 def machine(load_before: float) -> dict[str, Any]:
@@ -409,6 +466,16 @@ def run(rounds: int = 5, quick: bool = False, go_source: str | None = None, lamb
                 syscalls(runtime, traced)
             except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
                 problems.append(f"{runtime.label}, system calls: {type(exc).__name__}: {exc}")
+    counted: dict[str, dict[str, float]] = {}
+    if trace and shutil.which("valgrind"):
+        for runtime in found:
+            if runtime.key == "reweb-go":
+                continue  # Go's runtime under valgrind is not worth the wait: its system calls tell enough
+            print(f"instructions (callgrind): {runtime.label}", flush=True)
+            try:
+                counted[runtime.key] = instructions(runtime)
+            except (RuntimeError, OSError, subprocess.SubprocessError, AssertionError) as exc:
+                problems.append(f"{runtime.label}, instructions: {type(exc).__name__}: {exc}")
     about = machine(load_before)
     about["load_during"] = [round(x, 2) for x in loads]
     about["load_after"] = round(os.getloadavg()[0], 2)
@@ -418,7 +485,7 @@ def run(rounds: int = 5, quick: bool = False, go_source: str | None = None, lamb
         "rie": f"aws-lambda-rie-x86_64 from aws-sam-cli {RIE_VERSION}", "init_app": ready_app()[2],
         "machine": about, "runtimes": {r.key: dict(r.about, label=r.label) for r in found},
         "counts": {load.key: load.quick if quick else load.full for load in LOADS},
-        "values": values, "syscalls": traced, "problems": problems, "not_measured": notes,
+        "values": values, "syscalls": traced, "instructions": counted, "problems": problems, "not_measured": notes,
     }
 
 

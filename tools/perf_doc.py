@@ -31,6 +31,7 @@ APPS_DIR = ROOT / "docs" / "apps"
 PERF_MARKS = ("<!-- perf:sidebyside:start -->", "<!-- perf:sidebyside:end -->")
 FULL_MARKS = ("<!-- perf:full:start -->", "<!-- perf:full:end -->")
 COLD_MARKS = ("<!-- coldstart:start -->", "<!-- coldstart:end -->")
+COLD_SUMMARY_MARKS = ("<!-- perf:coldsummary:start -->", "<!-- perf:coldsummary:end -->")
 REFERENCE = "reweb-go"
 
 #: The side-by-side rows: (label, metric, unit, ratio to re:Web shown).
@@ -154,9 +155,15 @@ def floor_section(result: dict[str, Any]) -> str:
         ("runtime CPU, bench driver, one event at a time", "driver_serial_cpu_us_1k_text", "us"),
         ("runtime CPU, real RIE", "cpu_us_1k_text", "us"),
         ("the RIE's own CPU", "rie_cpu_us_1k_text", "us"),
-        ("runtime context switches, bench driver (back to back)", "driver_switches_1k_text", ""),
-        ("runtime context switches, bench driver (one at a time)", "driver_serial_switches_1k_text", ""),
-        ("runtime context switches, real RIE", "switches_1k_text", ""),
+        ("runtime voluntary context switches, bench driver (back to back)", "driver_switches_1k_text", ""),
+        ("runtime voluntary context switches, bench driver (one at a time)", "driver_serial_switches_1k_text", ""),
+        ("runtime voluntary context switches, real RIE", "switches_1k_text", ""),
+        ("runtime preempted (involuntary switches), bench driver (back to back)", "driver_preempted_1k_text", ""),
+        ("runtime preempted, bench driver (one at a time)", "driver_serial_preempted_1k_text", ""),
+        ("runtime preempted, real RIE", "preempted_1k_text", ""),
+        ("runtime moved to the other CPU, bench driver (back to back)", "driver_migrations_1k_text", ""),
+        ("runtime moved to the other CPU, bench driver (one at a time)", "driver_serial_migrations_1k_text", ""),
+        ("runtime moved to the other CPU, real RIE", "migrations_1k_text", ""),
         ("p50 latency, bench driver (its /next answer to the whole /response)", "driver_p50_ms_1k_text", "ms"),
         ("p50 latency, real RIE (invoke POST to its answer)", "p50_ms_1k_text", "ms"),
     )
@@ -174,6 +181,15 @@ def floor_section(result: dict[str, Any]) -> str:
                          + (f", {serial:.0f} us one event at a time" if serial == serial else ""))
     if parts:
         lines += ["", "Medians: " + "; ".join(parts) + "."]
+    counted: dict[str, dict[str, float]] = result.get("instructions") or {}
+    if counted:
+        lines += ["", "Instructions per 1 KB invocation (valgrind's callgrind, N and 4N invocations, the difference "
+                  "over 3N; once, after the rounds; a count the machine's load does not move):", "",
+                  "| runtime | real RIE | bench driver, back to back | RIE / driver |", "|---|---:|---:|---:|"]
+        for key in keys:
+            if key in counted:
+                rie, drv = counted[key]["rie"], counted[key]["driver"]
+                lines.append(f"| {result['runtimes'][key]['label']} | {rie:,.0f} | {drv:,.0f} | {rie / drv:.3f} |")
     traced: dict[str, dict[str, dict[str, float]]] = result.get("syscalls") or {}
     if traced:
         lines += ["", "System calls of the runtime per 1 KB invocation (`strace -c -f` over 200 invocations, once, "
@@ -222,6 +238,18 @@ def cold_paragraph(cold: dict[str, Any], app: str) -> str:
         "[../performance.md](../performance.md#cold-start-of-real-apps).")
 
 
+def cold_summary(cold: dict[str, Any]) -> str:
+    """One sentence over every app of the README's cold-start table: the range of reweb's own part."""
+    own = {app: row["reweb_own_ms"] for app, row in cold["apps"].items()}
+    low, high = min(own, key=own.__getitem__), max(own, key=own.__getitem__)
+    m = cold.get("machine", {})
+    return (f"The README's cold-start table (`tests/apps/results/cold_start.json`, recorded by `python3 "
+            f"bench/app_cold_start.py --record` on {cold.get('when', '?')}, {cold.get('runs', '?')} starts each way, "
+            f"runtime `{cold.get('runtime', 'python')}`, load average {m.get('load_before', '?')} before and "
+            f"{m.get('load_after', '?')} after): reweb's own part of Init is **{own[low]:.0f}-{own[high]:.0f} ms "
+            f"across the {len(own)} apps** ({low} to {high}; each the median over its starts).")
+
+
 def splice(text: str, marks: tuple[str, str], body: str) -> str:
     start, end = marks
     if start not in text or end not in text:
@@ -239,8 +267,9 @@ def targets() -> dict[Path, str]:
         perf = splice(perf, PERF_MARKS, render_perf(json.loads(SIDE_RESULTS.read_text(encoding="utf-8"))))
     if RUN_RESULTS.exists():
         perf = splice(perf, FULL_MARKS, RUN_RESULTS.read_text(encoding="utf-8").strip())
-    out[PERF_DOC] = perf
     cold = json.loads(COLD_RESULTS.read_text(encoding="utf-8"))
+    perf = splice(perf, COLD_SUMMARY_MARKS, cold_summary(cold))
+    out[PERF_DOC] = perf
     for guide in sorted(APPS_DIR.glob("*.md")):
         text = guide.read_text(encoding="utf-8")
         if COLD_MARKS[0] in text:
