@@ -24,8 +24,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import appkit
 import pytest
-from appkit import KIT, PASSWORD, REWEB_MODES, TEST_PNG, Site, reweb_local_available, run_site
+from appkit import KIT, PASSWORD, REWEB_MODES, TEST_PNG, AppSpec, Site, reweb_local_available, run_site
 from test_app_dokuwiki import SPEC as DOKUWIKI
 
 from tests.support.cdp import DevTools, chromium, open_page
@@ -34,7 +35,9 @@ from tests.support.cdp import DevTools, chromium, open_page
 pytestmark = [pytest.mark.apps, pytest.mark.timeout(120 if shutil.which("chromium") else 900)]
 
 SPEC = dataclasses.replace(DOKUWIKI, name="dokuwiki-browser")  # its own log file; not a row of the README table
-MODES = ("direct", "http-api")
+# "http-api-default-concurrency": reweb local's default concurrency (10) with networks and /tmp of their own, as a
+# browser's parallel requests start several instances (each DokuWiki then has its own /tmp/dokuwiki, as on Lambda).
+MODES = ("direct", "http-api", "http-api-default-concurrency")
 HOST = "dokuwiki.test"  # RFC 6761: never a real name
 ORIGIN = f"http://{HOST}"
 FILE_NAME = "grüße.png"
@@ -57,8 +60,29 @@ def browser_site(request: pytest.FixtureRequest) -> Iterator[Site]:
             pytest.fail("`reweb local` is not available")
         pytest.skip("`reweb local` is not available yet")
     chromium()  # before the app starts: installed with apt if missing (skipped when that cannot be done)
-    with run_site(SPEC, mode) as site:
-        yield site
+    if mode != "http-api-default-concurrency":
+        with run_site(SPEC, mode) as site:
+            yield site
+        return
+    from reweb.local import netns, sandbox
+
+    for why in (netns.available(), sandbox.mounts_unavailable()):
+        if why:
+            pytest.skip(f"instances cannot be isolated here: {why}")
+    plain = appkit.local_command
+
+    def default_concurrency(spec: AppSpec, _mode: str, port: int, base: str) -> tuple[list[str], dict[str, str]]:
+        argv, env = plain(spec, "http-api", port, base)
+        cut = argv.index("--network")  # DokuWiki needs no database on this machine's network: isolated, default 10
+        assert argv[cut:cut + 4] == ["--network", "shared", "--concurrency", "1"], argv
+        return argv[:cut] + argv[cut + 4:], env
+
+    appkit.local_command = default_concurrency  # run_site looks it up at each call
+    try:
+        with run_site(dataclasses.replace(SPEC, name="dokuwiki-browser-concurrency"), "http-api") as site:
+            yield dataclasses.replace(site, mode=mode)
+    finally:
+        appkit.local_command = plain
 
 
 # ---- the page, as a user works it: real mouse clicks and typing -----------------------------------------------------

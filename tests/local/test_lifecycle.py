@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import sys
@@ -32,13 +33,20 @@ def test_parallel_clients_scale_out_to_the_limit_and_get_their_own_answers(run_l
 
     with ThreadPoolExecutor(clients) as pool:
         results = list(pool.map(one, range(clients)))
+    # Past the limit Lambda throttles (HTTP API answers 500) where reweb local used to queue: each client gets its
+    # own answer or the throttle, never another's.
+    served = 0
     for i, status, body, echo in results:
-        assert status == 200
-        assert body == f"hello client-{i}".encode() and echo == f"client-{i}"
-    local.wait_for("REPORT RequestId", count=clients)
+        if status == 200:
+            served += 1
+            assert body == f"hello client-{i}".encode() and echo == f"client-{i}"
+        else:
+            assert (status, json.loads(body)) == (500, {"message": "Internal Server Error"})
+    assert served >= 3
+    local.wait_for("REPORT RequestId", count=served)
     # Every instance was busy at once, so it scaled out; never beyond the limit.
     assert local.count("Init Duration") == 3
-    assert local.count("START RequestId") == clients
+    assert local.count("START RequestId") == served
 
 
 def test_frozen_instance_runs_nothing_between_invocations(run_local: Run) -> None:

@@ -522,6 +522,10 @@ class Pool:
             inst.freeze()
             inst.move("freeze")
 
+    def _finishing(self) -> int:
+        """Busy instances whose invocation has ended: idle as soon as their runtime calls /next."""
+        return sum(1 for i in self._in("busy") if (inv := i.current()) is not None and inv.finished.is_set())
+
     def _first_waiter(self) -> asyncio.Future[Instance] | None:
         while self.waiters:
             fut = self.waiters.popleft()
@@ -575,8 +579,11 @@ class Pool:
                 self.throttles += 1
                 raise Throttled("the concurrency scaling rate (1,000 new instances every 10 s) is used up")
             await self._spawn(fut)
-        elif self.queue_when_full:
-            self.waiters.append(fut)  # this machine's limit, not Lambda's: wait for the instance to be free
+        elif self.queue_when_full or self._finishing() > sum(1 for w in self.waiters if not w.done()):
+            # This machine's limit, not Lambda's; or an instance has answered and is about to ask for more (its
+            # runtime's /next is on its way): the request waits for that instance rather than being throttled
+            # in that instant.
+            self.waiters.append(fut)
         else:
             self.throttles += 1
             raise Throttled(f"{self.live} instances busy: the concurrency limit (--concurrency {self.concurrency})")
@@ -674,7 +681,9 @@ class Pool:
         elif inst.state == "dead" and inst.exit_status is not None:
             status = "error"
             error_type = inst.death.error_type if inst.death is not None else "Runtime.ExitError"
-        if inst.cgroup is not None:
+        if error_type == "Runtime.OutOfMemory":
+            peak = memory  # as Lambda reports an instance killed over its memory size
+        elif inst.cgroup is not None:
             peak = max(peak, inst.cgroup.peak_mib(), 1)
         else:
             peak = max(peak, procs.tree_peak_mib(inst.proc.pid), 1)

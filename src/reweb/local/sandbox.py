@@ -160,6 +160,7 @@ class Cgroup:
     def __init__(self, path: str, v2: bool) -> None:
         self.path = path
         self.v2 = v2
+        self.final_peak: int | None = None  # read just before the cgroup is removed
 
     @classmethod
     def create(cls, name: str, memory_mb: int) -> Cgroup:
@@ -229,6 +230,8 @@ class Cgroup:
         return 0
 
     def peak_mib(self) -> int:
+        if self.final_peak is not None:
+            return self.final_peak
         name = "memory.peak" if self.v2 else "memory.max_usage_in_bytes"
         try:
             return int(_read(os.path.join(self.path, name))) >> 20
@@ -237,6 +240,8 @@ class Cgroup:
 
     def close(self) -> None:
         """Remove the cgroup (once its processes are gone; the kernel refuses before)."""
+        if self.final_peak is None:
+            self.final_peak = self.peak_mib()
         with contextlib.suppress(OSError):
             os.rmdir(self.path)
         with contextlib.suppress(OSError):  # the per-run group, when it is the last instance's
