@@ -98,14 +98,14 @@ class Offload:
         prefix; return the redirect to its presigned URL, the bytes stored and notes for the log (headers
         dropped). Raises OffloadError, or the app's UpstreamError when the app fails while its body is read
         (the upload is aborted either way)."""
-        try:
-            credentials = Credentials.from_env(self.env)
-        except AwsError as exc:
-            raise OffloadError(str(exc)) from None
         region = region_of(self.env)
         url = self.object_url(self.prefix + name, region)
         content, notes = object_headers(response.headers)
-        try:
+        try:  # the app's stream is closed whatever fails: its connection is then not left mid-body
+            try:
+                credentials = Credentials.from_env(self.env)
+            except AwsError as exc:
+                raise OffloadError(str(exc)) from None
             upload = _Upload(url, credentials, region, deadline)
             try:
                 upload.put(_take_body(response), content)
