@@ -169,17 +169,22 @@ def parse_offload_expires(text: str) -> int:
 
 
 class Spec:
-    """One setting: its field, its names (reweb's own first, then aliases), default, parser, help text."""
+    """One setting: its field, its names (reweb's own first, then aliases), default, parser, help text, and
+    `unset`: the field's value when nothing sets it and the default is "" (off)."""
 
-    __slots__ = ("default", "field", "help", "names", "parse")
+    __slots__ = ("default", "field", "help", "names", "parse", "unset")
 
     def __init__(self, field: str, names: tuple[str, ...], default: str, parse: Callable[[str], Any],
-                 help: str) -> None:
+                 help: str, unset: object = "") -> None:
         self.field = field
         self.names = names
         self.default = default
         self.parse = parse
         self.help = help
+        self.unset = unset
+
+    def default_value(self) -> Any:
+        return self.parse(self.default) if self.default else self.unset
 
 
 # The one table of settings: the README's table mirrors it (a test keeps them in step).
@@ -201,7 +206,8 @@ SPECS: tuple[Spec, ...] = (
     Spec("readiness_port", ("REWEB_READINESS_CHECK_PORT", "AWS_LWA_READINESS_CHECK_PORT", "READINESS_CHECK_PORT"), "",
          parse_port, "Port for the readiness check, if not the app's port."),
     Spec("readiness_timeout", ("REWEB_READINESS_CHECK_TIMEOUT_SECONDS", "AWS_LWA_READINESS_CHECK_TIMEOUT_SECONDS"),
-         "", parse_seconds, "Init fails (with the app's last state) when the app is not ready after this long."),
+         "", parse_seconds, "Init fails (with the app's last state) when the app is not ready after this long.",
+         unset=0.0),  # no limit of reweb's own (Lambda's init timeout applies)
     Spec("async_init", ("REWEB_ASYNC_INIT", "AWS_LWA_ASYNC_INIT", "ASYNC_INIT"), "false",
          parse_bool, "Stop waiting at 9.8 s of init and finish the wait in the first invocation."),
     Spec("remove_base_path", ("REWEB_REMOVE_BASE_PATH", "AWS_LWA_REMOVE_BASE_PATH", "REMOVE_BASE_PATH"), "",
@@ -219,12 +225,13 @@ SPECS: tuple[Spec, ...] = (
     Spec("authorization_source", ("REWEB_AUTHORIZATION_SOURCE", "AWS_LWA_AUTHORIZATION_SOURCE"), "",
          parse_header_name, "Header whose value is moved into `Authorization`."),
     Spec("error_status_codes", ("REWEB_ERROR_STATUS_CODES", "AWS_LWA_ERROR_STATUS_CODES"), "",
-         parse_status_set, "App status codes that become invocation errors, e.g. `500,502-504`."),
+         parse_status_set, "App status codes that become invocation errors, e.g. `500,502-504`.", unset=frozenset()),
     Spec("debug", ("REWEB_DEBUG",), "false",
          parse_reweb_flag, "Log every request and response line (also AWS_LAMBDA_LOG_LEVEL=DEBUG; any value but "
          "false/0/no/off is on, as in re:Web)."),
     Spec("pool_idle_timeout", ("REWEB_POOL_IDLE_TIMEOUT_SECONDS", "AWS_LWA_POOL_IDLE_TIMEOUT_SECONDS"), "",
-         parse_seconds, "A keep-alive connection to the app idle longer than this is replaced, not reused."),
+         parse_seconds, "A keep-alive connection to the app idle longer than this is replaced, not reused.",
+         unset=0.0),  # an idle connection is reused while the app keeps it open
     Spec("breathing_room_ms", ("REWEB_BREATHING_ROOM_MS",), "0",
          parse_breathing_room, "After each result, wait this long before asking for the next invocation, so "
          "work the app does after answering runs before Lambda freezes the sandbox (the client has its answer "
@@ -255,43 +262,40 @@ DEPRECATED = {name: "AWS_LWA_" + name for name in ("READINESS_CHECK_PATH", "READ
 MIN_UNHEALTHY = "AWS_LWA_READINESS_CHECK_MIN_UNHEALTHY_STATUS"
 
 
-SETTING_FIELDS = ("application_exec", "application_argv", "port", "host", "readiness_timeout", "pool_idle_timeout",
-                  "wait_path", "wait_codes", "readiness_protocol",
-                  "readiness_port", "async_init", "remove_base_path", "pass_through_path", "enable_compression",
-                  "force_gzip", "invoke_mode", "authorization_source", "error_status_codes", "debug",
-                  "breathing_room_ms", "offload_bucket", "offload_expires",
-                  "snapstart_before_checkpoint_path", "snapstart_after_restore_path", "concurrency")
+# Derived from SPECS: every field but the command line, which only `reweb -- CMD` sets.
+SETTING_FIELDS = ("application_argv", *(spec.field for spec in SPECS))
 
 
 class Settings:
     """All settings, read once and never changed (a plain frozen class: the dataclasses module would cost
-    milliseconds of every cold start)."""
+    milliseconds of every cold start). The fields are SPECS': here only their types, for mypy (a test keeps
+    the two in step); the class defaults are set from SPECS below the class."""
 
-    application_exec: str = ""
-    application_argv: tuple[str, ...] = ()
-    port: int = 8080
-    host: str = "127.0.0.1"
-    readiness_timeout: float = 0.0  # 0: no limit of reweb's own (Lambda's init timeout applies)
-    pool_idle_timeout: float = 0.0  # 0: an idle connection is reused while the app keeps it open
-    wait_path: str = "/"
-    wait_codes: frozenset[int] = frozenset(range(100, 500))
-    readiness_protocol: str = "http"
-    readiness_port: int | str = ""
-    async_init: bool = False
-    remove_base_path: str = ""
-    pass_through_path: str = "/events"
-    enable_compression: bool = False
-    force_gzip: bool = False
-    invoke_mode: str = "buffered"
-    authorization_source: str = ""
-    error_status_codes: frozenset[int] = frozenset()
-    debug: bool = False
-    breathing_room_ms: int = 0
-    offload_bucket: str = ""  # "bucket" or "bucket/prefix"
-    offload_expires: int = 300
-    snapstart_before_checkpoint_path: str = ""
-    snapstart_after_restore_path: str = ""
-    concurrency: int = 1
+    application_exec: str
+    application_argv: tuple[str, ...]
+    port: int
+    host: str
+    readiness_timeout: float
+    pool_idle_timeout: float
+    wait_path: str
+    wait_codes: frozenset[int]
+    readiness_protocol: str
+    readiness_port: int | str
+    async_init: bool
+    remove_base_path: str
+    pass_through_path: str
+    enable_compression: bool
+    force_gzip: bool
+    invoke_mode: str
+    authorization_source: str
+    error_status_codes: frozenset[int]
+    debug: bool
+    breathing_room_ms: int
+    offload_bucket: str  # "bucket" or "bucket/prefix"
+    offload_expires: int
+    snapstart_before_checkpoint_path: str
+    snapstart_after_restore_path: str
+    concurrency: int
 
     def __init__(self, **values: Any) -> None:
         for name, value in values.items():
@@ -332,6 +336,12 @@ class Settings:
         return self.invoke_mode == "response_stream"
 
 
+Settings.application_argv = ()
+for _spec in SPECS:
+    setattr(Settings, _spec.field, _spec.default_value())
+del _spec
+
+
 def load(env: Mapping[str, str], overrides: Mapping[str, str] | None = None,
          argv: tuple[str, ...] = (), warnings: list[str] | None = None) -> Settings:
     """Settings from the environment; `overrides` (from flags, keyed by field) win over it. Names that still
@@ -365,8 +375,7 @@ def load(env: Mapping[str, str], overrides: Mapping[str, str] | None = None,
             values[spec.field] = spec.parse(raw)
         except ValueError as exc:
             raise ConfigError(f"{source or spec.names[0]}: {exc}") from None
-    known = SETTING_FIELDS
-    settings = Settings(application_argv=argv, **{k: v for k, v in values.items() if k in known})
+    settings = Settings(application_argv=argv, **values)
     if not settings.application_exec and not settings.application_argv:
         raise ConfigError("REWEB_APPLICATION_EXEC: no app to start; set it or run `reweb -- CMD ARGS...`")
     return settings

@@ -162,3 +162,29 @@ def test_lwa_0x_min_unhealthy_status_becomes_the_healthy_range() -> None:
     assert newer.wait_codes == frozenset({200})
     with pytest.raises(ConfigError, match="AWS_LWA_READINESS_CHECK_MIN_UNHEALTHY_STATUS"):
         load({**APP, "AWS_LWA_READINESS_CHECK_MIN_UNHEALTHY_STATUS": "four hundred"})
+
+
+# The defaults as they were written out by hand before they were derived from SPECS (issue 23.5).
+WRITTEN_DEFAULTS = {
+    "application_exec": "", "application_argv": (), "port": 8080, "host": "127.0.0.1", "readiness_timeout": 0.0,
+    "pool_idle_timeout": 0.0, "wait_path": "/", "wait_codes": frozenset(range(100, 500)), "readiness_protocol": "http",
+    "readiness_port": "", "async_init": False, "remove_base_path": "", "pass_through_path": "/events",
+    "enable_compression": False, "force_gzip": False, "invoke_mode": "buffered", "authorization_source": "",
+    "error_status_codes": frozenset(), "debug": False, "breathing_room_ms": 0, "offload_bucket": "",
+    "offload_expires": 300, "snapstart_before_checkpoint_path": "", "snapstart_after_restore_path": "",
+    "concurrency": 1,
+}
+
+
+def test_settings_defaults_come_from_specs_and_are_those_written_before() -> None:
+    defaults = Settings()
+    assert {name: getattr(defaults, name) for name in WRITTEN_DEFAULTS} == WRITTEN_DEFAULTS
+    for name, value in WRITTEN_DEFAULTS.items():
+        assert type(getattr(defaults, name)) is type(value), name
+
+
+def test_the_typed_fields_of_settings_are_exactly_the_settings_fields() -> None:
+    from reweb.config import SETTING_FIELDS
+
+    assert set(Settings.__annotations__) == set(SETTING_FIELDS)  # a field without a type, or a type without a spec
+    assert set(SETTING_FIELDS) == set(WRITTEN_DEFAULTS)
