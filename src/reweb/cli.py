@@ -7,6 +7,12 @@ import signal
 import sys
 import time
 
+TYPE_CHECKING = False  # typing itself costs milliseconds of import at every cold start
+if TYPE_CHECKING:
+    from .adapter import Adapter
+    from .app import App
+    from .config import Settings
+
 USAGE = """usage: reweb [OPTIONS] [-- CMD ARGS...]
        reweb local [LOCAL OPTIONS] -- CMD ARGS...
        reweb init [INIT OPTIONS] -- CMD ARGS...
@@ -120,106 +126,167 @@ def process_age() -> float:
     return min(max(age, 0.0), 5.0)  # a 10 ms clock: never negative, never absurd
 
 
+class InitFailure(Exception):
+    """Init cannot go on. Reported in one place (run_adapter): the `headline` log line with `reason`, then
+    POST /runtime/init/error with `error_type` and `message` (none without an error type: nowhere to report, or
+    already reported), then the app stopped if `stop_app`; reweb exits with `status`."""
+
+    def __init__(self, error_type: str, message: str, headline: str = "", reason: str = "",
+                 stop_app: bool = False, status: int = 1) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = message
+        self.headline = headline
+        self.reason = reason
+        self.stop_app = stop_app
+        self.status = status
+
+
 def run_adapter(args: list[str]) -> int:
-    started = time.monotonic() - process_age()
-    from .config import ConfigError, load
-    from .log import Log
-
-    log = Log.from_env()
-    overrides, command = parse_args(args)  # first: --help and a bad option answer anywhere
-    # AWS_LWA_LAMBDA_RUNTIME_API_PROXY: Runtime API calls through a proxy (as monitoring extensions want them);
-    # the Extensions API stays Lambda's own.
-    lambda_address = os.environ.get("AWS_LAMBDA_RUNTIME_API", "")
-    address = os.environ.get("AWS_LWA_LAMBDA_RUNTIME_API_PROXY", "") or lambda_address
-    if not address:
-        log.error("AWS_LAMBDA_RUNTIME_API is not set: reweb runs inside AWS Lambda; "
-                  "to try an app on this machine use `reweb local -- CMD`")
-        return 2
-    warnings: list[str] = []
+    """Lambda's init as five steps, as AWS Lambda Web Adapter's main: settings, the app, the adapter, the wait
+    for readiness, SnapStart's snapshot; then the invocations."""
+    init = _Init(args)
     try:
-        settings = load(os.environ, overrides, command, warnings)
-    except ConfigError as exc:
-        log.error("configuration error", reason=str(exc))
-        _report_init_error(address, "Runtime.InvalidConfiguration", str(exc), log)
-        return 1
-    if settings.debug:
-        log = Log.from_env(debug=True)
-    for warning in warnings:
-        log.warn(warning)
+        init.read_settings()
+        init.start_app()
+        init.make_adapter()
+        init.wait_for_app()
+        init.snapshot()
+    except InitFailure as failure:
+        return init.failed(failure)
+    try:
+        return init.adapter.run()
+    finally:
+        init.app.stop(grace=1.0)
 
-    # The app is spawned as early as the configuration allows: only what starting it needs is imported before;
-    # the rest of reweb (adapter, events, Runtime API client) loads while the app starts, so a cold start waits
-    # for the slower of the two, not for their sum.
-    from .app import App, AppExited, AppStartError
 
-    app = App(settings, log)
+class _Init:
+    """What the init steps share; each step raises InitFailure rather than reporting and returning."""
 
-    def shutdown(signum: int, _frame: object) -> None:
-        # Lambda allows 500 ms after SIGTERM (internal extension): the app gets most of it, then SIGKILL.
-        log.info("shutting down", signal=signal.Signals(signum).name)
-        app.stop(grace=SHUTDOWN_GRACE)
-        os._exit(0)
+    adapter: Adapter
+    app: App
+    settings: Settings
 
-    signal.signal(signal.SIGTERM, shutdown)
-    signal.signal(signal.SIGINT, shutdown)
-    if any(name.startswith("REWEB_SECRET_") for name in os.environ):  # else nothing of it is even imported
-        from .secrets import SecretError, resolve
+    def __init__(self, args: list[str]) -> None:
+        self.started = time.monotonic() - process_age()
+        self.args = args
+        from .log import Log
 
+        self.log = Log.from_env()
+        self.address = self.lambda_address = ""
+        self.snapstart = os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start"
+
+    def failed(self, failure: InitFailure) -> int:
+        if failure.headline:
+            if failure.reason:
+                self.log.error(failure.headline, reason=failure.reason)
+            else:
+                self.log.error(failure.headline)
+        if failure.error_type:
+            _report_init_error(self.address, failure.error_type, failure.message, self.log)
+        if failure.stop_app:
+            self.app.stop(grace=0.3)
+        return failure.status
+
+    def read_settings(self) -> None:
+        from .config import ConfigError, load
+        from .log import Log
+
+        overrides, command = parse_args(self.args)  # first: --help and a bad option answer anywhere
+        # AWS_LWA_LAMBDA_RUNTIME_API_PROXY: Runtime API calls through a proxy (as monitoring extensions want
+        # them); the Extensions API stays Lambda's own.
+        self.lambda_address = os.environ.get("AWS_LAMBDA_RUNTIME_API", "")
+        self.address = os.environ.get("AWS_LWA_LAMBDA_RUNTIME_API_PROXY", "") or self.lambda_address
+        if not self.address:
+            raise InitFailure("", "", "AWS_LAMBDA_RUNTIME_API is not set: reweb runs inside AWS Lambda; "
+                              "to try an app on this machine use `reweb local -- CMD`", status=2)
+        warnings: list[str] = []
         try:
-            app.extra_env = resolve(os.environ)
-        except SecretError as exc:
-            log.error("a secret could not be read", reason=str(exc))
-            _report_init_error(address, "Runtime.SecretError", f"reweb: {exc}", log)
-            return 1
-        log.info("secrets read into the app's environment", names=",".join(sorted(app.extra_env)))
-    try:
-        app.start()
-    except AppStartError as exc:
-        log.error("the app could not be started", reason=str(exc))
-        _report_init_error(address, "Runtime.AppStartError", f"reweb: {exc}", log)
-        return 1
-    from .adapter import Adapter
+            self.settings = load(os.environ, overrides, command, warnings)
+        except ConfigError as exc:
+            raise InitFailure("Runtime.InvalidConfiguration", str(exc), "configuration error", str(exc)) from None
+        if self.settings.debug:
+            self.log = Log.from_env(debug=True)
+        for warning in warnings:
+            self.log.warn(warning)
 
-    env_config = {
-        "function_name": os.environ.get("AWS_LAMBDA_FUNCTION_NAME", ""),
-        "memory": int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "0") or 0),
-        "version": os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", ""),
-        "log_stream": os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", ""),
-        "log_group": os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", ""),
-    }
-    adapter = Adapter(settings, log, address, env_config, app)
-    from .extension import register
+    def start_app(self) -> None:
+        # The app is spawned as early as the configuration allows: only what starting it needs is imported
+        # before; the rest of reweb (adapter, events, Runtime API client) loads while the app starts, so a cold
+        # start waits for the slower of the two, not for their sum.
+        from .app import App, AppStartError
 
-    register(lambda_address or address, log)  # after the start: the lifeline is forked before any thread exists
-    give_up = started + settings.readiness_timeout if settings.readiness_timeout else float("inf")
-    snapstart = os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start"
-    # Under SnapStart init may take minutes (it runs once, when a version is published): no async init there.
-    limit = min(started + INIT_ASYNC_LIMIT if settings.async_init and not snapstart else float("inf"), give_up)
-    try:
-        if not app.wait_ready(limit):
+        log = self.log
+        app = self.app = App(self.settings, log)
+
+        def shutdown(signum: int, _frame: object) -> None:
+            # Lambda allows 500 ms after SIGTERM (internal extension): the app gets most of it, then SIGKILL.
+            log.info("shutting down", signal=signal.Signals(signum).name)
+            app.stop(grace=SHUTDOWN_GRACE)
+            os._exit(0)
+
+        signal.signal(signal.SIGTERM, shutdown)
+        signal.signal(signal.SIGINT, shutdown)
+        if any(name.startswith("REWEB_SECRET_") for name in os.environ):  # else nothing of it is even imported
+            from .secrets import SecretError, resolve
+
+            try:
+                app.extra_env = resolve(os.environ)
+            except SecretError as exc:
+                raise InitFailure("Runtime.SecretError", f"reweb: {exc}", "a secret could not be read",
+                                  str(exc)) from None
+            log.info("secrets read into the app's environment", names=",".join(sorted(app.extra_env)))
+        try:
+            app.start()
+        except AppStartError as exc:
+            raise InitFailure("Runtime.AppStartError", f"reweb: {exc}", "the app could not be started",
+                              str(exc)) from None
+
+    def make_adapter(self) -> None:
+        from .adapter import Adapter
+        from .extension import register
+
+        env_config = {
+            "function_name": os.environ.get("AWS_LAMBDA_FUNCTION_NAME", ""),
+            "memory": int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "0") or 0),
+            "version": os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", ""),
+            "log_stream": os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", ""),
+            "log_group": os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", ""),
+        }
+        self.adapter = Adapter(self.settings, self.log, self.address, env_config, self.app)
+        # After the start: the lifeline is forked before any thread exists.
+        register(self.lambda_address or self.address, self.log)
+
+    def wait_for_app(self) -> None:
+        from .app import AppExited
+
+        settings, app = self.settings, self.app
+        give_up = self.started + settings.readiness_timeout if settings.readiness_timeout else float("inf")
+        # Under SnapStart init may take minutes (it runs once, when a version is published): no async init there.
+        limit = min(self.started + INIT_ASYNC_LIMIT if settings.async_init and not self.snapstart else float("inf"),
+                    give_up)
+        try:
+            ready = app.wait_ready(limit)
+        except AppExited as exc:
+            raise InitFailure("Runtime.AppExited", f"{exc} during init", "the app exited during init",
+                              str(exc)) from None
+        if not ready:
             if time.monotonic() >= give_up:
                 message = (f"the app was not ready after {settings.readiness_timeout:g} s "
                            f"(REWEB_READINESS_CHECK_TIMEOUT_SECONDS); last check: {app.last_check}")
-                log.error("the app is not ready: init fails", reason=message)
-                _report_init_error(address, "Runtime.AppNotReady", f"reweb: {message}", log)
-                app.stop(grace=0.3)
-                return 1
-            log.warn("the app is not ready yet; finishing the wait in the first invocation (async init)")
-    except AppExited as exc:
-        log.error("the app exited during init", reason=str(exc))
-        _report_init_error(address, "Runtime.AppExited", f"{exc} during init", log)
-        return 1
-    log.info("reweb ready", init_ms=round((time.monotonic() - started) * 1000, 1), mode=settings.invoke_mode)
-    if snapstart:
+                raise InitFailure("Runtime.AppNotReady", f"reweb: {message}", "the app is not ready: init fails",
+                                  message, stop_app=True)
+            self.log.warn("the app is not ready yet; finishing the wait in the first invocation (async init)")
+        self.log.info("reweb ready", init_ms=round((time.monotonic() - self.started) * 1000, 1),
+                      mode=settings.invoke_mode)
+
+    def snapshot(self) -> None:
+        if not self.snapstart:
+            return
         from .snapstart import checkpoint_and_restore
 
-        if not checkpoint_and_restore(settings, address, log):
-            app.stop(grace=0.3)
-            return 1
-    try:
-        return adapter.run()
-    finally:
-        app.stop(grace=1.0)
+        if not checkpoint_and_restore(self.settings, self.address, self.log):
+            raise InitFailure("", "", stop_app=True)  # logged and reported to Lambda by snapstart.py
 
 
 def _report_init_error(address: str, error_type: str, message: str, log: object) -> None:

@@ -1,0 +1,65 @@
+"""cli.run_adapter's init steps without the RIE: each failure is one InitFailure, logged once, reported once to
+the Runtime API's init/error (recorded here instead of sent) with its error type, and reweb's exit status.
+tests/integration (test_rie, test_app_process, test_secrets, test_snapstart) run the same paths for real."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+
+import pytest
+
+from reweb import cli
+
+Reports = list[tuple[str, str]]
+
+
+@pytest.fixture
+def reports(monkeypatch: pytest.MonkeyPatch) -> Iterator[Reports]:
+    seen: Reports = []
+    monkeypatch.setattr(cli, "_report_init_error", lambda address, kind, message, log: seen.append((kind, message)))
+    for name in ("AWS_LAMBDA_RUNTIME_API", "AWS_LWA_LAMBDA_RUNTIME_API_PROXY", "REWEB_APPLICATION_EXEC",
+                 "AWS_LAMBDA_INITIALIZATION_TYPE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")
+    handlers = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    yield seen
+    signal.signal(signal.SIGTERM, handlers[0])  # start_app installs reweb's own: give pytest its own back
+    signal.signal(signal.SIGINT, handlers[1])
+
+
+def test_without_a_runtime_api_init_exits_2_and_reports_nothing(reports: Reports, monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("AWS_LAMBDA_RUNTIME_API")
+    assert cli.run_adapter(["--", "app"]) == 2
+    assert reports == [] and "AWS_LAMBDA_RUNTIME_API is not set" in capsys.readouterr().err
+
+
+def test_a_bad_setting_is_reported_as_invalid_configuration(reports: Reports,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.run_adapter(["--port", "80", "--", "app"]) == 1
+    [(kind, message)] = reports
+    assert kind == "Runtime.InvalidConfiguration" and message.startswith("--port: port must be between")
+    assert capsys.readouterr().err.count("configuration error") == 1
+
+
+def test_an_app_that_cannot_start_is_reported_as_app_start_error(reports: Reports,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.run_adapter(["--", "/nonexistent/reweb-test-app"]) == 1
+    [(kind, message)] = reports
+    assert kind == "Runtime.AppStartError" and message.startswith("reweb: ") and "/nonexistent" in message
+    assert capsys.readouterr().err.count("the app could not be started") == 1
+
+
+def test_a_secret_that_cannot_be_read_is_reported_before_the_app_starts(reports: Reports,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REWEB_SECRET_DB", "not-an-arn")
+    assert cli.run_adapter(["--", "/nonexistent/reweb-test-app"]) == 1
+    [(kind, message)] = reports
+    assert kind == "Runtime.SecretError" and message.startswith("reweb: ")
+
+
+def test_init_failure_carries_what_the_one_report_needs() -> None:
+    failure = cli.InitFailure("Runtime.X", "reweb: why", "headline", "reason", stop_app=True)
+    assert (failure.error_type, failure.message, failure.headline, failure.reason, failure.stop_app,
+            failure.status) == ("Runtime.X", "reweb: why", "headline", "reason", True, 1)
