@@ -574,7 +574,7 @@ class Pool:
         elif preparing is not None and preparing not in self._born_for:
             self._born_for[preparing] = fut  # a snapshot on its way: this request waits for its init
             preparing.cause = "request"
-        elif self.live < self.concurrency:
+        elif self.live < self.concurrency and not self.backing_off:
             if not self.scaling.take():
                 self.throttles += 1
                 raise Throttled("the concurrency scaling rate (1,000 new instances every 10 s) is used up")

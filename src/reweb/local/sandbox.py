@@ -64,8 +64,11 @@ class Mounts:
         self.fd = fd
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            os.close(self.fd)
+        """Let go of the namespace (once: the descriptor's number may be another file's afterwards)."""
+        fd, self.fd = self.fd, -1
+        if fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 def create_mounts(size_mb: int, binds: list[str]) -> Mounts:
