@@ -106,7 +106,8 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--front-door", default="function-url",
                    help=f"one of {', '.join(FRONT_DOORS)} (default: %(default)s; see docs/deploy.md)")
-    p.add_argument("--stream", action="store_true", help="response streaming (function-url only)")
+    p.add_argument("--stream", action="store_true",
+                   help="response streaming (function-url, or rest-api: its STREAM transfer mode, up to 15 minutes)")
     # Not 8080: SAM CLI's emulator (sam local start-api) listens there inside the container.
     p.add_argument("--port", type=int, default=DEFAULT_PORT,
                    help="port the app listens on, on 127.0.0.1 (default: %(default)s)")
@@ -176,14 +177,15 @@ def make_plan(args: argparse.Namespace, command: list[str]) -> Plan:
     door = ALIASES.get(args.front_door, args.front_door)
     if door not in FRONT_DOORS:
         raise InitError(f"unknown front door {args.front_door!r}: choose one of {', '.join(FRONT_DOORS)}")
-    if args.stream and door != "function-url":
-        raise InitError(f"--stream: the templates stream through a Function URL only, not {door}")
+    if args.stream and door not in ("function-url", "rest-api"):
+        raise InitError(f"--stream: the templates stream through a Function URL or a REST API only, not {door}")
     if not 1024 < args.port <= 65535:
         raise InitError("--port must be 1025-65535 (Lambda forbids ports below 1024)")
     if not 128 <= args.memory <= 10240:
         raise InitError("--memory must be 128-10240 MB")
+    # A streaming REST API waits up to 15 minutes: its 29 s do not bound the function there.
     timeout = args.timeout if args.timeout is not None else (
-        API_GATEWAY_TIMEOUT if door in ("http-api", "rest-api") else 30)
+        API_GATEWAY_TIMEOUT if door in ("http-api", "rest-api") and not args.stream else 30)
     if not 1 <= timeout <= 900:
         raise InitError("--timeout must be 1-900 seconds")
     if door == "lattice" and timeout > LATTICE_IDLE_MAX:
@@ -507,7 +509,7 @@ def sam_template(plan: Plan, text: str) -> str:
                              ("AppPort", str(plan.port)), ("WaitPath", quoted(plan.wait_path)),
                              ("Architecture", plan.arch), ("OffloadBucket", quoted(str(plan.offload).lower()))):
         text = _set_default(text, parameter, value)
-    if plan.front_door == "function-url":
+    if plan.front_door in ("function-url", "rest-api"):
         text = _set_default(text, "Streaming", quoted(str(plan.stream).lower()))
     if plan.front_door.startswith("alb"):
         text = _set_default(text, "MultiValueHeaders", quoted(str(plan.front_door == "alb-multi").lower()))

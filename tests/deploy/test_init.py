@@ -296,7 +296,7 @@ BAD = {
     "unknown front door": (["--front-door", "cloudfront"], APP,
                            "unknown front door 'cloudfront': choose one of function-url, http-api, rest-api"),
     "streaming through an API": (["--front-door", "http-api", "--stream"], APP,
-                                 "--stream: the templates stream through a Function URL only"),
+                                 "--stream: the templates stream through a Function URL or a REST API only"),
     "a control character in --env": (["--env", "GREETING=hello\nRUN rm -rf /"], APP,
                                      "--env GREETING: control characters (here U+000A) cannot be written"),
     "an escape in --env": (["--env", "COLOR=\x1b[31m"], APP,

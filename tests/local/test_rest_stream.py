@@ -85,3 +85,23 @@ def test_the_pace_past_10_mb_and_the_waits_of_a_rest_stream() -> None:
     assert stream_wait(rest, 0.0)[0] == 300.0 and "idle" in stream_wait(rest, 0.0)[1]
     assert stream_wait(rest, 800.0)[0] == 100.0 and "900 s limit" in stream_wait(rest, 800.0)[1]
     assert stream_wait(gateway_for("function-url"), 5000.0) == (None, "")
+
+
+def test_reweb_init_writes_a_streaming_rest_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`reweb init --front-door rest --stream`: the SAM template's Streaming parameter on, the Terraform module's
+    streaming on, the image's invoke mode streaming, and the function timeout not held to REST's buffered 29 s."""
+    import re
+
+    from reweb import init
+
+    monkeypatch.chdir(tmp_path)
+    plan = init.make_plan(init.parser().parse_args(["--front-door", "rest", "--stream"]), ["python3", "app.py"])
+    assert (plan.front_door, plan.stream, plan.timeout) == ("rest-api", True, 30)
+    template = init.sam_template(plan, (init.templates_dir() / "sam" / "rest-api.yaml").read_text())
+    assert re.search(r'^  Streaming:\n(?:    .*\n)*?    Default: "true"$', template, re.M)
+    assert re.search(r"streaming\s+= true", init.terraform_main(plan))
+    assert 'ENV REWEB_INVOKE_MODE="response_stream"' in init.dockerfile(plan)
+    buffered = init.make_plan(init.parser().parse_args(["--front-door", "rest"]), ["python3", "app.py"])
+    assert buffered.timeout == 29
+    assert re.search(r'^  Streaming:\n(?:    .*\n)*?    Default: "false"$',
+                     init.sam_template(buffered, (init.templates_dir() / "sam" / "rest-api.yaml").read_text()), re.M)

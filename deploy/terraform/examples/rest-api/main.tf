@@ -29,6 +29,7 @@ module "app" {
   image_uri  = var.image_uri
   front_door = "rest-api"
   timeout    = 29
+  # streaming = true  # response streaming (STREAM transfer mode): past 10 MB and up to 15 minutes (timeout up to 900)
 }
 
 output "url" {

@@ -1,4 +1,4 @@
-# Function URL: the simplest front door, 900 s, and the only one with response streaming here.
+# Function URL: the simplest front door, 900 s, with response streaming (as the REST API, rest_api.tf).
 
 resource "aws_lambda_function_url" "this" {
   #checkov:skip=CKV_AWS_258:A public website has no caller credentials; set function_url_auth_type = "AWS_IAM" behind CloudFront OAC

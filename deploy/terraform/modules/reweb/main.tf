@@ -4,12 +4,13 @@
 data "aws_partition" "current" {}
 
 locals {
-  streaming = var.front_door == "function-url" && var.streaming
+  streaming = contains(["function-url", "rest-api"], var.front_door) && var.streaming
   environment = merge(
     {
       REWEB_APPLICATION_PORT = tostring(var.app_port)
       REWEB_WAIT_PATH        = var.wait_path
-      # Must match the Function URL's invoke mode: reweb answers with a streaming prelude only when asked to.
+      # Must match the Function URL's invoke mode or the REST integration's transfer mode: reweb answers with a
+      # streaming prelude only when asked to.
       REWEB_INVOKE_MODE = local.streaming ? "response_stream" : "buffered"
     },
     var.offload_bucket ? { REWEB_OFFLOAD_BUCKET = aws_s3_bucket.offload[0].bucket } : {},

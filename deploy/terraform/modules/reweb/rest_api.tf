@@ -1,8 +1,12 @@
 # API Gateway REST API (regional): "/" and "/{proxy+}", any method, Lambda proxy integration, every body passed
 # as bytes (binary_media_types */*: base64 in the event, which reweb decodes); 29 s unless the quota is raised.
+# With var.streaming: the integrations' response_transfer_mode STREAM, which invokes Lambda's
+# InvokeWithResponseStream (its own URI) for up to 15 minutes
+# (https://docs.aws.amazon.com/apigateway/latest/developerguide/response-transfer-mode-lambda.html).
 
 locals {
-  rest = var.front_door == "rest-api" ? 1 : 0
+  rest     = var.front_door == "rest-api" ? 1 : 0
+  rest_uri = local.streaming ? "${trimsuffix(replace(aws_lambda_function.this.invoke_arn, "/2015-03-31/", "/2021-11-15/"), "/invocations")}/response-streaming-invocations" : aws_lambda_function.this.invoke_arn
 }
 
 resource "aws_api_gateway_rest_api" "this" {
@@ -52,7 +56,9 @@ resource "aws_api_gateway_integration" "root" {
   http_method             = aws_api_gateway_method.root[0].http_method
   integration_http_method = "POST"
   type                    = "AWS_PROXY"
-  uri                     = aws_lambda_function.this.invoke_arn
+  uri                     = local.rest_uri
+  response_transfer_mode  = local.streaming ? "STREAM" : "BUFFERED"
+  timeout_milliseconds    = local.streaming ? 900000 : 29000
 }
 
 resource "aws_api_gateway_integration" "proxy" {
@@ -62,14 +68,17 @@ resource "aws_api_gateway_integration" "proxy" {
   http_method             = aws_api_gateway_method.proxy[0].http_method
   integration_http_method = "POST"
   type                    = "AWS_PROXY"
-  uri                     = aws_lambda_function.this.invoke_arn
+  uri                     = local.rest_uri
+  response_transfer_mode  = local.streaming ? "STREAM" : "BUFFERED"
+  timeout_milliseconds    = local.streaming ? 900000 : 29000
 }
 
 resource "aws_api_gateway_deployment" "this" {
   count       = local.rest
   rest_api_id = aws_api_gateway_rest_api.this[0].id
   triggers = {
-    redeployment = sha1(jsonencode([aws_api_gateway_integration.root[0].id, aws_api_gateway_integration.proxy[0].id]))
+    # The transfer mode too: an integration changed in place keeps its id, and a stage serves a deployment's snapshot.
+    redeployment = sha1(jsonencode([aws_api_gateway_integration.root[0].id, aws_api_gateway_integration.proxy[0].id, local.rest_uri]))
   }
   lifecycle {
     create_before_destroy = true

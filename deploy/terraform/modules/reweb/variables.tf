@@ -61,7 +61,7 @@ variable "environment" {
 }
 
 variable "streaming" {
-  description = "Function URL only: response streaming (up to 200 MB) instead of buffered (6 MB)."
+  description = "Function URL or REST API: response streaming (Function URL up to 200 MB; REST up to 15 minutes, past 10 MB at 2 MB/s) instead of buffered (6 MB)."
   type        = bool
   default     = false
 }
