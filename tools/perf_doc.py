@@ -113,9 +113,13 @@ def _setting(result: dict[str, Any]) -> str:
     lines.append(f"Init app: {result['init_app']}.")
     for note in result.get("not_measured", []):
         lines.append(f"Not measured: {note.splitlines()[0]}")
-    for problem in result.get("problems", []):
-        lines.append(f"Problem seen: {problem}")
-    return " ".join(lines)
+    problems: list[str] = result.get("problems", [])
+    text = " ".join(lines)
+    if problems:  # each once, with how often: a round with a wrong answer recorded no figure for that case
+        counted = {p: problems.count(p) for p in problems}
+        text += "\n\nProblems seen (those rounds recorded no figure):\n\n" + "\n".join(
+            f"- {p}" + (f" ({n} times)" if n > 1 else "") for p, n in counted.items())
+    return text
 
 
 def side_by_side(result: dict[str, Any]) -> str:
