@@ -483,7 +483,7 @@ def run(rounds: int = 5, quick: bool = False, go_source: str | None = None, lamb
                 continue  # Go's runtime under valgrind is not worth the wait: its system calls tell enough
             print(f"instructions (callgrind): {runtime.label}", flush=True)
             try:
-                counted[runtime.key] = instructions(runtime)
+                counted[runtime.key] = instructions(runtime, 20 if quick else 60)
             except (RuntimeError, OSError, subprocess.SubprocessError, AssertionError) as exc:
                 problems.append(f"{runtime.label}, instructions: {type(exc).__name__}: {exc}")
     about = machine(load_before)
