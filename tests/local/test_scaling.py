@@ -81,3 +81,33 @@ def test_the_scaling_rate_refills_continuously_and_never_accumulates() -> None:
     assert not rate.take(0.01)
     assert all(rate.take(60.0) for _ in range(1000))  # a quiet minute refills to 1,000, not to 6,000
     assert not rate.take(60.0)
+
+
+def test_an_instance_moves_only_through_the_table_and_its_death_says_why() -> None:
+    import io
+
+    from reweb.local.instances import IllegalMove, Instance, Pool
+    from reweb.local.options import Options
+    from reweb.local.report import Logger
+
+    pool = Pool(Options(app_command=["app"]), Logger(io.StringIO()))
+    seen: list[tuple[int, str, str]] = []
+    pool.watchers.append(lambda inst, was, event: seen.append((inst.number, was, event)))
+    inst = Instance(pool, 1, "request")
+    pool.instances.append(inst)
+    with pytest.raises(IllegalMove, match="'assign' in state 'init'"):
+        inst.move("assign")  # an instance still in its init cannot take a request
+    inst.move("ready")  # init done, nobody waiting for it: idle, then frozen (--freeze is the default)
+    assert inst.state == "frozen" and seen == [(1, "init", "ready"), (1, "idle", "freeze")]
+    inst.take()
+    assert inst.state == "busy"
+    with pytest.raises(IllegalMove):
+        inst.move("freeze")  # never while it runs an invocation
+    assert inst.die("killed: function timeout", "Sandbox.Timedout")
+    assert inst.state == "dead" and inst.death is not None
+    assert (inst.death.was, inst.death.reason, inst.death.error_type) == ("busy", "killed: function timeout",
+                                                                          "Sandbox.Timedout")
+    assert not inst.die("runtime exited: signal: killed")  # its exit, noticed after: the first reason stays
+    assert inst.death.reason == "killed: function timeout" and pool.live == 0
+    with pytest.raises(IllegalMove):
+        inst.move("ready")

@@ -149,8 +149,7 @@ class Instance:
         if event == "die":
             self.death = Death(was, reason or "shut down", error_type)
         self.state = new
-        for watcher in list(self.pool.watchers):
-            watcher(self, was, event)
+        self.pool.tell(self, was, event)
         return new
 
     def die(self, reason: str, error_type: str | None = None) -> bool:
@@ -413,6 +412,8 @@ class Pool:
         self._born_for: dict[Instance, asyncio.Future[Instance]] = {}
         self.watchers: list[Watcher] = [self._moved]  # told of every move, the pool's own bookkeeping first
         self.on_start: list[Callable[[Instance], None]] = []  # told of every new instance
+        self._told: deque[tuple[Instance, State, Event]] = deque()
+        self._telling = False
         self._reaper: asyncio.Task[None] | None = None
         self._supervisors: set[asyncio.Task[None]] = set()
         self.closing = False
@@ -420,6 +421,21 @@ class Pool:
     def start(self) -> None:
         self._reaper = asyncio.create_task(self._reap())
         self.prepare_snapshot()  # as Lambda snapshots a version when it is published, before any request
+
+    def tell(self, inst: Instance, was: State, event: Event) -> None:
+        """Tell every watcher of a move, in the order moves happen: a move made by a watcher (the pool's own
+        bookkeeping giving a ready instance to its request) is told once this one has been told to all."""
+        self._told.append((inst, was, event))
+        if self._telling:
+            return
+        self._telling = True
+        try:
+            while self._told:
+                move = self._told.popleft()
+                for watcher in list(self.watchers):
+                    watcher(*move)
+        finally:
+            self._telling = False
 
     def sandbox_failed(self, what: str, why: str) -> None:
         if what not in self.noted:
