@@ -132,3 +132,29 @@ def test_an_app_over_its_memory_is_killed_and_reported(run_local: object, tmp_pa
     state = json.loads(fetch(local.port, "/__reweb/api/state").body)
     assert [i["detail"] for i in state["instances"]] == ["killed: over 128 MB"], state["instances"]
     assert json.loads(fetch(local.port, "/hog?mb=20").body)["survived"]  # a new instance, under the limit
+
+
+def test_without_mount_namespaces_one_line_says_so() -> None:
+    """Root without CAP_SYS_ADMIN (as a plain user: the machine as it is): no /tmp of their own, said in one line."""
+    import subprocess
+
+    from reweb.local.ports import free_port
+
+    port = free_port()
+    drop = ["setpriv", "--bounding-set", "-sys_admin", "--inh-caps", "-sys_admin"] if os.geteuid() == 0 else []
+    app = [sys.executable, "-m", "http.server", "8080", "--bind", "127.0.0.1"]
+    proc = subprocess.Popen([*drop, sys.executable, "-m", "reweb.local", "--port", str(port), "--", *app],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if "ready: open" in line:
+                break
+        assert fetch(port, "/").status == 200
+    finally:
+        proc.send_signal(2)
+        proc.wait(20)
+    said = [line for line in lines if "cannot have a /tmp of their own here" in line]
+    assert len(said) == 1 and "--ephemeral-storage" in said[0], lines
