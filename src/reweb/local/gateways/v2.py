@@ -153,8 +153,9 @@ _TOO_LARGE = b'{"Message":"Request must be smaller than 6291456 bytes for the In
 class FunctionUrl(_V2):
     name = "function-url"
     streams = True
-    # Streamed without a Content-Type: application/octet-stream, what a Function URL is seen answering for a
-    # stream the function did not type (captured in honojs/hono#1672); the Lambda docs are silent.
+    # Streamed without a Content-Type: application/octet-stream, assumed: what a Function URL was seen answering
+    # for a stream the function did not type (honojs/hono#1672, a raw stream of the Node.js runtime, whose untyped
+    # default that is); the Lambda docs are silent on a prelude without one.
     untyped_stream: str | None = "application/octet-stream"
 
     def _context(self, req: Inbound, ctx: Context, host: str, path: str) -> JsonDict:
