@@ -52,4 +52,5 @@ def test_splice_replaces_only_the_region() -> None:
 def test_a_cell_shows_median_spread_and_ratio() -> None:
     assert perf_doc._cell([300.0, 100.0, 200.0], "us", reference=400.0) == "200 (100-300) us, **0.50x**"
     assert perf_doc._cell([12_000.0, 14_000.0], "us") == "13.0 (12.0-14.0) ms"
+    assert perf_doc._cell([4_702.0, 4_124.0, 5_202.0], "us") == "4.70 (4.12-5.20) ms"
     assert perf_doc._cell(None, "us") == "-"

@@ -49,8 +49,8 @@ ROWS: tuple[tuple[str, str, str, bool], ...] = (
 
 
 def _scale(value: float, unit: str) -> tuple[float, str]:
-    """The unit a figure is shown in: microseconds from 10 ms on become milliseconds."""
-    if unit == "us" and value >= 10_000:
+    """The unit a figure is shown in: microseconds from 1 ms on become milliseconds."""
+    if unit == "us" and value >= 1_000:
         return 1000.0, "ms"
     return 1.0, unit
 
