@@ -192,7 +192,7 @@ class UnderRie:
 
     def __init__(self, runtime: Runtime, app: str, port: int, app_marker: bytes) -> None:
         self.rie_port, api_port = free_port(), free_port()
-        self.app_marker = app_marker
+        self.app_marker, self.app_port = app_marker, port
         self.log = Path(tempfile.mkstemp(prefix="sidebyside-rie-", suffix=".log")[1])
         env = {k: v for k, v in os.environ.items() if not k.startswith(("REWEB_", "AWS_LWA_"))}
         env.update(LAMBDA_ENV, AWS_LAMBDA_FUNCTION_TIMEOUT="60", REWEB_APPLICATION_EXEC=app,
@@ -228,6 +228,14 @@ class UnderRie:
             with contextlib.suppress(OSError):
                 self.client.sock.close()
         self.child.stop()
+        # An app whose runtime died mid-run was handed to init and is no longer the RIE's descendant: find it by
+        # its command line (our marker and our port) and stop it too.
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                line = cmdline(int(entry.name))
+                if self.app_marker in line and re.search(rb"[\0:]%d\0" % self.app_port, line):
+                    with contextlib.suppress(OSError):
+                        os.kill(int(entry.name), signal.SIGKILL)
         with contextlib.suppress(OSError):
             self.log.unlink()
 
