@@ -48,7 +48,12 @@ if ! timeout 20 "$DOCKER" version >/dev/null 2>&1; then
 fi
 
 # -- 3. base image -------------------------------------------------------------------------------------------
-if ! "$DOCKER" image inspect "$BASE" >/dev/null 2>&1; then
+# REV 4: pip and Node (npm) told to use the host's CA bundle too (they bring their own roots, which a
+# TLS-inspecting egress proxy's CA is not in), as a copy of its own at /etc/ssl/host-ca-bundle.crt: Debian's
+# ca-certificates package (pulled in by python3-venv, say) rewrites /etc/ssl/certs without it. An older import
+# is replaced.
+REV=4
+if [ "$("$DOCKER" image inspect --format '{{index .Config.Labels "org.reweb.base-rev"}}' "$BASE" 2>/dev/null)" != "$REV" ]; then
   if [ ! -s "$TARBALL" ]; then
     log "debootstrap --variant=minbase bookworm (first run only; cached in $TARBALL)"
     root=$(mktemp -d "$CACHE/images/rootfs.XXXXXX")
@@ -72,10 +77,18 @@ if ! "$DOCKER" image inspect "$BASE" >/dev/null 2>&1; then
     rm -rf "$root"; trap - EXIT
   fi
   log "importing $BASE from $TARBALL"
+  extra=$(mktemp -d "$CACHE/images/extra.XXXXXX")
+  mkdir -p "$extra/etc/ssl"
+  cp /etc/ssl/certs/ca-certificates.crt "$extra/etc/ssl/host-ca-bundle.crt"
+  cp "$TARBALL" "$extra.tar"
+  tar --numeric-owner --owner=0 --group=0 -C "$extra" -rf "$extra.tar" ./etc/ssl/host-ca-bundle.crt
   "$DOCKER" import \
     --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'CMD ["bash"]' \
     --change 'LABEL org.reweb.base="debootstrap --variant=minbase bookworm"' \
-    "$TARBALL" "$BASE" >/dev/null
+    --change "LABEL org.reweb.base-rev=$REV" \
+    --change 'ENV PIP_CERT=/etc/ssl/host-ca-bundle.crt NODE_EXTRA_CA_CERTS=/etc/ssl/host-ca-bundle.crt' \
+    "$extra.tar" "$BASE" >/dev/null
+  rm -rf "$extra" "$extra.tar"
 fi
 log "ready: $("$DOCKER" version --format 'docker {{.Server.Version}}'), $BASE $("$DOCKER" image inspect --format '{{.Id}}' "$BASE" | cut -c1-19)"
