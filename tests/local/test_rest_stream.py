@@ -105,3 +105,71 @@ def test_reweb_init_writes_a_streaming_rest_api(tmp_path: Path, monkeypatch: pyt
     assert buffered.timeout == 29
     assert re.search(r'^  Streaming:\n(?:    .*\n)*?    Default: "false"$',
                      init.sam_template(buffered, (init.templates_dir() / "sam" / "rest-api.yaml").read_text()), re.M)
+
+
+def test_a_rest_stream_idle_past_the_gateways_timeout_is_cut_and_the_rest_drained() -> None:
+    """In process, with the real front door and a stand-in for the pool: after the idle timeout (shortened here)
+    the client sees the body cut off, the console says why, and what the function sends later is consumed, so
+    the runtime is never blocked on a stream nobody reads."""
+    import asyncio
+    import io
+    import json as jsonlib
+
+    import aiohttp
+    from aiohttp import test_utils
+
+    from reweb.local.options import Options
+    from reweb.local.report import Logger
+    from reweb.local.runtime_api import STREAM_TYPE, Invocation, Streamed, StreamEnd
+    from reweb.local.server import FrontDoor
+
+    class Pool:
+        def __init__(self) -> None:
+            self.on_start: list[object] = []
+            self.watchers: list[object] = []
+            self.stream = Streamed(STREAM_TYPE)
+
+        async def invoke(self, event: bytes, request_id: str, trace_id: str) -> Invocation:
+            inv = Invocation(request_id, event, 0, trace_id, "arn")
+            inv.outcome.set_result(self.stream)
+            return inv
+
+    async def scenario() -> tuple[bytes, str, int]:
+        pool = Pool()
+        out = io.StringIO()
+        gateway = gateway_for("rest", stream=True)
+        gateway.stream_idle_timeout = 0.3  # API Gateway's is 300 s
+        door = FrontDoor(Options(source="rest", stream=True), pool, gateway, Logger(out))  # type: ignore[arg-type]
+        server = test_utils.TestServer(door.app(), host="127.0.0.1")
+        await server.start_server()
+        try:
+            prelude = jsonlib.dumps({"statusCode": 200, "headers": {"Content-Type": "text/plain"}}).encode()
+            await pool.stream.chunks.put(prelude + b"\0" * 8 + b"one")
+            got = b""
+
+            async def read() -> None:
+                nonlocal got
+                async with aiohttp.ClientSession() as session, session.get(server.make_url("/")) as resp:
+                    assert resp.status == 200 and resp.headers["Content-Type"] == "text/plain"
+                    try:
+                        async for data in resp.content.iter_any():
+                            got += data
+                    except aiohttp.ClientPayloadError:
+                        pass  # cut off: no terminating chunk
+
+            await asyncio.wait_for(read(), 30)  # a bound, not a measure: without the idle cut it never ends
+            for i in range(40):  # more than the queue holds: only the drain lets these in
+                await asyncio.wait_for(pool.stream.chunks.put(b"late %d" % i), 10)
+            await asyncio.wait_for(pool.stream.chunks.put(StreamEnd()), 10)
+            for _ in range(100):
+                if not door.background:
+                    break
+                await asyncio.sleep(0.05)
+            return got, out.getvalue(), len(door.background)
+        finally:
+            await server.close()
+
+    got, log, draining = asyncio.run(scenario())
+    assert got == b"one"
+    assert "rest ended the stream: 0.3 s without a byte (its idle timeout)" in log
+    assert draining == 0
