@@ -78,7 +78,7 @@ class Plan:
     name: str
     out: Path
     context: Path
-    port: int = 8000
+    port: int = DEFAULT_PORT
     wait_path: str = "/"
     memory: int = 1024
     timeout: int = 30
