@@ -2,9 +2,10 @@
 
 /tmp: a tmpfs of --ephemeral-storage MB (mode 1777: the app may run as any user) in a mount namespace of the
 instance's own, made like the network namespace (netns.py) by a short-lived thread and joined with setns(2) before
-exec. Mount propagation is made private first, so nothing mounted here reaches this machine. Paths under this
-machine's /tmp that the app's command, working directory or environment name (a test's app.py, a data directory
-handed to the app) are bound through at the same place: the app's own files stay where it was told they are.
+exec. Mount propagation is made private first, so nothing mounted here reaches this machine. What the app's
+command, working directory or environment name under this machine's /tmp (a test's app.py, a data directory handed
+to the app) is bound through at the same place, from its top entry under /tmp: the app's own files stay where it
+was told they are.
 
 Memory: a cgroup per instance with the memory limit of --memory MB and no swap (cgroup v2: memory.max and
 memory.swap.max; v1: memory.limit_in_bytes and memory.memsw.limit_in_bytes). The kernel kills a process over it;
@@ -17,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import stat
 import threading
 from collections.abc import Callable
 
@@ -43,16 +45,20 @@ def _mount(source: str, target: str, fstype: str | None, flags: int, data: str |
 
 
 def named_tmp_paths(words: list[str]) -> list[str]:
-    """The existing directories under /tmp (never /tmp itself) that `words` name, as paths or inside VAR=path."""
+    """What `words` name under /tmp (as paths, or inside VAR=path), as the existing entries right under /tmp that
+    hold them: /tmp/pytest-of-root for a test's app.py, /tmp/data for /tmp/data/db/x.sqlite. The whole top entry,
+    so that what the app reaches beside the named path (a database's unix socket in a sibling directory) is there
+    too. Never /tmp itself."""
     found: list[str] = []
     for word in words:
         for part in word.replace("=", ":").split(":"):
             if not part.startswith(TMP + "/"):
                 continue
-            path = os.path.normpath(part)
-            while path != TMP and not os.path.isdir(path):  # a file, or one not made yet: the directory holding it
-                path = os.path.dirname(path)
-            if path != TMP and path not in found:
+            top = os.path.normpath(part).split(os.sep)[:3]  # "", "tmp", name
+            if len(top) < 3 or top[2] in ("", ".", ".."):
+                continue
+            path = os.sep.join(top)
+            if os.path.lexists(path) and path not in found:
                 found.append(path)
     return sorted(found)
 
@@ -82,16 +88,16 @@ def create_mounts(size_mb: int, binds: list[str]) -> Mounts:
             _mount("none", "/", None, _MS_REC | _MS_PRIVATE)  # nothing mounted here propagates to this machine
             # Handles on the directories to bind, taken in the new namespace (a bind takes only its own mounts)
             # before the tmpfs hides them.
-            held = [os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC) for path in binds]
-            modes = [[(os.stat(p).st_mode & 0o7777, os.stat(p).st_uid, os.stat(p).st_gid)
-                      for p in _parents(path)] for path in binds]
+            held = [os.open(path, os.O_PATH | os.O_CLOEXEC) for path in binds]
+            stats = [os.stat(path) for path in binds]
             _mount("tmpfs", TMP, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={size_mb}m,mode=1777")
-            for path, fd, owners in zip(binds, held, modes, strict=True):
-                for parent, (mode, uid, gid) in zip(_parents(path), owners, strict=True):
-                    if not os.path.isdir(parent):  # as on this machine: its mode and owner
-                        os.mkdir(parent)
-                        os.chown(parent, uid, gid)
-                        os.chmod(parent, mode)
+            for path, fd, st in zip(binds, held, stats, strict=True):
+                if stat.S_ISDIR(st.st_mode):  # a mount point of the same mode and owner as on this machine
+                    os.mkdir(path)
+                else:
+                    os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o600))
+                os.chown(path, st.st_uid, st.st_gid)
+                os.chmod(path, stat.S_IMODE(st.st_mode))
                 _mount(f"/proc/self/fd/{fd}", path, None, _MS_BIND | _MS_REC)
             fd = os.open(f"/proc/self/task/{threading.get_native_id()}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
             result.append(Mounts(fd))
@@ -108,12 +114,6 @@ def create_mounts(size_mb: int, binds: list[str]) -> Mounts:
     if isinstance(outcome, Exception):
         raise outcome if isinstance(outcome, Unavailable) else Unavailable(str(outcome))
     return outcome
-
-
-def _parents(path: str) -> list[str]:
-    """The directories from just under /tmp down to `path` itself."""
-    parts = os.path.relpath(path, TMP).split(os.sep)
-    return [os.path.join(TMP, *parts[:i + 1]) for i in range(len(parts))]
 
 
 _probe: str | None = None
