@@ -192,8 +192,10 @@ def start_lifeline() -> tuple[int, int]:
         os.setsid()
         # Woken (SIGCONT) when reweb dies: `reweb local` freezes instances with SIGSTOP, and a stopped lifeline
         # would never see the pipe close. Had reweb died before this, the pipe is closed already.
-        with contextlib.suppress(OSError, AttributeError):
-            import ctypes  # already loaded by set_child_subreaper
+        # ctypes is absent from the one-file executable (its C main sets the subreaper instead): without it the
+        # lifeline must still run, so an ImportError only costs the wake-up, never the lifeline itself.
+        with contextlib.suppress(OSError, AttributeError, ImportError):
+            import ctypes  # already loaded by set_child_subreaper where it exists
 
             ctypes.CDLL(None).prctl(1, signal.SIGCONT, 0, 0, 0)  # PR_SET_PDEATHSIG
         os.closerange(0, read_end)
