@@ -15,12 +15,13 @@ from . import events
 from .app import App, AppExited, describe_exit
 from .config import Settings
 from .events.common import EventError, Kind
-from .events.payload import result_parts
 from .hookpath import HookPaths
 from .http import HttpRequest, HttpResponse
-from .jsonenc import dumps_ascii, dumps_utf8
+from .jsonenc import dumps_ascii
 from .log import Log
-from .rewrite import fix_location, lambda_context, maybe_compress, maybe_compress_stream, prepare_request
+from .responders import Buffered, Offloading, PassThrough, Responder, Streaming, error_response
+from .responders import encode_json as encode_json  # re-exported: bench/stages.py times it under this name
+from .rewrite import lambda_context, prepare_request
 from .runtime import Invocation, RuntimeClient, RuntimeError_
 from .upstream import Upstream, UpstreamError
 
@@ -32,24 +33,9 @@ if TYPE_CHECKING:
 
 DEADLINE_MARGIN = 0.1  # seconds kept back to answer 504 ourselves before Lambda kills the sandbox
 RESTART_WAIT = 10.0
-STREAM_CONTENT_TYPE = "application/vnd.awslambda.http-integration-response"
-STREAM_LIMIT = 200 * 1024 * 1024
 ERROR_BODY_KEPT = 64 * 1024  # of the app's body in an invocation error (REWEB_ERROR_STATUS_CODES)
 RUNTIME_API_GIVE_UP = 5.0  # seconds of failed /next calls after which the Runtime API is taken to be gone
 _STATUS_FOR = {"refused": 502, "closed": 502, "garbage": 502, "too_large": 502, "timeout": 504, "bad_request": 400}
-
-
-def error_response(status: int, message: str, reason: str = "") -> HttpResponse:
-    body = ("reweb: " + message + "\n").encode()
-    response = HttpResponse(status, [("Content-Type", "text/plain; charset=utf-8"),
-                                     ("Content-Length", str(len(body)))], body, reason)
-    response.origin = "reweb"
-    return response
-
-
-def encode_json(result: dict[str, Any]) -> bytes:
-    # ensure_ascii=False: non-ASCII text costs its UTF-8 bytes, not six bytes per character.
-    return dumps_utf8(result).encode("utf-8", "surrogatepass")
 
 
 class Adapter:
@@ -102,6 +88,13 @@ class Worker:
         self.restart_needed = False
         self.deadline: float | None = None  # of the current invocation, monotonic
         self.exchange_pid = 0  # the app process the current exchange talks to (another may replace it meanwhile)
+        # One responder per result path, made once, and the one for each event kind chosen once (responder_for):
+        # an invocation costs a dict lookup.
+        self.buffered = Buffered(self)
+        self.passthrough = PassThrough(self)
+        self.streaming = Streaming(self)
+        self.offloading = Offloading(self) if self.settings.offload_bucket else None
+        self.responders = {kind: self.responder_for(kind) for kind in events.KINDS}
 
     def loop(self) -> int:
         """Take and serve invocations; returns 1 only when the Runtime API has failed for RUNTIME_API_GIVE_UP
@@ -146,6 +139,14 @@ class Worker:
 
     # -- one invocation --------------------------------------------------------------------------------
 
+    def responder_for(self, kind: Kind) -> Responder:
+        """The one place that decides how an invocation's result goes back (responders.py)."""
+        if not kind.http:  # its answer goes to its invoker, not to a browser: never streamed nor offloaded
+            return self.passthrough
+        if kind.prelude is not None and self.settings.streaming:
+            return self.streaming
+        return self.offloading or self.buffered
+
     def handle(self, invocation: Invocation) -> None:
         settings = self.settings
         started = time.monotonic()
@@ -162,7 +163,7 @@ class Worker:
                 request = kind.decode(event)
             except (EventError, ValueError, TypeError, AttributeError) as exc:
                 self.log.error("malformed event", kind=kind.name, request_id=invocation.request_id, reason=str(exc))
-                self.send_buffered(invocation, kind, error_response(400, f"malformed {kind.name} event: {exc}"))
+                self.buffered.result(invocation, kind, error_response(400, f"malformed {kind.name} event: {exc}"))
                 return
             context = event.get("requestContext")
             # The body now lives in request.body: drop the event's copies (a 6 MB request would keep three).
@@ -184,13 +185,13 @@ class Worker:
             base_path=settings.remove_base_path if kind.http else "",
             tenant_id=invocation.tenant_id,
         )
-        streaming = settings.streaming and kind.prelude is not None
         if self.adapter.hook_keys and kind.http and self.adapter.hook_keys.refuses(request.path):
             self.log.warn("a request for a SnapStart hook's path was refused", request_id=invocation.request_id,
                           path=request.path[:200])
-            self.send_buffered(invocation, kind, error_response(403, "this path is reserved for SnapStart hooks"))
+            self.buffered.result(invocation, kind, error_response(403, "this path is reserved for SnapStart hooks"))
             return
-        response = self.call_app(invocation, request, kind, streaming)
+        responder = self.responders[kind]
+        response = self.call_app(invocation, request, kind, responder)
         if self.log.debug_enabled:
             self.log.debug("request", request_id=invocation.request_id, kind=kind.name, method=request.method,
                            target=request.target[:200], status=response.status,
@@ -204,20 +205,10 @@ class Worker:
                                f"the app answered {response.status}, listed in REWEB_ERROR_STATUS_CODES: {body}"
                                if response.origin == "app" else body.strip())
             return
-        if not kind.http:
-            self.send_passthrough(invocation, response)
-            return
-        fix_location(response, request, settings.port)
-        if streaming:
-            maybe_compress_stream(response, request, force=settings.force_gzip, negotiate=settings.enable_compression)
-            self.send_streamed(invocation, kind, response)
-        elif response.stream is not None:  # over the limit and REWEB_OFFLOAD_BUCKET is set: the app's exact bytes
-            self.send_buffered(invocation, kind, self.offload(invocation, request, kind, response))
-        else:
-            maybe_compress(response, request, force=settings.force_gzip, negotiate=settings.enable_compression)
-            self.send_buffered(invocation, kind, response, request)
+        responder.send(invocation, request, kind, response)
 
-    def call_app(self, invocation: Invocation, request: HttpRequest, kind: Kind, streaming: bool) -> HttpResponse:
+    def call_app(self, invocation: Invocation, request: HttpRequest, kind: Kind,
+                 responder: Responder) -> HttpResponse:
         # One deadline for the whole invocation (monotonic): the wait for the app, every read and write.
         deadline = None
         if invocation.deadline_ms:
@@ -230,119 +221,10 @@ class Worker:
             if not_ready is not None:
                 return not_ready
         self.exchange_pid = app.pid
-        limit = None if streaming else kind.response_limit
         try:
-            # Offload is for HTTP answers only: a non-HTTP event's answer goes to its invoker, not to a browser.
-            if self.settings.offload_bucket and not streaming and kind.http:
-                return self.read_up_to(self.upstream.exchange(request, deadline, None, stream=True), limit)
-            return self.upstream.exchange(request, deadline, limit, stream=streaming)
+            return responder.exchange(request, kind, deadline)
         except UpstreamError as exc:
             return self.app_failure(invocation, request, kind, exc, deadline)
-
-    @staticmethod
-    def read_up_to(response: HttpResponse, limit: int | None) -> HttpResponse:
-        """With offload on: the whole body when it is within `limit` (then the response is an ordinary buffered
-        one), else what was read so far in `body` and the rest still in `stream`, to be uploaded as it comes."""
-        stream = response.stream
-        assert stream is not None and limit is not None
-        pieces: list[bytes] = []
-        size = 0
-        for chunk in stream:
-            pieces.append(chunk)
-            size += len(chunk)
-            if size > limit:
-                response.body = b"".join(pieces)
-                return response
-        response.body, response.stream = b"".join(pieces), None
-        return response
-
-    def offload(self, invocation: Invocation, request: HttpRequest, kind: Kind,
-                response: HttpResponse) -> HttpResponse:
-        """An answer over the limit, stored in S3: a redirect to its presigned URL, or the answer that says why
-        it is not (docs/offload.md). Only a 200 is stored: a redirect turns any status into the object's 200.
-        A 206 too large for the limit is asked for again without Range, so that the object is the whole
-        representation and S3 answers the Range the client sends again on the redirect."""
-        from .offload import Offload, OffloadError, OffloadTimeout
-
-        if response.status == 206 and request.method == "GET" and request.header("range") is not None:
-            response = self.whole_representation(invocation, request, kind, response)
-            if response.origin == "reweb" or (response.status != 200 and response.stream is None):
-                return response  # a failure, or the app's own small answer to the request without Range
-        if response.status != 200:
-            return self.not_offloaded(invocation, kind, response)
-        offload = self.adapter.offload
-        if offload is None:
-            offload = self.adapter.offload = Offload(self.settings.offload_bucket, self.settings.offload_expires)
-        try:
-            redirect, size, notes = offload.store(invocation.request_id, request.method, response, self.deadline)
-        except OffloadError as exc:
-            # S3's message can name the account, the role and the bucket: the log has it, the client does not.
-            late = isinstance(exc, OffloadTimeout)
-            self.log.error("offload failed", request_id=invocation.request_id, bucket=offload.bucket,
-                           reason=str(exc) + (" (before the invocation deadline)" if late else ""))
-            return error_response(504 if late else 502, "the response could not be stored"
-                                  + (" before the invocation deadline" if late else ""))
-        except UpstreamError as exc:
-            return self.app_failure(invocation, request, kind, exc, self.deadline)
-        except Exception as exc:  # a case not foreseen above: the client still gets a precise answer
-            self.log.error("offload failed", request_id=invocation.request_id, bucket=offload.bucket,
-                           reason=f"{type(exc).__name__}: {exc}")
-            return error_response(502, "the response could not be stored")
-        for note in notes:
-            self.log.warn(note, request_id=invocation.request_id)
-        self.log.info("response offloaded to S3", request_id=invocation.request_id, bucket=offload.bucket,
-                      key=offload.prefix + invocation.request_id, bytes=size, status=redirect.status)
-        return redirect
-
-    def whole_representation(self, invocation: Invocation, request: HttpRequest, kind: Kind,
-                             partial: HttpResponse) -> HttpResponse:
-        """The app's answer to the same GET without Range and If-Range: a GET is safe to repeat (RFC 9110
-        9.2.1), and the whole representation is what S3 needs to answer the client's Range itself. The cost:
-        the app makes, and S3 stores, the whole representation for such a range (logged)."""
-        if partial.stream is not None:
-            partial.stream.close()  # type: ignore[attr-defined]
-        headers = [(n, v) for n, v in request.headers if n.lower() not in ("range", "if-range")]
-        again = HttpRequest(request.method, request.path, request.query, headers, request.body)
-        again.prefix = request.prefix
-        self.log.info("a 206 over the limit: asking the app for the whole representation, to store it",
-                      request_id=invocation.request_id, range=(request.header("range") or "")[:100],
-                      content_range=(partial.header("content-range") or "")[:100])
-        try:
-            whole = self.upstream.exchange(again, self.deadline, None, stream=True)
-        except UpstreamError as exc:
-            return self.app_failure(invocation, request, kind, exc, self.deadline)
-        if whole.status == 200:
-            return whole  # stored whatever its size: the client's Range is answered from the object
-        fix_location(whole, request, self.settings.port)
-        try:
-            return self.read_up_to(whole, kind.response_limit)
-        except UpstreamError as exc:
-            return self.app_failure(invocation, request, kind, exc, self.deadline)
-
-    def not_offloaded(self, invocation: Invocation, kind: Kind, response: HttpResponse) -> HttpResponse:
-        """An answer over the limit whose status a redirect would change. A 3xx, 4xx or 5xx keeps its status
-        and headers (they are its meaning: not found, moved, retry later) with a short body of reweb's in place
-        of its own; any other status (201, 203...: the body is the answer) is a 502 naming the size."""
-        from .offload import REPRESENTATION
-
-        if response.stream is not None:
-            response.stream.close()  # type: ignore[attr-defined]
-        length = response.header("content-length") or ""
-        size = (f"{length}-byte" if length.isdigit() else
-                f"{len(response.body)}-byte" if response.stream is None else f"more than {kind.response_limit}-byte")
-        limit = f"the {kind.response_limit}-byte limit of a buffered {kind.name} result"
-        self.log.error("response over the limit not offloaded (only a 200 is stored in S3)",
-                       request_id=invocation.request_id, status=response.status, size=size.partition("-")[0])
-        if not 300 <= response.status < 600:
-            return error_response(502, f"the app's {size} {response.status} answer does not fit {limit}, and only "
-                                       "a 200 answer is stored in S3 (a redirect would change its status)")
-        body = (f"reweb: the app's {size} answer does not fit {limit}; its status and headers are passed on, "
-                "its body is not\n").encode()
-        headers = [(n, v) for n, v in response.headers if n.lower() not in REPRESENTATION]
-        headers += [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
-        placeholder = HttpResponse(response.status, headers, body, response.reason)
-        placeholder.origin = "reweb"
-        return placeholder
 
     def wait_for_app(self, deadline: float | None) -> HttpResponse | None:
         """Async init left the app starting, it died between invocations, or a restart did not finish:
@@ -396,63 +278,3 @@ class Worker:
                            f"({exc.detail}); restarting it")
         self.log.error("app request failed", request_id=invocation.request_id, status=status, reason=message)
         return error_response(status, message)
-
-    # -- results ---------------------------------------------------------------------------------------
-
-    def send_buffered(self, invocation: Invocation, kind: Kind, response: HttpResponse,
-                      request: HttpRequest | None = None) -> None:
-        if not kind.http:
-            self.send_passthrough(invocation, response)
-            return
-        parts = result_parts(kind, response)
-        size = sum(map(len, parts))
-        if size > kind.response_limit and request is not None and self.settings.offload_bucket:
-            # The body fits but its encoding does not (base64 adds a third): offload it from memory.
-            parts = result_parts(kind, self.offload(invocation, request, kind, response))
-            size = sum(map(len, parts))
-        if size > kind.response_limit:
-            message = (f"the app's response encodes to {size} bytes; a buffered {kind.name} result can be "
-                       f"at most {kind.response_limit} bytes")
-            self.log.error("response too large", request_id=invocation.request_id, size=size)
-            parts = result_parts(kind, error_response(502, message))
-        self.runtime.respond_parts(invocation.request_id, parts)
-
-    def send_passthrough(self, invocation: Invocation, response: HttpResponse) -> None:
-        if response.origin == "reweb":  # reweb's own verdict, not something the app said
-            self.runtime.error(invocation.request_id, "Runtime.AppFailure",
-                               response.body[:1000].decode("utf-8", "replace").strip())
-            return
-        if not 200 <= response.status < 300:
-            detail = response.body[:1000].decode("utf-8", "replace")
-            self.runtime.error(invocation.request_id, "HttpError",
-                               f"the app answered {response.status} at {self.settings.pass_through_path}: {detail}")
-            return
-        if len(response.body) > events.LAMBDA_LIMIT:
-            self.runtime.error(invocation.request_id, "Runtime.ResponseTooLarge",
-                               f"the app's answer is {len(response.body)} bytes, over {events.LAMBDA_LIMIT}")
-            return
-        self.runtime.respond(invocation.request_id, response.body or b"null")
-
-    def send_streamed(self, invocation: Invocation, kind: Kind, response: HttpResponse) -> None:
-        assert kind.prelude is not None
-        stream = self.runtime.stream(invocation.request_id, STREAM_CONTENT_TYPE)
-        stream.write(encode_json(kind.prelude(response)) + b"\0" * 8)
-        sent = 0
-        try:
-            for chunk in response.chunks():
-                sent += len(chunk)
-                if sent > STREAM_LIMIT:
-                    raise UpstreamError("too_large", f"streamed response passed {STREAM_LIMIT} bytes", sent)
-                stream.write(chunk)
-        except UpstreamError as exc:
-            message = exc.detail
-            if exc.kind != "too_large":
-                exit_status = self.exited_during(exc, self.deadline)
-                if exit_status is not None:
-                    message = f"{describe_exit(exit_status)} while streaming its answer ({exc.detail}); restarting it"
-            self.log.error("stream failed", request_id=invocation.request_id, reason=message, sent=sent)
-            if response.stream is not None:
-                response.stream.close()  # type: ignore[attr-defined]
-            stream.finish("Runtime.StreamError", "reweb: " + message)
-            return
-        stream.finish()

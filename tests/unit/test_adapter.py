@@ -16,10 +16,11 @@ import pytest
 from unit_helpers import load
 
 from reweb import events
-from reweb.adapter import STREAM_CONTENT_TYPE, STREAM_LIMIT, Adapter, Worker
+from reweb.adapter import Adapter, Worker
 from reweb.config import Settings
 from reweb.http import HttpRequest, HttpResponse
 from reweb.log import Log
+from reweb.responders import STREAM_CONTENT_TYPE, STREAM_LIMIT
 from reweb.runtime import Invocation
 from reweb.upstream import UpstreamError
 
