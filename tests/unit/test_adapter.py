@@ -447,3 +447,23 @@ def test_the_exchange_gets_the_invocations_deadline_less_the_margin() -> None:
     assert deadline is not None and before + 59 < deadline < time.monotonic() + 60
     assert w.deadline == deadline
 
+
+
+# -- where the result path is chosen ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("kind", "settings", "chosen"), [
+    (events.HTTP_API, {}, "Buffered"),
+    (events.HTTP_API, {"offload_bucket": "bucket"}, "Offloading"),
+    (events.HTTP_API, {"invoke_mode": "response_stream", "offload_bucket": "bucket"}, "Streaming"),
+    (events.REST, {"invoke_mode": "response_stream"}, "Streaming"),
+    (events.ALB, {"invoke_mode": "response_stream"}, "Buffered"),  # ALB does not stream
+    (events.ALB_MULTI, {"invoke_mode": "response_stream", "offload_bucket": "bucket"}, "Offloading"),
+    (events.LATTICE_V2, {"invoke_mode": "response_stream"}, "Buffered"),
+    (events.PASSTHROUGH, {"invoke_mode": "response_stream", "offload_bucket": "bucket"}, "PassThrough"),
+])
+def test_one_responder_per_kind_is_chosen_when_the_worker_starts(kind: Any, settings: dict[str, Any],
+                                                                  chosen: str) -> None:
+    w, _, _ = worker(**settings)
+    assert type(w.responders[kind]).__name__ == chosen
+    assert set(w.responders) == set(events.KINDS)
