@@ -36,7 +36,7 @@ import pytest
 from reweb.local.ports import free_port
 from tests.conftest import ROOT
 from tests.images import test_images
-from tests.images.test_images import LABEL, ImageFunction, run
+from tests.images.test_images import LABEL, REQUIRE, ImageFunction, run
 
 sys.path.insert(0, str(ROOT / "tests" / "apps"))
 import appkit  # tests/apps is not a package: its modules import `appkit` from there
@@ -244,7 +244,11 @@ def _database(kind: str | None) -> Iterator[None]:
 @pytest.fixture(scope="module")
 def site(request: pytest.FixtureRequest, reweb_image: str) -> Iterator[appkit.Site]:
     guide = BY_DOC[request.param]
+    if not (appkit.KIT / ".installed").exists() and not REQUIRE:
+        pytest.skip("the apps' test data is not installed (tests/apps/install.sh)")
     image = build_guide(guide)
+    config = json.loads(run([DOCKER, "image", "inspect", "--format", "{{json .Config}}", image], 60).stdout)
+    assert config["Entrypoint"] == ["reweb"], f"docs/apps/{guide.doc}.md: ENTRYPOINT {config['Entrypoint']}"
     spec: appkit.AppSpec = _app_module(guide).SPEC
     with _database(guide.database):
         spec.prepare()  # a fresh database, as before every cold start of the suite

@@ -29,7 +29,7 @@ from reweb.local.ports import free_port
 from tests.conftest import ROOT
 from tests.images import test_images
 from tests.images.test_guides import BY_DOC, build_guide
-from tests.images.test_images import DOCKER, LABEL, run
+from tests.images.test_images import DOCKER, LABEL, REQUIRE, run
 
 sys.path.insert(0, str(ROOT / "tests" / "apps"))
 import appkit  # tests/apps is not a package: its modules import `appkit` from there
@@ -60,6 +60,8 @@ def sam() -> Path:
 @pytest.fixture(scope="module")
 def image(reweb_image: str) -> str:
     """The FastAPI guide's image with the media files the suite generates (the guide ships its own there)."""
+    if not (appkit.KIT / ".installed").exists() and not REQUIRE:
+        pytest.skip("the apps' test data is not installed (tests/apps/install.sh)")
     base = build_guide(BY_DOC["fastapi"])
     dockerfile = f"FROM {base}\nCOPY test.png random.bin /var/task/media/\n"
     done = subprocess.run([DOCKER, "build", "-q", "--label", LABEL, "-t", IMAGE, "-f", "-",
