@@ -74,22 +74,24 @@ GUIDES = [
           env={"PGHOST": "127.0.0.1", "PGPORT": str(appkit.PG_PORT), "PGUSER": "postgres", "HOME": "/tmp/django"}),
     Guide("fastapi", "test_app_fastapi", env={"LIBRARY_SECRET": "test-secret-same-on-every-instance"},
           volumes={str(appkit.KIT / "testdata"): "/var/task/media"}),
-    Guide("tomcat", "test_app_tomcat",
-          volumes={str(appkit.KIT / "testdata" / "random.bin"): "/var/task/tomcat/daten/archiv.bin",
-                   str(appkit.KIT / "testdata" / "test.png"): "/var/task/tomcat/daten/bild.png"}),
+    Guide("tomcat", "test_app_tomcat", volumes={str(appkit.KIT / "tomcat" / "daten"): "/var/task/tomcat/daten"}),
     Guide("nextjs", "test_app_nextjs",
           volumes={str(appkit.KIT / "testdata" / "random.bin"): "/var/task/public/archive.bin",
                    str(appkit.KIT / "testdata" / "test.png"): "/var/task/public/cover.png"}),
     Guide("node-red", "test_app_node_red"),
     Guide("json-server", "test_app_json_server"),
     Guide("syncthing", "test_app_syncthing"),
-    Guide("hledger-web", "test_app_hledger", env={"HLEDGER_BASE_URL": "{base}"}),
+    Guide("hledger-web", "test_app_hledger", env={"HLEDGER_BASE_URL": "{base}"},
+          skip={"test_add_form_repeated_keys": "reads the journal file the app wrote on this machine's /tmp"}),
     Guide("dokuwiki", "test_app_dokuwiki", build_args={"DOKUWIKI_ADMIN_PASSWORD": appkit.PASSWORD}),
     Guide("phpmyadmin", "test_app_phpmyadmin", database="mariadb",
           env={"PMA_DB_HOST": "127.0.0.1", "PMA_DB_PORT": str(appkit.MARIADB_PORT),
                "PMA_BLOWFISH_SECRET": "test-only-32-bytes-blowfish-key!"}),
     Guide("mediawiki", "test_app_mediawiki", build_args={"MW_ADMIN_PASSWORD": "s3cret-Pass-123"},
-          env={"MW_SERVER": "{base}"}),
+          env={"MW_SERVER": "{base}"},
+          skip={name: "needs the suite's two seed pages (install.d/mediawiki.sh); the guide's wiki starts empty"
+                for name in ("test_short_url_and_root_redirect", "test_random_redirect_and_head",
+                             "test_titles_pipe_and_repeated_keys")}),
     Guide("adminer", "test_app_adminer", database="postgres"),
     Guide("caddy", "test_app_caddy", volumes={str(appkit.KIT / "caddy" / "site"): "/srv/site"}),
     Guide("prometheus", "test_app_prometheus"),
@@ -178,7 +180,8 @@ class RieFrontDoor:
                     if name.lower() == "content-length" and self.command == "HEAD" and not out.body:
                         length = value  # a HEAD answer announces the size of the GET body (as reweb local does)
                     elif name.lower() not in ("content-length", "transfer-encoding", "connection"):
-                        self.send_header(name, value)
+                        # On the wire as UTF-8, as reweb local's aiohttp writes them (http.server: latin-1 only).
+                        self.send_header(name, value.encode("utf-8").decode("latin-1"))
                 self.send_header("Content-Length", length)
                 self.send_header("Connection", "close")
                 with contextlib.suppress(ConnectionError):  # a client that stopped reading (a test's timeout)
