@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         return local_main(args[1:])
     if args and args[0] == "init":
         try:
-            from .init import main as init_main  # not on the adapter's path: only `reweb init` loads it
+            from .scaffold import main as init_main  # not on the adapter's path: only `reweb init` loads it
         except ModuleNotFoundError:  # the one-file executable leaves it out: it needs reweb local and templates
             sys.stderr.write("reweb init runs from a pip installation of reweb (a checkout: pip install -e "
                              "'.[local]'); the one-file executable has only the adapter\n")

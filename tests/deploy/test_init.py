@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from reweb.init import build_wheel
+from reweb.scaffold import build_wheel
 from tests.conftest import ROOT
 
 # The image helpers and the reweb_image fixture of tests/images (prepare.sh: docker.io, dockerd, the base image
@@ -183,7 +183,7 @@ def test_install_pip_writes_a_wheel_of_this_checkout_beside_the_dockerfile(proje
     wheel = f"reweb_lambda-{__version__}-py3-none-any.whl"
     with zipfile.ZipFile(folder / wheel) as archive:
         names = set(archive.namelist())
-        assert archive.read("reweb/init.py") == (ROOT / "src" / "reweb" / "init.py").read_bytes()
+        assert archive.read("reweb/scaffold/plan.py") == (ROOT / "src" / "reweb" / "scaffold" / "plan.py").read_bytes()
     assert {"reweb/__main__.py", "reweb/deploy/sam/http-api.yaml"} <= names
     dockerfile = (folder / "Dockerfile").read_text()
     assert f"COPY reweb-deploy/{wheel} /tmp/\nRUN pip install --no-cache-dir /tmp/{wheel} && rm /tmp/{wheel}\n" \

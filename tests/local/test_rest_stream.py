@@ -92,7 +92,7 @@ def test_reweb_init_writes_a_streaming_rest_api(tmp_path: Path, monkeypatch: pyt
     streaming on, the image's invoke mode streaming, and the function timeout not held to REST's buffered 29 s."""
     import re
 
-    from reweb import init
+    from reweb import scaffold as init
 
     monkeypatch.chdir(tmp_path)
     plan = init.make_plan(init.parser().parse_args(["--front-door", "rest", "--stream"]), ["python3", "app.py"])

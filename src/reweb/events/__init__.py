@@ -6,6 +6,7 @@ into the result (or streaming prelude) that its source expects.
 
 from __future__ import annotations
 
+from ..frontdoors import ALB_LIMIT, LAMBDA_LIMIT, MB, response_limit
 from . import alb, http_api, lattice, rest
 from .common import Event, EventError, Kind
 
@@ -13,16 +14,13 @@ TYPE_CHECKING = False  # typing itself costs milliseconds of import at every col
 if TYPE_CHECKING:
     from typing import Any
 
-MB = 1024 * 1024
-LAMBDA_LIMIT = 6 * MB  # buffered invocation result
-ALB_LIMIT = 1 * MB
-
-REST = Kind("rest", rest.decode, rest.encode, rest.prelude, LAMBDA_LIMIT)
-HTTP_API = Kind("http-api", http_api.decode, http_api.encode, http_api.prelude, LAMBDA_LIMIT)
-ALB = Kind("alb", alb.decode, alb.encode_single, None, ALB_LIMIT)
-ALB_MULTI = Kind("alb-multi", alb.decode, alb.encode_multi, None, ALB_LIMIT)
+# Each kind's result limit is its front door's (frontdoors.py); lattice-v1 and passthrough have none emulated.
+REST = Kind("rest", rest.decode, rest.encode, rest.prelude, response_limit("rest"))
+HTTP_API = Kind("http-api", http_api.decode, http_api.encode, http_api.prelude, response_limit("http-api"))
+ALB = Kind("alb", alb.decode, alb.encode_single, None, response_limit("alb"))
+ALB_MULTI = Kind("alb-multi", alb.decode, alb.encode_multi, None, response_limit("alb-multi"))
 LATTICE_V1 = Kind("lattice-v1", lattice.decode_v1, lattice.encode, None, LAMBDA_LIMIT)
-LATTICE_V2 = Kind("lattice-v2", lattice.decode_v2, lattice.encode, None, LAMBDA_LIMIT)
+LATTICE_V2 = Kind("lattice-v2", lattice.decode_v2, lattice.encode, None, response_limit("lattice-v2"))
 
 
 def _not_http(event: object) -> Any:
@@ -56,4 +54,4 @@ def detect(event: object) -> Kind:
     return PASSTHROUGH
 
 
-__all__ = ["KINDS", "Event", "EventError", "Kind", "detect"]
+__all__ = ["ALB_LIMIT", "KINDS", "LAMBDA_LIMIT", "MB", "Event", "EventError", "Kind", "detect"]

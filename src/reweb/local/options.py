@@ -8,6 +8,7 @@ import shlex
 import sys
 from dataclasses import dataclass, field
 
+from ..frontdoors import find
 from .gateways import SOURCES
 
 
@@ -121,7 +122,8 @@ def parse(argv: list[str], env: dict[str, str] | None = None) -> Options:
     ns = p.parse_args(argv)
     if not app and not env.get("REWEB_APPLICATION_EXEC"):
         raise UsageError("no app to run: give it after `--` (reweb local -- CMD ARGS) or set REWEB_APPLICATION_EXEC")
-    if ns.stream and ns.source not in ("function-url", "rest"):
+    door = find(ns.source)
+    if ns.stream and not (door and door.streams):
         raise UsageError(f"--stream: {ns.source} cannot carry Lambda response streaming (use function-url or rest)")
     if not 1 <= ns.port <= 65535:
         raise UsageError("--port must be 1-65535")

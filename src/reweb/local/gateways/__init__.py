@@ -1,31 +1,34 @@
-"""The emulated front doors, by the name `--source` takes."""
+"""The emulated front doors, keyed by the names of reweb.frontdoors (where each is registered)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from ...frontdoors import SPELLINGS, find
 from .alb import Alb
 from .apigw import RestApi
 from .base import Context, Failure, Gateway, Inbound, MalformedResult, Outbound, Prelude
 from .lattice import Lattice
 from .v2 import FunctionUrl, HttpApi
 
-SOURCES = ("http-api", "rest", "function-url", "alb", "alb-multi", "lattice")
+# Every front door of frontdoors.FRONT_DOORS, by its name; the argument: invoked with response streaming.
+GATEWAYS: dict[str, Callable[[bool], Gateway]] = {
+    "function-url": lambda stream: FunctionUrl(),
+    "http-api": lambda stream: HttpApi(),
+    "rest-api": lambda stream: RestApi(stream=stream),  # STREAM transfer mode: other limits
+    "alb": lambda stream: Alb(multi=False),
+    "alb-multi": lambda stream: Alb(multi=True),
+    "lattice": lambda stream: Lattice(),
+}
+SOURCES = SPELLINGS  # what `--source` takes: every name and alias
 
-__all__ = ["SOURCES", "Context", "Failure", "Gateway", "Inbound", "MalformedResult", "Outbound", "Prelude",
-           "gateway_for"]
+__all__ = ["GATEWAYS", "SOURCES", "Context", "Failure", "Gateway", "Inbound", "MalformedResult", "Outbound",
+           "Prelude", "gateway_for"]
 
 
 def gateway_for(source: str, stream: bool = False) -> Gateway:
     """The front door `--source` names; `stream`: invoked with response streaming (REST's STREAM transfer mode)."""
-    if source == "http-api":
-        return HttpApi()
-    if source == "rest":
-        return RestApi(stream=stream)
-    if source == "function-url":
-        return FunctionUrl()
-    if source == "alb":
-        return Alb(multi=False)
-    if source == "alb-multi":
-        return Alb(multi=True)
-    if source == "lattice":
-        return Lattice()
-    raise ValueError(f"unknown source {source!r}; choose one of {', '.join(SOURCES)}")
+    door = find(source)
+    if door is None:
+        raise ValueError(f"unknown source {source!r}; choose one of {', '.join(SOURCES)}")
+    return GATEWAYS[door.name](stream)
