@@ -320,7 +320,7 @@ class App:
             return False
         self.log.warn(f"nothing listens on port {self.settings.check_port}, but the app listens on "
                       f"{', '.join(map(str, elsewhere))}: set REWEB_APPLICATION_PORT={elsewhere[0]} "
-                      f"(reweb local: --app-port {elsewhere[0]})")
+                      f"(reweb local: --app-port {elsewhere[0]})", port=self.settings.check_port, listening=elsewhere)
         return True
 
     def _check(self) -> str:

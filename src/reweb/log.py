@@ -64,3 +64,29 @@ class Log:
 
     def error(self, message: str, **fields: Any) -> None:
         self._emit("ERROR", message, fields)
+
+
+def parse(line: str) -> dict[str, Any] | None:
+    """A line that Log wrote, read back: level, message and fields; None for any other line (the app's output).
+
+    Programs that run reweb and need to know what happened (`reweb init`, `reweb local`) read these fields, never
+    the wording of the message. The JSON format gives them exactly; in the text format a field's value runs to the
+    next ` name=` (text is for people: a reader that needs the fields sets AWS_LAMBDA_LOG_FORMAT=JSON)."""
+    if line.startswith("{"):
+        try:
+            record = json.loads(line)
+        except ValueError:
+            return None
+        if not isinstance(record, dict) or record.get("logger") != "reweb" or record.get("level") not in LEVELS:
+            return None
+        return record
+    if not line.startswith("[reweb] "):
+        return None
+    level, _, rest = line[len("[reweb] "):].partition(" ")
+    if level not in LEVELS:
+        return None
+    import re  # only the readers of logs pay for it, never the adapter
+
+    parts = re.split(r" ([a-z_][a-z0-9_]*)=", " " + rest)
+    fields: dict[str, Any] = dict(zip(parts[1::2], parts[2::2], strict=True))
+    return {"level": level, "message": parts[0].strip(), **fields}

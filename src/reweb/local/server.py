@@ -15,6 +15,7 @@ import uuid
 from aiohttp import hdrs, web
 from multidict import CIMultiDict
 
+from .. import log
 from .dashboard import Dashboard
 from .gateways import Context, Failure, Gateway, Inbound, MalformedResult, Outbound
 from .gateways.base import MB
@@ -50,6 +51,18 @@ class _UntouchedResponse(web.Response, _Untouched):
 
 def _untouched(response: _Untouched, headers: list[tuple[str, str]]) -> None:
     response.typed = any(name.lower() == "content-type" for name, _ in headers)
+
+
+def init_failure_detail(error_type: str, cause: str) -> str:
+    """The x-reweb-local-init-error header: the error type, the reason field of reweb's last error record (its
+    message if it has none; either log format, read by log.parse) and the app's last line of output."""
+    lines = [line for line in cause.splitlines() if line.strip()]
+    records = [(line, log.parse(line)) for line in reversed(lines)]
+    said = next((line for line, record in records if record is None), "")
+    why = next((str(record.get("reason") or record["message"]) for _, record in records
+                if record and record["level"] == "ERROR"), "")
+    text = "; ".join(part for part in (why, f"the app's last output: {said}" if said else "") if part)
+    return " ".join(f"{error_type}: {text}".split())[:500].encode("ascii", "replace").decode()
 
 
 def trace_id() -> str:
@@ -156,14 +169,8 @@ class FrontDoor:
         except InitFailed as exc:
             self.stats.failed(ctx.request_id, f"init failed: {exc.error_type}", invoked=False)
             out = gw.failure(Failure.FUNCTION_ERROR, ctx)
-            # AWS's answer as it is, plus the emulator's own header with the cause: the instance's last line.
-            lines = [line for line in exc.cause.splitlines() if line.strip()]
-            said = next((line for line in reversed(lines) if not line.startswith("[reweb]")), "")
-            why = next((line.split(" reason=", 1)[-1] for line in reversed(lines)
-                        if line.startswith("[reweb] ERROR")), "")
-            cause = "; ".join(part for part in (why, f"the app's last output: {said}" if said else "") if part)
-            detail = " ".join(f"{exc.error_type}: {cause}".split())[:500].encode("ascii", "replace").decode()
-            out.headers.append(("x-reweb-local-init-error", detail))
+            # AWS's answer as it is, plus the emulator's own header with the cause.
+            out.headers.append(("x-reweb-local-init-error", init_failure_detail(exc.error_type, exc.cause)))
             return self.answer(request, out, ctx)
         self.dashboard.invoked(ctx.request_id, inv)
         if isinstance(outcome, Errored):

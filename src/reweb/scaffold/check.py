@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -15,8 +14,9 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from typing import IO
+from typing import IO, Any
 
+from ..log import parse as parse_record
 from .plan import Plan, ScaffoldError
 
 CHECK_TIMEOUT = 30.0  # seconds for the whole check: reweb local gives init 10 s, plus its own start
@@ -30,7 +30,9 @@ def check_app(plan: Plan) -> None:
     argv = [sys.executable, "-m", "reweb", "local", "--port", str(front_port), "--source", plan.front_door,
             "--app-port", str(plan.port), "--concurrency", "1", "--no-freeze", "--memory", str(plan.memory),
             "--timeout", str(plan.timeout), *(["--stream"] if plan.stream else []), "--", *plan.command]
-    env = {**os.environ, "REWEB_LOCAL_DASHBOARD": "off", "REWEB_WAIT_PATH": plan.wait_path, **plan.env}
+    # The adapter in the instance logs JSON records: the check reads their fields, never the wording.
+    env = {**os.environ, "REWEB_LOCAL_DASHBOARD": "off", "REWEB_WAIT_PATH": plan.wait_path, **plan.env,
+           "AWS_LAMBDA_LOG_FORMAT": "JSON"}
     with tempfile.TemporaryFile(mode="w+", prefix="reweb-init-") as log:
         try:
             process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -67,19 +69,18 @@ def _check(plan: Plan, process: subprocess.Popen[bytes], front_port: int, log: I
 
     thread = threading.Thread(target=request, daemon=True)
     thread.start()
-    other_port = re.compile(rf"nothing listens on port {plan.port}, but the app listens on (\d+)")
     while thread.is_alive():
         thread.join(0.1)
         text = output()
-        found = other_port.search(text)
+        found = other_port(text, plan.port)
         if found:  # reweb saw the app open another port: no need to wait for the init timeout
             answer["done"] = True
-            raise ScaffoldError(f"the app does not open port {plan.port}: it listens on {found.group(1)} "
-                            f"(give --port {found.group(1)}, or make the app listen on {plan.port})")
+            raise ScaffoldError(f"the app does not open port {plan.port}: it listens on {found} "
+                                f"(give --port {found}, or make the app listen on {plan.port})")
         if process.poll() is not None:
             answer["done"] = True
             last = [line for line in text.splitlines() if line.strip()][-1:] or ["(no output)"]
-            raise ScaffoldError(f"reweb local exited ({process.returncode}): {last[0]}")
+            raise ScaffoldError(f"reweb local exited ({process.returncode}): {_readable(last[0])}")
     if "status" not in answer:
         raise ScaffoldError(f"no answer from the app under reweb local within {CHECK_TIMEOUT:g} s")
     error = answer.get("error")
@@ -87,8 +88,32 @@ def _check(plan: Plan, process: subprocess.Popen[bytes], front_port: int, log: I
         reason = " ".join(str(error).split()).rstrip(": ")
         if "InitTimeout" in reason:
             raise ScaffoldError(f"the app did not answer on port {plan.port} within reweb local's init time (10 s; "
-                            f"ready means GET {plan.wait_path} answers 100-499): is --port right? ({reason})")
+                                f"ready means GET {plan.wait_path} answers 100-499): is --port right? ({reason})")
         raise ScaffoldError(f"the app does not start under reweb local: {reason}")
+
+
+def _record(line: str) -> dict[str, Any] | None:
+    """reweb's record in a line of reweb local's output (an instance's lines start with `[N] `), or None."""
+    start = line.find("{")
+    return parse_record(line[start:]) if start >= 0 else None
+
+
+def other_port(output: str, port: int) -> int | None:
+    """The port the app listens on instead of `port`: the fields of the adapter's record that says so."""
+    for line in output.splitlines():
+        record = _record(line)
+        listening = record.get("listening") if record and record.get("port") == port else None
+        if isinstance(listening, list) and listening and isinstance(listening[0], int):
+            return listening[0]
+    return None
+
+
+def _readable(line: str) -> str:
+    """A JSON record as a person reads it: its message and reason."""
+    record = _record(line)
+    if record is None:
+        return line
+    return str(record.get("message", "")) + (f": {record['reason']}" if record.get("reason") else "")
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
