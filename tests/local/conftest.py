@@ -1,4 +1,4 @@
-"""Fixtures for reweb local's tests; the harness itself lives in localharness.py."""
+"""Fixtures for reweb local's tests; the harness itself lives in tests/support/localharness.py."""
 
 from __future__ import annotations
 
@@ -7,7 +7,17 @@ import signal
 from collections.abc import Callable, Iterator
 
 import pytest
-from localharness import Local, alive, start_local
+
+from tests.support import localharness
+from tests.support.localharness import Local, alive, start_local
+
+
+@pytest.fixture(autouse=True)
+def _integration_marker_is_true(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test that starts reweb local without the integration marker fails: `-m "not integration"` stays fast."""
+    localharness.may_start = request.node.get_closest_marker("integration") is not None
+    yield
+    localharness.may_start = True
 
 
 @pytest.fixture

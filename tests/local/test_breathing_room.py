@@ -9,12 +9,12 @@ import time
 from pathlib import Path
 
 import pytest
-from http_client import fetch
-from localharness import start_local
 
 from reweb.local.ports import free_port
+from tests.support.http_client import fetch
+from tests.support.localharness import start_local
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]  # every test starts processes
 
 APP = """import http.server, sys, threading, time
 marker, port = sys.argv[1], int(sys.argv[2])

@@ -10,9 +10,10 @@ import http.client
 import sys
 
 import pytest
-from localharness import APPS, start_local
 
-pytestmark = pytest.mark.timeout(90)
+from tests.support.localharness import APPS, start_local
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]  # every test starts processes
 
 UNTYPED_APP = [sys.executable, str(APPS / "untyped_app.py")]
 

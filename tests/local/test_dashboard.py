@@ -24,14 +24,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from http_client import fetch
-from localharness import FAKE_RUNTIME, Local, descendants
 
 from reweb.local.dashboard import Stats, addressed_to_us, money, percentile, summary_lines
 from reweb.local.options import Options
 from reweb.local.ports import free_port
 from reweb.local.report import Logger
 from tests.support.cdp import chromium, open_page
+from tests.support.http_client import fetch
+from tests.support.localharness import FAKE_RUNTIME, Local, descendants
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -132,6 +132,7 @@ def test_summary_without_traffic() -> None:
 # ---- the state, through a real reweb local ---------------------------------------------------------------
 
 
+@pytest.mark.integration
 def test_instance_states_errors_and_the_reserved_prefix(run_local: Run) -> None:
     local = run_local(["--concurrency", "2", "--timeout", "1"], runtime=FAKE_RUNTIME, app=["unused"],
                       env={"FAKE_INIT": "slow:1.5"})
@@ -178,6 +179,7 @@ def test_instance_states_errors_and_the_reserved_prefix(run_local: Run) -> None:
     assert fetch(local.port, "/__rewebx").status == 200  # a neighbour of the prefix is the app's
 
 
+@pytest.mark.integration
 def test_dashboard_answers_only_a_host_that_names_its_address(run_local: Run) -> None:
     """DNS rebinding: a page of evil.example whose name now resolves to 127.0.0.1 sends Host: evil.example:PORT.
     The dashboard, its state (every query string seen, tokens included) and its page are refused; a page of
@@ -203,6 +205,7 @@ def test_dashboard_answers_only_a_host_that_names_its_address(run_local: Run) ->
     assert r.status == 200 and json.loads(r.body)["headers"]["host"] == f"evil.example:{port}"
 
 
+@pytest.mark.integration
 def test_runtime_api_answers_only_its_own_address(run_local: Run) -> None:
     """With --network shared each instance's Runtime API listens on this machine's loopback, where a page could
     reach it by DNS rebinding too, and /next hands out the next event (query strings, cookies, Authorization)."""
@@ -232,6 +235,7 @@ def fetch_since(local: Local, version: int) -> dict[str, Any]:
     return doc
 
 
+@pytest.mark.integration
 def test_dashboard_off_gives_the_prefix_to_the_app(run_local: Run) -> None:
     local = run_local([], runtime=FAKE_RUNTIME, app=["unused"], env={"REWEB_LOCAL_DASHBOARD": "off"})
     assert not local.count("dashboard:")
@@ -242,6 +246,7 @@ def test_dashboard_off_gives_the_prefix_to_the_app(run_local: Run) -> None:
     assert "reweb local: summary: 1 invocation, 1 cold start, 0 errors, at 1024 MB" in local.lines
 
 
+@pytest.mark.integration
 def test_summary_of_nothing_at_stop(run_local: Run) -> None:
     local = run_local([], runtime=FAKE_RUNTIME, app=["unused"])
     assert local.stop() == 0
@@ -309,6 +314,7 @@ def shot_path() -> Iterator[Path]:
     print(f"\nscreenshot of the dashboard: {path}")
 
 
+@pytest.mark.integration
 @pytest.mark.timeout(900)  # room for apt-get install chromium on a fresh machine; the test itself takes ~15 s
 def test_dashboard_in_a_real_browser_and_the_ctrl_c_summary(run_local: Run, shot_path: Path) -> None:
     chromium()

@@ -11,10 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from http_client import fetch
-from localharness import FAKE_RUNTIME, Local
 
-pytestmark = pytest.mark.timeout(60)
+from tests.support.http_client import fetch
+from tests.support.localharness import FAKE_RUNTIME, Local
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]  # every test starts processes
 
 Run = Callable[..., Local]
 

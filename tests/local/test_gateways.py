@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from reweb.local.gateways import Context, Failure, Inbound, MalformedResult, gateway_for
-
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "events"
-if not FIXTURES.exists():
-    FIXTURES = Path("/work/shared/fixtures/events")
+from tests.conftest import FIXTURES
 
 CTX = Context(request_id="c0ffee00-0000-4000-8000-000000000001", time_epoch_ms=1783711145766,
               trace_id="Root=1-6a5145a9-1bae89e2512ec92d5d9438a0", host="127.0.0.1:3000", port=3000)

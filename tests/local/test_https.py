@@ -15,10 +15,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from localharness import APPS, Local, start_local
 
 from reweb.local.gateways import Context, Inbound, gateway_for
 from reweb.local.options import parse
+from tests.support.localharness import APPS, Local, start_local
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -40,6 +40,7 @@ def curl(*args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.integration
 @pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
 def test_https_works_with_curl_given_the_printed_ca_and_the_app_sees_https(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
@@ -64,6 +65,7 @@ def test_https_works_with_curl_given_the_printed_ca_and_the_app_sees_https(tmp_p
         local.stop()
 
 
+@pytest.mark.integration
 def test_the_ca_is_made_once_and_reused(tmp_path: Path) -> None:
     env = {"XDG_CACHE_HOME": str(tmp_path)}
     first = start_local(["--https", "--concurrency", "1"], app=HEADERS_APP, env=env)

@@ -13,12 +13,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from http_client import fetch
-from localharness import Local, alive, descendants, start_local
 
 from reweb.local.ports import free_port
+from tests.support.http_client import fetch
+from tests.support.localharness import Local, alive, descendants, start_local
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]  # every test starts processes
 
 Run = Callable[..., Local]
 
@@ -164,7 +164,7 @@ def test_instances_die_with_reweb_local(how: str, network: str) -> None:
 def test_a_reset_instance_takes_the_apps_grandchildren_with_it() -> None:
     """The app started by a wrapper (a compound command: the server is reweb's grandchild). An instance over
     its memory limit is SIGKILLed as Lambda does; the server must go with it, not keep its port."""
-    from localharness import WEBAPP
+    from tests.support.localharness import WEBAPP
 
     hog = f"{sys.executable} -c 'import time; time.sleep(2); x = bytearray(300 << 20); time.sleep(60)'"
     wrapper = ["/bin/sh", "-c", " ".join(WEBAPP) + f" & {hog}; wait"]

@@ -10,12 +10,12 @@ import time
 from pathlib import Path
 
 import pytest
-from http_client import fetch
-from localharness import Local, start_local
 
 from reweb.local.ports import free_port
+from tests.support.http_client import fetch
+from tests.support.localharness import Local, start_local
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]  # every test starts processes
 
 # Records every request (path, the peer's port: one per connection) and when it listened, in a JSON-lines
 # file; starts slowly (an init worth snapshotting). FAIL_HOOK=before|after makes that hook answer 500.

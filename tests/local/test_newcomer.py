@@ -11,10 +11,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from http_client import fetch
-from localharness import start_local
 
-pytestmark = pytest.mark.timeout(90)
+from tests.support.http_client import fetch
+from tests.support.localharness import start_local
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]  # every test starts processes
 README_APP = [sys.executable, "-m", "http.server", "8080", "--bind", "127.0.0.1"]
 
 

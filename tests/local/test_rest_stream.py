@@ -11,15 +11,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from localharness import APPS, start_local
 
 from reweb.local.gateways import gateway_for
+from tests.support.localharness import APPS, start_local
 
 pytestmark = pytest.mark.timeout(120)
 
 STREAMING_APP = [sys.executable, str(APPS / "untyped_app.py")]
 
 
+@pytest.mark.integration
 def test_a_streaming_app_reaches_the_client_as_it_streams_through_rest(tmp_path: Path) -> None:
     gate = tmp_path / "gate"
     local = start_local(["--source", "rest", "--stream", "--concurrency", "1"], app=STREAMING_APP,
@@ -41,6 +42,7 @@ def test_a_streaming_app_reaches_the_client_as_it_streams_through_rest(tmp_path:
         local.stop()
 
 
+@pytest.mark.integration
 def test_past_10_mb_a_rest_stream_goes_on_at_api_gateways_pace() -> None:
     """More than REST's buffered 10 MB reaches the client in full; past 10 MB the front door slows to 2 MB/s and
     says so once (no clock in the test: the note is the observable)."""

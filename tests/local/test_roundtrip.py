@@ -8,16 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from http_client import fetch
 
-pytestmark = pytest.mark.timeout(90)
+from tests.support.http_client import fetch
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]  # every test starts processes
 
 SOURCES = ["http-api", "rest", "function-url", "alb", "alb-multi", "lattice"]
 
 
 @pytest.fixture(scope="module", params=SOURCES)
 def local(request: pytest.FixtureRequest) -> Any:
-    from localharness import alive, start_local
+    from tests.support.localharness import alive, start_local
 
     started = start_local(["--source", request.param, "--concurrency", "2"])
     started.source = request.param  # type: ignore[attr-defined]
@@ -80,7 +81,7 @@ def test_request_reaches_app_intact(local: Any) -> None:
 
 
 def test_streaming_delivers_first_chunk_before_the_app_finishes(tmp_path: Path) -> None:
-    from localharness import start_local
+    from tests.support.localharness import start_local
 
     gate = tmp_path / "gate"
     local = start_local(["--source", "function-url", "--stream"], env={"GATE_FILE": str(gate)})
@@ -102,7 +103,7 @@ def test_streaming_delivers_first_chunk_before_the_app_finishes(tmp_path: Path) 
 def test_streaming_keeps_content_length_and_head_has_no_body() -> None:
     """Through a streamed Function URL: the app's Content-Length reaches the client (the body is not chunked),
     and a HEAD answer carries the size but no body, as in the buffered path."""
-    from localharness import start_local
+    from tests.support.localharness import start_local
 
     local = start_local(["--source", "function-url", "--stream"])
     try:
@@ -125,7 +126,7 @@ def test_streaming_keeps_content_length_and_head_has_no_body() -> None:
 
 
 def test_a_websocket_upgrade_is_named_once() -> None:
-    from localharness import start_local
+    from tests.support.localharness import start_local
 
     local = start_local([])
     try:

@@ -10,12 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from http_client import fetch
-from localharness import Local
 
 from reweb.local import sandbox
+from tests.support.http_client import fetch
+from tests.support.localharness import Local
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]  # every test starts processes
 
 # An app that answers what it finds and does in /tmp: GET /clear?id=N removes /tmp/app and refills it (as MediaWiki's
 # and Redmine's start scripts do at every cold start), GET /fill?mb=N writes N MB to /tmp, GET /hog?mb=N allocates.

@@ -9,14 +9,16 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from http_client import fetch
-from localharness import Local
+
+from tests.support.http_client import fetch
+from tests.support.localharness import Local
 
 pytestmark = pytest.mark.timeout(90)
 
 Run = Callable[..., Local]
 
 
+@pytest.mark.integration
 def test_eight_parallel_requests_to_a_cold_function_are_eight_cold_starts(run_local: Run) -> None:
     local = run_local(["--source", "http-api"])  # the default concurrency, 10
     with ThreadPoolExecutor(8) as pool:
@@ -49,6 +51,7 @@ THROTTLED = {
 }
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("source", sorted(THROTTLED))
 def test_past_the_concurrency_limit_the_front_door_answers_a_throttle(run_local: Run, source: str) -> None:
     local = run_local(["--source", source, "--concurrency", "2"])

@@ -16,10 +16,13 @@ from pathlib import Path
 
 from reweb.local.ports import free_port
 
-HERE = Path(__file__).parent
-APPS = HERE / "apps"
+APPS = Path(__file__).resolve().parents[1] / "local" / "apps"  # the apps tests/local runs
 WEBAPP = [sys.executable, str(APPS / "webapp.py")]
 FAKE_RUNTIME = f"{sys.executable} {APPS / 'fake_runtime.py'}"
+
+
+# tests/local/conftest.py clears it for a test without the integration marker, so the marker stays true.
+may_start = True
 
 
 def descendants(root: int) -> list[int]:
@@ -129,6 +132,8 @@ def start_local(args: list[str], app: list[str] | None = None, env: dict[str, st
                 runtime: str | None = None, terminal: bool = False) -> Local:
     """Start `reweb local` in a session of its own; with terminal=True its stdin, stdout and stderr are a
     pseudo-terminal that is its controlling terminal, as in a terminal window."""
+    if not may_start:
+        raise AssertionError("this test starts reweb local: mark it integration (pytest.mark.integration)")
     port = free_port()
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("REWEB_", "AWS_LWA_"))}
     full_env.pop("PORT", None)
