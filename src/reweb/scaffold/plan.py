@@ -174,7 +174,7 @@ def make_plan(args: argparse.Namespace, command: list[str]) -> Plan:
         plan.wheel = _wheel_source(args.wheel)
         if not out.is_relative_to(context):
             raise ScaffoldError("--install pip: --dir must be inside this folder (the build context), where the "
-                            "Dockerfile's COPY finds the wheel")
+                                "Dockerfile's COPY finds the wheel")
     if plan.apt and not apt_works:
         raise ScaffoldError(f"--apt needs a Debian-based image, not {plan.base}")
     if door == "lattice" and args.iac == "terraform" and timeout > LATTICE_IDLE_DEFAULT:
@@ -206,7 +206,7 @@ def _wheel_source(given: str | None) -> Path:
     pyproject = root / "pyproject.toml"
     if not (pyproject.is_file() and 'name = "reweb-lambda"' in pyproject.read_text()):
         raise ScaffoldError("--install pip: reweb-lambda is not on PyPI yet, and this installation is no checkout of "
-                        "reweb to build its wheel from: give --wheel PATH, or use --install copy")
+                            "reweb to build its wheel from: give --wheel PATH, or use --install copy")
     return root
 
 
@@ -216,7 +216,7 @@ def _writable(what: str, value: str) -> None:
     control = re.search(r"[\x00-\x1f\x7f-\x9f]", value)
     if control:
         raise ScaffoldError(f"{what}: control characters (here U+{ord(control.group()):04X}) cannot be written into "
-                        "the Dockerfile's ENV: set this value in the template's Environment instead")
+                            "the Dockerfile's ENV: set this value in the template's Environment instead")
     try:
         value.encode()
     except UnicodeEncodeError:
@@ -238,5 +238,5 @@ def templates_dir() -> Path:
         if (candidate / "sam").is_dir() and (candidate / "terraform" / "modules" / "reweb").is_dir():
             return candidate
     raise ScaffoldError("this installation of reweb has no deploy templates (deploy/sam, deploy/terraform): "
-                    "run reweb init from a checkout of reweb (pip install -e .)")
+                        "run reweb init from a checkout of reweb (pip install -e .)")
 

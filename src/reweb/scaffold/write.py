@@ -21,7 +21,7 @@ def write(out: Path, files: dict[str, str | bytes], force: bool, generated: Iter
     conflicts = [rel for rel in changed if (out / rel).exists() and rel not in set(generated)]
     if conflicts and not force:
         raise ScaffoldError(f"{os.path.relpath(out)} has files that differ from what would be written "
-                        f"({', '.join(conflicts)}): kept as they are; use --force to overwrite them")
+                            f"({', '.join(conflicts)}): kept as they are; use --force to overwrite them")
     if not changed:
         return []
     if not out.exists():
@@ -54,7 +54,7 @@ def _refuse_links(out: Path, rels: Iterable[str]) -> None:
     for path in sorted(paths):
         if path.is_symlink():
             raise ScaffoldError(f"{os.path.relpath(path)} is a symbolic link: reweb init never writes through one "
-                            "(remove it, or give another --dir)")
+                                "(remove it, or give another --dir)")
 
 
 def _write_new(target: Path, content: bytes) -> None:
