@@ -158,3 +158,15 @@ def test_without_mount_namespaces_one_line_says_so() -> None:
         proc.wait(20)
     said = [line for line in lines if "cannot have a /tmp of their own here" in line]
     assert len(said) == 1 and "--ephemeral-storage" in said[0], lines
+
+
+def test_a_bind_path_that_cannot_be_opened_leaves_no_descriptor_open(tmp_path: Path) -> None:
+    """The handles on the paths to bind are taken one by one: when one fails, those taken before it are closed."""
+    _needs_sandbox()
+    paths = [str(tmp_path), str(Path(sandbox.TMP)), str(tmp_path / "missing")]
+    before = set(os.listdir("/proc/self/fd"))
+    for _ in range(3):
+        with pytest.raises(sandbox.Unavailable, match="No such file"):
+            sandbox.create_mounts(1, paths)
+    leaked = set(os.listdir("/proc/self/fd")) - before
+    assert not leaked, sorted(leaked)

@@ -50,16 +50,21 @@ def named_tmp_paths(words: list[str]) -> list[str]:
     so that what the app reaches beside the named path (a database's unix socket in a sibling directory) is there
     too. Never /tmp itself."""
     found: list[str] = []
+    real_tmp = os.path.realpath(TMP)
     for word in words:
         for part in word.replace("=", ":").split(":"):
-            if not part.startswith(TMP + "/"):
-                continue
+            # Normalised before the check: /tmp/../etc/passwd is /etc/passwd, which the instance's setup would
+            # create, chown and chmod on this machine.
             top = os.path.normpath(part).split(os.sep)[:3]  # "", "tmp", name
-            if len(top) < 3 or top[2] in ("", ".", ".."):
+            if len(top) < 3 or top[0] != "" or top[1] != TMP.lstrip(os.sep) or top[2] in ("", ".", ".."):
                 continue
             path = os.sep.join(top)
-            if os.path.lexists(path) and path not in found:
-                found.append(path)
+            if not os.path.lexists(path) or path in found:
+                continue
+            # A symlink there is followed by the bind: only one that stays under /tmp.
+            if not os.path.realpath(path).startswith(real_tmp + os.sep):
+                continue
+            found.append(path)
     return sorted(found)
 
 
@@ -88,7 +93,8 @@ def create_mounts(size_mb: int, binds: list[str]) -> Mounts:
             _mount("none", "/", None, _MS_REC | _MS_PRIVATE)  # nothing mounted here propagates to this machine
             # Handles on the directories to bind, taken in the new namespace (a bind takes only its own mounts)
             # before the tmpfs hides them.
-            held = [os.open(path, os.O_PATH | os.O_CLOEXEC) for path in binds]
+            for path in binds:  # one by one: when one fails, `finally` closes those taken before it
+                held.append(os.open(path, os.O_PATH | os.O_CLOEXEC))
             stats = [os.stat(path) for path in binds]
             _mount("tmpfs", TMP, "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={size_mb}m,mode=1777")
             for path, fd, st in zip(binds, held, stats, strict=True):
