@@ -159,9 +159,11 @@ def test_fastapi_under_sam_local(sam: Path, image: str, kind: str, tmp_path: Pat
         got = c.get("/media/cover.png", [("Accept", "image/avif,image/webp,*/*")])
         assert got.status == 200 and got.header("content-type") == "image/png", (got, api.output())
         assert got.body == png
-        if kind == "rest":  # SAM's deviation, as docs/deploy.md says: no Accept header, the base64 text
+        if kind == "rest":  # SAM's deviation, as docs/deploy.md says: no Accept header, the base64 text (cut
+            # at the image's own Content-Length, which SAM passes on unchanged)
             bare = c.get("/media/cover.png")
-            assert bare.status == 200 and bare.body == base64.b64encode(png), bare
+            assert bare.status == 200 and bare.body != png, bare
+            assert base64.b64encode(png).startswith(bare.body), bare.body[:40]
 
 
 def test_app_port_8080_under_sam_local_says_what_to_do(sam: Path, image: str, tmp_path: Path) -> None:
