@@ -61,9 +61,9 @@ def test_an_instance_through_its_life_as_the_dashboard_shows_it() -> None:
 
     inst.die("killed: function timeout", "Sandbox.Timedout")
     assert shown(dash) == [(1, "dead", "killed: function timeout", 1)]
-    state = dash.state()
-    assert state["live_instances"] == 0
-    summary = state["summary"]
+    doc = dash.state()
+    assert doc["live_instances"] == 0
+    summary = doc["summary"]
     assert (summary["invocations"], summary["cold_starts"], summary["errors"], summary["billed_ms"]) == (1, 1, 0, 131)
 
 

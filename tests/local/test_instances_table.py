@@ -27,7 +27,7 @@ EVENTS: tuple[Event, ...] = get_args(Event)
 LIVE = [s for s in STATES if s != "dead"]
 
 # The table as Lambda's lifecycle reads (init, SnapStart's snapshot and restore, invoke, freeze), written out.
-EXPECTED = {
+EXPECTED: dict[tuple[State, Event], State] = {
     ("init", "ready"): "idle",
     ("init", "checkpoint"): "snapshot",
     ("snapshot", "restore"): "restoring",

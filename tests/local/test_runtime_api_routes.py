@@ -101,7 +101,7 @@ def outcome(inv: Invocation) -> Outcome:
 
 
 def test_next_hands_over_the_event_with_lambdas_headers() -> None:
-    async def scenario(api: RuntimeApi, _: Instance, inv: Invocation) -> None:
+    async def scenario(api: RuntimeApi, _sandbox: Instance, inv: Invocation) -> None:
         status, body, headers = await route(api, request("GET", "/2018-06-01/runtime/invocation/next"))
         assert (status, body) == (200, b'{"k":1}')
         assert dict(headers) == {
@@ -117,7 +117,7 @@ def test_next_hands_over_the_event_with_lambdas_headers() -> None:
 
 
 def test_only_its_own_host_is_served_and_the_refusal_is_noted_once() -> None:
-    async def scenario(api: RuntimeApi, _: Instance, inv: Invocation) -> None:
+    async def scenario(api: RuntimeApi, _sandbox: Instance, inv: Invocation) -> None:
         for host in ("evil.example:9001", "127.0.0.1:9002", "127.0.0.1"):
             answer = await route(api, request("GET", "/2018-06-01/runtime/invocation/next", host=host))
             assert error_of(answer) == (403, "Forbidden"), host
@@ -130,7 +130,7 @@ def test_only_its_own_host_is_served_and_the_refusal_is_noted_once() -> None:
 
 
 def test_a_buffered_response_settles_the_invocation() -> None:
-    async def scenario(api: RuntimeApi, _: Instance, inv: Invocation) -> None:
+    async def scenario(api: RuntimeApi, _sandbox: Instance, inv: Invocation) -> None:
         status, _body, _ = await route(api, request("POST", f"/2018-06-01/runtime/invocation/{RID}/response",
                                                     b'{"statusCode":200}'))
         assert status == 202 and outcome(inv) == Buffered(b'{"statusCode":200}') and inv.finished.is_set()
@@ -142,7 +142,7 @@ def test_a_buffered_response_settles_the_invocation() -> None:
 
 
 def test_an_answer_for_another_request_id_is_refused() -> None:
-    async def scenario(api: RuntimeApi, _: Instance, inv: Invocation) -> None:
+    async def scenario(api: RuntimeApi, _sandbox: Instance, inv: Invocation) -> None:
         answer = await route(api, request("POST", "/2018-06-01/runtime/invocation/other-id/response", b"{}"))
         assert error_of(answer) == (400, "InvalidRequestID") and not inv.outcome.done()
 
@@ -150,7 +150,7 @@ def test_an_answer_for_another_request_id_is_refused() -> None:
 
 
 def test_a_response_over_6_mb_is_function_response_size_too_large() -> None:
-    async def scenario(api: RuntimeApi, _: Instance, inv: Invocation) -> None:
+    async def scenario(api: RuntimeApi, _sandbox: Instance, inv: Invocation) -> None:
         body = b"x" * (BUFFERED_LIMIT + 1)
         answer = await route(api, request("POST", f"/2018-06-01/runtime/invocation/{RID}/response", body))
         assert error_of(answer) == (413, "RequestEntityTooLarge")
@@ -161,7 +161,7 @@ def test_a_response_over_6_mb_is_function_response_size_too_large() -> None:
 
 
 def test_an_error_keeps_its_type_and_message() -> None:
-    async def scenario(api: RuntimeApi, _: Instance, inv: Invocation) -> None:
+    async def scenario(api: RuntimeApi, _sandbox: Instance, inv: Invocation) -> None:
         body = json.dumps({"errorMessage": "boom", "errorType": "ValueError"}).encode()
         status, _body, _ = await route(api, request(
             "POST", f"/2018-06-01/runtime/invocation/{RID}/error", body,
@@ -172,7 +172,7 @@ def test_an_error_keeps_its_type_and_message() -> None:
 
 
 def test_an_error_without_a_type_or_json_is_unhandled() -> None:
-    async def scenario(api: RuntimeApi, _: Instance, inv: Invocation) -> None:
+    async def scenario(api: RuntimeApi, _sandbox: Instance, inv: Invocation) -> None:
         await route(api, request("POST", f"/2018-06-01/runtime/invocation/{RID}/error", b"not json"))
         assert outcome(inv) == Errored("Unhandled", "")
 
@@ -180,7 +180,7 @@ def test_an_error_without_a_type_or_json_is_unhandled() -> None:
 
 
 def test_an_answer_after_the_kernel_killed_part_of_the_instance_is_out_of_memory() -> None:
-    async def scenario(api: RuntimeApi, _: Instance, inv: Invocation) -> None:
+    async def scenario(api: RuntimeApi, _sandbox: Instance, inv: Invocation) -> None:
         status, _body, _ = await route(api, request("POST", f"/2018-06-01/runtime/invocation/{RID}/response", b"{}"))
         assert status == 202
         assert outcome(inv) == Errored("Runtime.OutOfMemory", "Runtime exited with error: signal: killed")
@@ -189,7 +189,7 @@ def test_an_answer_after_the_kernel_killed_part_of_the_instance_is_out_of_memory
 
 
 def test_a_streamed_response_is_its_chunks_then_the_trailers_end() -> None:
-    async def scenario(api: RuntimeApi, _: Instance, inv: Invocation) -> None:
+    async def scenario(api: RuntimeApi, _sandbox: Instance, inv: Invocation) -> None:
         body = (b"5\r\nhello\r\n6\r\n world\r\n0\r\n"
                 b"Lambda-Runtime-Function-Error-Type: Runtime.Cut\r\n"
                 b"Lambda-Runtime-Function-Error-Body: eA==\r\n\r\n")
@@ -207,7 +207,7 @@ def test_a_streamed_response_is_its_chunks_then_the_trailers_end() -> None:
 
 
 def test_init_and_restore_errors_reach_the_instance() -> None:
-    async def scenario(api: RuntimeApi, sandbox: Instance, _: Invocation) -> None:
+    async def scenario(api: RuntimeApi, sandbox: Instance, _inv: Invocation) -> None:
         for path, header in (("/2018-06-01/runtime/init/error", {"Lambda-Runtime-Function-Error-Type": "Oops"}),
                              ("/2018-06-01/runtime/restore/error", {})):
             status, body, _ = await route(api, request("POST", path, b'{"errorMessage":"x"}', header))
@@ -218,10 +218,10 @@ def test_init_and_restore_errors_reach_the_instance() -> None:
 
 
 def test_restore_next_exists_only_for_a_snapstart_instance() -> None:
-    async def without(api: RuntimeApi, _: Instance, __: Invocation) -> None:
+    async def without(api: RuntimeApi, _sandbox: Instance, _inv: Invocation) -> None:
         assert error_of(await route(api, request("GET", "/2018-06-01/runtime/restore/next"))) == (404, "UnknownPath")
 
-    async def with_it(api: RuntimeApi, _: Instance, __: Invocation) -> None:
+    async def with_it(api: RuntimeApi, _sandbox: Instance, _inv: Invocation) -> None:
         assert (await route(api, request("GET", "/2018-06-01/runtime/restore/next")))[0] == 200
 
     run(without)
@@ -229,7 +229,7 @@ def test_restore_next_exists_only_for_a_snapstart_instance() -> None:
 
 
 def test_an_extension_registers_and_unknown_paths_are_404() -> None:
-    async def scenario(api: RuntimeApi, sandbox: Instance, _: Invocation) -> None:
+    async def scenario(api: RuntimeApi, sandbox: Instance, _inv: Invocation) -> None:
         status, _body, headers = await route(api, request("POST", "/2020-01-01/extension/register", b"{}"))
         assert status == 200 and sandbox.extension_registered
         assert ("Lambda-Extension-Identifier", "reweb-local-extension") in headers
