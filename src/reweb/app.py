@@ -10,7 +10,7 @@ import time
 
 from . import tree
 from .config import Settings
-from .http1 import Connection, ProtocolError, open_socket
+from .http1 import Connection, ProtocolError, open_socket, request_head
 from .log import Log
 
 POLL_INTERVAL = 0.010  # readiness poll: the port is noticed within ~10 ms of opening
@@ -337,8 +337,9 @@ class App:
         try:
             if settings.readiness_protocol == "tcp":
                 return "ready"
-            conn.send(f"GET {settings.wait_path} HTTP/1.1\r\nHost: {settings.authority(settings.check_port)}\r\n"
-                      "User-Agent: reweb-readiness\r\nConnection: close\r\n\r\n".encode())
+            conn.send(request_head("GET", settings.wait_path, [("Host", settings.authority(settings.check_port)),
+                                                               ("User-Agent", "reweb-readiness"),
+                                                               ("Connection", "close")]))
             head = conn.read_head()
             conn.set_deadline(time.monotonic() + 0.2)
             with contextlib.suppress(Exception):
@@ -346,7 +347,7 @@ class App:
             return "ready" if head.status in settings.wait_codes else f"status {head.status}"
         except TimeoutError:
             return "probe: no answer within 2 s"
-        except (ProtocolError, OSError) as exc:
+        except (ProtocolError, OSError, ValueError) as exc:  # ValueError: a wait path request_head refuses
             return f"probe: {exc}"
         finally:
             conn.close()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 
-from .http1 import Connection
+from .http1 import Connection, request_head
 from .log import Log
 
 API = "/2020-01-01/extension"
@@ -21,8 +21,8 @@ def register(address: str, log: Log) -> bool:
     body = b'{"events":[]}'
     try:
         conn.connect()
-        conn.send(f"POST {API}/register HTTP/1.1\r\nHost: {address}\r\nLambda-Extension-Name: {NAME}\r\n"
-                  f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode("latin-1"), body)
+        conn.send(request_head("POST", f"{API}/register", [("Host", address), ("Lambda-Extension-Name", NAME),
+                                                          ("Content-Type", "application/json")], len(body)), body)
         head = conn.read_head()
         conn.read_body(head, 1 << 20)
     except OSError as exc:  # includes the http1 errors' ConnectionError family
@@ -41,8 +41,7 @@ def register(address: str, log: Log) -> bool:
         log.warn("the Extensions API refused reweb's registration: the app will get no SIGTERM at shutdown",
                  status=head.status)
         return False
-    request = (f"GET {API}/event/next HTTP/1.1\r\nHost: {address}\r\n"
-               f"Lambda-Extension-Identifier: {identifier}\r\n\r\n").encode("latin-1")
+    request = request_head("GET", f"{API}/event/next", [("Host", address), ("Lambda-Extension-Identifier", identifier)])
     threading.Thread(target=_wait_for_events, args=(conn, request), name="reweb-extension", daemon=True).start()
     return True
 

@@ -13,14 +13,26 @@ from collections.abc import Iterable, Iterator
 Headers = list[tuple[str, str]]
 
 
-def _last(headers: Headers, name: str) -> str | None:
-    """The last value of a header (names compare case-insensitively)."""
+def header_value(headers: Headers, name: str) -> str | None:
+    """The one lookup rule of reweb, for every message it reads or writes: names compare case-insensitively and
+    the LAST value of a repeated field wins. Framing fields never get here twice (http1 refuses a repeated
+    Content-Length, and Content-Length with Transfer-Encoding); for any other single-valued field a repeat makes
+    the message invalid (RFC 9110 5.3) and one answer is as good as another, so reweb gives the one Lambda's
+    front doors give (a REST API's and an ALB's single-valued `headers` map keeps the last value of a repeated
+    header), which a {name: value} dict built from the list (field_map) agrees with. List fields (Set-Cookie...)
+    are read as lists, not through this."""
     name = name.lower()
     found = None
     for key, value in headers:
         if key.lower() == name:
             found = value
     return found
+
+
+def field_map(headers: Headers) -> dict[str, str]:
+    """{lower-case name: value}, by the rule of header_value (the last value wins): one pass, for a caller that
+    looks up many fields of one message."""
+    return {name.lower(): value for name, value in headers}
 
 
 class HttpRequest:
@@ -42,7 +54,7 @@ class HttpRequest:
         return f"{self.path}?{self.query}" if self.query else self.path
 
     def header(self, name: str) -> str | None:
-        return _last(self.headers, name)
+        return header_value(self.headers, name)
 
     def _key(self) -> tuple[object, ...]:
         return (self.method, self.path, self.query, self.headers, self.body)
@@ -71,7 +83,7 @@ class HttpResponse:
         self.origin = "app"  # or "reweb" for an answer reweb made itself (errors name who failed)
 
     def header(self, name: str) -> str | None:
-        return _last(self.headers, name)
+        return header_value(self.headers, name)
 
     def chunks(self) -> Iterable[bytes]:
         if self.body:

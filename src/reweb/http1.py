@@ -1,7 +1,13 @@
-"""A small, fast HTTP/1.1 client connection: one persistent socket, blocking I/O, strict parsing.
+"""reweb's one HTTP/1.1 wire module: the pure framing rules, and a small, fast client connection on top of them.
 
-Used for both the Runtime API and the app. Hand-written rather than http.client because http.client parses
-every header block with the email package (tens of µs per exchange, billed on every invocation) and gives no
+The pure part (no I/O) is shared by every side that speaks HTTP/1.1: the chunk-size parser, the header-block
+parser (status line for the client, request line for the emulator's server, trailers), the request-head writer.
+The client (Connection: one persistent socket, blocking I/O) talks to both the Runtime API and the app; the
+emulator's Runtime API (local/http11.py) reads requests with the same functions on asyncio streams. One rule
+each, so the two sides cannot disagree on what valid HTTP/1.1 is.
+
+The client is hand-written rather than http.client because http.client
+parses every header block with the email package (tens of µs per exchange, billed on every invocation) and gives no
 hook to set TCP_QUICKACK; see docs/performance.md for the numbers.
 
 The app may be anything, so everything it sends is checked as a production reverse proxy would: one deadline
@@ -18,7 +24,7 @@ import socket
 from collections.abc import Iterator
 from time import monotonic
 
-from .http import Headers
+from .http import Headers, header_value
 
 MAX_LINE = 65536
 MAX_HEADERS = 256
@@ -26,7 +32,12 @@ MAX_INTERIM = 32  # 1xx answers before the real one; more is an app stuck in a l
 _QUICKACK = getattr(socket, "TCP_QUICKACK", None)
 _HEX = b"0123456789abcdefABCDEF"
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
-_KNOWN_NAMES: set[str] = set()  # header names already checked: the same few dozen recur on every answer
+_KNOWN_NAMES: set[str] = set()  # header names already checked: the same few dozen recur on every message
+_CONTROL = re.compile(r"[\r\n\x00]")
+_BAD_TARGET = re.compile(r"[\x00-\x20]")
+_EXT_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # in a chunk-ext: any CTL but HTAB
+_FRAMING = frozenset({"content-length", "transfer-encoding", "connection"})
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"})  # tokens: no regex for these
 
 
 class ProtocolError(Exception):
@@ -65,11 +76,7 @@ class ResponseHead:
         self.keep_alive = keep_alive
 
     def get(self, name: str) -> str | None:
-        name = name.lower()
-        for key, value in self.headers:
-            if key.lower() == name:
-                return value
-        return None
+        return header_value(self.headers, name)  # the one rule: the last value wins
 
 
 class _SocketReader(io.RawIOBase):
@@ -250,7 +257,7 @@ class Connection:
             buffered = reader.peek(1)
             end = buffered.find(b"\r\n\r\n")
             raw = reader.read(end + 4)[:-2] if end > 0 else self._read_head_lines()
-            head = _parse_head(raw, head_request)
+            head = parse_response_head(raw, head_request)
             status = head.status
             if status >= 200:
                 if not reusable:
@@ -334,7 +341,7 @@ class Connection:
         reader = self.reader
         total = 0
         while True:
-            size = _chunk_size(reader.readline(MAX_LINE))
+            size = chunk_size(reader.readline(MAX_LINE))
             if size == 0:
                 for _ in range(MAX_HEADERS):  # trailers, ignored
                     line = reader.readline(MAX_LINE)
@@ -359,7 +366,7 @@ class Connection:
                 if len(data) < size:
                     raise Truncated("connection closed inside a chunk")
                 yield data
-            if reader.readline(3) not in (b"\r\n", b"\n"):
+            if reader.readline(3) != b"\r\n":  # CRLF only (RFC 9112 7.1), as the emulator's server side
                 raise ProtocolError("a chunk is longer than its size line says")
 
 
@@ -368,13 +375,21 @@ def _unfinished(line: bytes, inside: str, too_long: str) -> ProtocolError:
     return Truncated(f"connection closed inside {inside}") if len(line) < MAX_LINE else ProtocolError(too_long)
 
 
-def _chunk_size(line: bytes) -> int:
-    """The size of a chunked-body line: hex digits only (no sign, 0x or _ as int() would take), at most
-    16 of them, optionally followed by ;extensions."""
-    if not line.endswith(b"\n"):
+# -- the pure framing rules --------------------------------------------------------------------------------------
+
+
+def chunk_size(line: bytes) -> int:
+    """The size on a chunk-size line, the line as read (readline(MAX_LINE): with its CRLF, if it ended).
+    RFC 9112 7.1: 1*HEXDIG, at most 16 of them (no sign, 0x or _ as int() would take, no leading whitespace),
+    then an optional chunk-ext (ignored, but without control bytes), optional whitespace and CRLF. CRLF only:
+    the bare-LF leniency of RFC 9112 2.2 is for the start line and field lines, not for the chunk grammar."""
+    if not line.endswith(b"\r\n"):
+        if line.endswith(b"\n"):
+            raise ProtocolError(f"a chunk size line not ended by CRLF: {line[:40]!r}")
         raise _unfinished(line, "a chunked body", "chunk size line too long")
-    digits = line.split(b";", 1)[0].strip(b" \t\r\n")
-    if not digits or len(digits) > 16 or digits.strip(_HEX):
+    digits, semi, ext = line[:-2].partition(b";")
+    digits = digits.rstrip(b" \t")  # BWS before the ext, or OWS before the CRLF
+    if not digits or len(digits) > 16 or digits.strip(_HEX) or (semi and _EXT_CONTROL.search(ext)):
         raise ProtocolError(f"bad chunk size line {line[:40]!r}")
     return int(digits, 16)
 
@@ -384,39 +399,40 @@ def _bad_head(text: str) -> ProtocolError:
         if "\r" in line or "\x00" in line:
             name = line.partition(":")[0][:40]
             return ProtocolError(f"a CR or NUL byte inside the header line {name!r}")
-    return ProtocolError("a CR or NUL byte in the response head")
+    return ProtocolError("a CR or NUL byte in the message head")
 
 
-def _parse_head(raw: bytes, head_request: bool) -> ResponseHead:
-    """Status line and header lines (each ending in CRLF or LF), without the blank line."""
+def _fields(raw: bytes, unfold: bool, start: bool = True) -> tuple[str, Headers, int | None, bool, str]:
+    """The one header-block parser: (start line, headers, Content-Length or None, chunked, Connection in lower
+    case) of a head whose lines each end in CRLF or LF (RFC 9112 2.2), without the blank line that ends it; with
+    start=False there is no start line (trailers). A bare CR or a NUL anywhere is refused: header injection in the
+    making. Names must be tokens with no whitespace before the colon; values lose their surrounding SP/HTAB. The
+    framing fields are checked as a smuggling-proof proxy does: one Content-Length of ASCII digits, a
+    Transfer-Encoding that ends in chunked, never both. obs-fold (RFC 9112 5.2): a client must unfold it
+    (unfold=True), a server may refuse it and does (unfold=False); never into a framing field."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         text = raw.decode("latin-1")  # keeps every byte; nothing else can be done for such a header
     # Split on LF only: str.splitlines() would also split inside values at \x0c, \x1c, U+2028...
     text = text.lstrip("\r\n").replace("\r\n", "\n").rstrip("\n")
-    if "\r" in text or "\x00" in text:  # a bare CR or a NUL: header injection in the making
+    if "\r" in text or "\x00" in text:
         raise _bad_head(text)
-    status_line, *header_lines = text.split("\n")
-    if len(header_lines) > MAX_HEADERS:
+    lines = text.split("\n")
+    first = lines.pop(0) if start else ""
+    if len(lines) > MAX_HEADERS:
         raise ProtocolError(f"more than {MAX_HEADERS} header lines")
-    parts = status_line.split(" ", 2)
-    code = parts[1] if len(parts) > 1 else ""
-    if (not parts[0].startswith("HTTP/1.") or len(code) != 3 or not code.isascii() or not code.isdigit()
-            or not "100" <= code <= "599"):
-        raise ProtocolError(f"not an HTTP/1.x status line (status 100-599): {status_line[:80]!r}")
-    version, status = parts[0], int(code)
-    reason = parts[2] if len(parts) > 2 else ""
     headers: Headers = []
     length: int | None = None
     chunked = False
-    keep_alive = version != "HTTP/1.0"
+    connection = ""
     known = _KNOWN_NAMES
-    for line in header_lines:
+    for line in lines:
         name, sep, value = line.partition(":")
         if not sep or name not in known:
             if not sep or _TOKEN.match(name) is None:
-                if line[:1] in (" ", "\t") and headers:  # obsolete line folding
+                if (unfold and line[:1] in (" ", "\t") and headers
+                        and headers[-1][0].lower() not in _FRAMING):  # obsolete line folding
                     headers[-1] = (headers[-1][0], headers[-1][1] + " " + line.strip(" \t"))
                     continue
                 raise ProtocolError(f"bad header line {line[:80]!r}")
@@ -439,20 +455,118 @@ def _parse_head(raw: bytes, head_request: bool) -> ResponseHead:
                 raise ProtocolError(f"Transfer-Encoding {value[:40]!r} does not end in chunked")
             chunked = True
         elif lower == "connection":
-            tokens = value.lower()
-            if "close" in tokens:
-                keep_alive = False
-            elif "keep-alive" in tokens:
-                keep_alive = True
+            connection = value.lower()
     if chunked and length is not None:
         raise ProtocolError("both Content-Length and Transfer-Encoding (a request smuggling pattern)")
+    return first, headers, length, chunked, connection
+
+
+def _keep_alive(version: str, connection: str) -> bool:
+    """RFC 9112 9.3: HTTP/1.1 persists unless "close"; HTTP/1.0 only with "keep-alive"."""
+    if "close" in connection:
+        return False
+    return version != "HTTP/1.0" or "keep-alive" in connection
+
+
+def parse_response_head(raw: bytes, head_request: bool = False) -> ResponseHead:
+    """Status line and header lines (each ending in CRLF or LF), without the blank line."""
+    status_line, headers, length, chunked, connection = _fields(raw, True)
+    parts = status_line.split(" ", 2)
+    code = parts[1] if len(parts) > 1 else ""
+    if (not parts[0].startswith("HTTP/1.") or len(code) != 3 or not code.isascii() or not code.isdigit()
+            or not "100" <= code <= "599"):
+        raise ProtocolError(f"not an HTTP/1.x status line (status 100-599): {status_line[:80]!r}")
+    status = int(code)
+    keep_alive = _keep_alive(parts[0], connection)
     if head_request or status in (204, 304) or status < 200:
         length, chunked = 0, False
     elif chunked:
         length = None
     elif length is None:
         keep_alive = False  # no framing: the body ends when the connection does
-    return ResponseHead(status, reason, headers, length, chunked, keep_alive)
+    return ResponseHead(status, parts[2] if len(parts) > 2 else "", headers, length, chunked, keep_alive)
+
+
+_parse_head = parse_response_head  # the name bench/stages.py times
+
+
+class RequestHead:
+    __slots__ = ("chunked", "headers", "keep_alive", "length", "method", "target", "version")
+
+    def __init__(self, method: str, target: str, version: str, headers: Headers, length: int | None,
+                 chunked: bool, keep_alive: bool) -> None:
+        self.method = method
+        self.target = target
+        self.version = version
+        self.headers = headers
+        self.length = length  # None when chunked; 0 when the request has no framing (RFC 9112 6.3: no body)
+        self.chunked = chunked
+        self.keep_alive = keep_alive
+
+
+def parse_request_head(raw: bytes) -> RequestHead:
+    """Request line and header lines (each ending in CRLF or LF), without the blank line: the server side."""
+    # A Transfer-Encoding that does not end in chunked is refused by _fields: RFC 9112 6.3 makes it a 400.
+    request_line, headers, length, chunked, connection = _fields(raw, False)
+    parts = request_line.split(" ")
+    if (len(parts) != 3 or not parts[2].startswith("HTTP/1.") or _TOKEN.match(parts[0]) is None
+            or not parts[1] or _BAD_TARGET.search(parts[1])):
+        raise ProtocolError(f"bad request line {request_line[:80]!r}")
+    if length is None and not chunked:
+        length = 0
+    return RequestHead(parts[0], parts[1], parts[2], headers, length, chunked, _keep_alive(parts[2], connection))
+
+
+def parse_trailers(raw: bytes) -> Headers:
+    """The trailer fields after a last chunk (each line ending in CRLF or LF), without the blank line."""
+    if not raw.strip(b"\r\n"):
+        return []
+    return _fields(raw, False, start=False)[1]
+
+
+def _all_tokens(headers: Headers) -> bool:
+    known = _KNOWN_NAMES
+    for name, _ in headers:
+        if name not in known:
+            if _TOKEN.match(name) is None:
+                return False
+            if len(known) < 4096:
+                known.add(name)
+    return True
+
+
+def header_block(headers: Headers) -> str:
+    """Header lines for request_head, each ending in CRLF. A header whose name is not a token is dropped and
+    CR, LF and NUL in a value become spaces: whatever a caller passes (an event's headers, an error type), it can
+    never add a line or smuggle a second request. Made once for headers that never change (the Runtime API's)."""
+    block = "".join([f"{name}: {value}\r\n" for name, value in headers])
+    # Clean when the only CR and LF are the line ends, there is no NUL, and every name is a token: a few
+    # memchr-speed counts (a regex over the whole block cost 10 us a request); the repair is the rare path.
+    lines = len(headers)
+    if block.count("\n") != lines or block.count("\r") != lines or "\x00" in block or not _all_tokens(headers):
+        block = "".join([f"{name}: {_CONTROL.sub(' ', value)}\r\n"
+                         for name, value in headers if _TOKEN.match(name) is not None])
+    return block
+
+
+def request_head(method: str, target: str, headers: Headers | str, length: int | None = None) -> bytes:
+    """The one request-head writer: request line, headers (a list, or a block header_block made), Content-Length
+    when `length` is given, blank line. ValueError for a method that is not a token or an empty target or one
+    with a space or control byte (a request id from the Runtime API goes into one)."""
+    if method not in _METHODS and _TOKEN.match(method) is None:
+        raise ValueError(f"invalid method {method[:20]!r}")
+    if not target or ((" " in target or not target.isprintable()) and _BAD_TARGET.search(target)):
+        raise ValueError("invalid characters in the request target")  # isprintable(): no CTL, faster than a regex
+    block = headers if headers.__class__ is str else header_block(headers)  # type: ignore[arg-type]
+    head = (f"{method} {target} HTTP/1.1\r\n{block}\r\n" if length is None
+            else f"{method} {target} HTTP/1.1\r\n{block}Content-Length: {length}\r\n\r\n")
+    try:
+        return head.encode("latin-1")
+    except UnicodeEncodeError:
+        return head.encode("utf-8", "replace")  # non-Latin-1 header values travel as UTF-8 bytes
+
+
+# -- sockets --------------------------------------------------------------------------------------------------------
 
 
 def open_socket(host: str, port: int, timeout: float | None) -> socket.socket:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 
-from .http1 import Connection, ResponseHead
+from .http import Headers, field_map
+from .http1 import Connection, ResponseHead, header_block, request_head
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -45,8 +46,12 @@ class RuntimeClient:
     def __init__(self, address: str) -> None:
         host, _, port = address.rpartition(":")
         self.host = host or "127.0.0.1"
-        self.authority = address.encode("ascii")
+        self.authority = address
         self.conn = Connection(self.host.strip("[]"), int(port))
+        # The two GETs never change: written once, not per invocation.
+        self.next_head = request_head("GET", f"{API}/invocation/next", [("Host", address)])
+        self.restore_head = request_head("GET", f"{API}/restore/next", [("Host", address)])
+        self.json_block = header_block([("Host", address), ("Content-Type", "application/json")])
 
     def _exchange(self, head: bytes, body: bytes = b"", parts: list[bytes] | None = None) -> tuple[ResponseHead, bytes]:
         for attempt in (0, 1):
@@ -72,11 +77,10 @@ class RuntimeClient:
         raise AssertionError("unreachable")
 
     def next(self) -> Invocation:
-        head, body = self._exchange(b"GET " + API.encode() + b"/invocation/next HTTP/1.1\r\nHost: "
-                                    + self.authority + b"\r\n\r\n")
+        head, body = self._exchange(self.next_head)
         if head.status != 200:
             raise RuntimeError_(head.status, body)
-        fields = {name.lower(): value for name, value in head.headers}
+        fields = field_map(head.headers)
         try:
             deadline = int(fields.get("lambda-runtime-deadline-ms", "0"))
         except ValueError:
@@ -92,9 +96,10 @@ class RuntimeClient:
             body=body,
         )
 
-    def _post(self, path: str, payload: bytes, extra: str = "", content_type: str = "application/json") -> None:
-        head = (f"POST {API}{path} HTTP/1.1\r\nHost: {self.authority.decode()}\r\nContent-Type: {content_type}\r\n"
-                f"{extra}Content-Length: {len(payload)}\r\n\r\n").encode("latin-1")
+    def _post(self, path: str, payload: bytes, extra: Headers | None = None,
+              content_type: str = "application/json") -> None:
+        fields = [("Host", self.authority), ("Content-Type", content_type)]
+        head = request_head("POST", f"{API}{path}", fields + extra if extra else fields, len(payload))
         response, body = self._exchange(head, payload)
         if response.status >= 300:
             raise RuntimeError_(response.status, body)
@@ -105,29 +110,27 @@ class RuntimeClient:
     def respond_parts(self, request_id: str, parts: list[bytes]) -> None:
         """The result as parts sent in one scatter-gather write: a large body is never joined."""
         size = sum(map(len, parts))
-        head = (f"POST {API}/invocation/{request_id}/response HTTP/1.1\r\nHost: {self.authority.decode()}\r\n"
-                f"Content-Type: application/json\r\nContent-Length: {size}\r\n\r\n").encode("latin-1")
+        head = request_head("POST", f"{API}/invocation/{request_id}/response", self.json_block, size)
         response, body = self._exchange(head, parts=parts)
         if response.status >= 300:
             raise RuntimeError_(response.status, body)
 
     def error(self, request_id: str, error_type: str, message: str) -> None:
         self._post(f"/invocation/{request_id}/error", _error_body(error_type, message),
-                   f"Lambda-Runtime-Function-Error-Type: {error_type}\r\n")
+                   [("Lambda-Runtime-Function-Error-Type", error_type)])
 
     def phase_error(self, phase: str, error_type: str, message: str, log: Log) -> None:
         """An init or restore failure (POST /runtime/{phase}/error), told to Lambda if it still listens; if not,
         the caller's log line before this one is what remains."""
         try:
             self._post(f"/{phase}/error", _error_body(error_type, message),
-                       f"Lambda-Runtime-Function-Error-Type: {error_type}\r\n")
+                       [("Lambda-Runtime-Function-Error-Type", error_type)])
         except Exception as exc:
             log.error(f"could not report the {phase} error", reason=str(exc))
 
     def restore_next(self) -> None:
         """SnapStart: blocks while Lambda takes the snapshot; returns in a restored sandbox."""
-        head, body = self._exchange(b"GET " + API.encode() + b"/restore/next HTTP/1.1\r\nHost: "
-                                    + self.authority + b"\r\n\r\n")
+        head, body = self._exchange(self.restore_head)
         if head.status != 200:
             raise RuntimeError_(head.status, body)
 
@@ -152,18 +155,18 @@ class ResponseStream:
         conn = self.client.conn
         if not conn.connected:
             conn.connect()
-        head = (f"POST {API}/invocation/{self.request_id}/response HTTP/1.1\r\n"
-                f"Host: {self.client.authority.decode()}\r\n"
-                f"Content-Type: {self.content_type}\r\n"
-                "Lambda-Runtime-Function-Response-Mode: streaming\r\n"
-                "Transfer-Encoding: chunked\r\n"
-                "Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body\r\n\r\n")
+        head = request_head("POST", f"{API}/invocation/{self.request_id}/response", [
+            ("Host", self.client.authority),
+            ("Content-Type", self.content_type),
+            ("Lambda-Runtime-Function-Response-Mode", "streaming"),
+            ("Transfer-Encoding", "chunked"),
+            ("Trailer", "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body")])
         try:
-            conn.send_raw(head.encode("latin-1"))
+            conn.send_raw(head)
         except OSError:
             # A stale keep-alive socket; nothing was accepted yet, so a fresh connection is safe.
             conn.connect()
-            conn.send_raw(head.encode("latin-1"))
+            conn.send_raw(head)
         self.started = True
 
     def write(self, data: bytes) -> None:

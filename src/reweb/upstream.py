@@ -6,18 +6,22 @@ timeout -> 504, garbage -> 502, too large -> 502 with the size. No exception of 
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 
 from .http import HttpRequest, HttpResponse
-from .http1 import BodyTooLarge, Connection, PeerClosed, ProtocolError, ResponseHead, Truncated, UpgradeRefused
+from .http1 import (
+    BodyTooLarge,
+    Connection,
+    PeerClosed,
+    ProtocolError,
+    ResponseHead,
+    Truncated,
+    UpgradeRefused,
+    request_head,
+)
 from .log import Log
 
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
-_KNOWN_TOKENS: set[str] = set()  # header names already checked: the same few dozen recur on every request
-_CONTROL = re.compile(r"[\r\n\x00]")
-_BAD_TARGET = re.compile(r"[\x00-\x20]")
 _BODYLESS_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS", "TRACE"})
 
 
@@ -30,46 +34,15 @@ class UpstreamError(Exception):
         self.exact = exact  # too_large: size is the whole body's (Content-Length), not what was seen so far
 
 
-def _is_token(text: str) -> bool:
-    return _TOKEN.match(text) is not None
-
-
-def _all_tokens(headers: list[tuple[str, str]]) -> bool:
-    known = _KNOWN_TOKENS
-    for name, _ in headers:
-        if name not in known:
-            if _TOKEN.match(name) is None:
-                return False
-            if len(known) < 4096:
-                known.add(name)
-    return True
-
-
 def serialize_head(request: HttpRequest) -> bytes:
-    """Request line and headers. Header names that are not tokens and CR/LF in values are dropped or
-    blanked: an event must never be able to smuggle a second request to the app."""
-    if not _is_token(request.method):
-        raise UpstreamError("bad_request", f"invalid method {request.method[:20]!r}")
-    target = request.target
-    if _BAD_TARGET.search(target):
-        raise UpstreamError("bad_request", "invalid characters in the request target")
-    headers = request.headers
-    block = "".join([f"{name}: {value}\r\n" for name, value in headers])
-    # Clean when the only CR and LF are the line ends, there is no NUL, and every name is a token: a few
-    # memchr-speed counts (a regex over the whole block cost 10 us a request); the repair is the rare path.
-    lines = len(headers)
-    if (block.count("\n") != lines or block.count("\r") != lines or "\x00" in block
-            or not _all_tokens(headers)):
-        block = "".join([f"{name}: {_CONTROL.sub(' ', value)}\r\n"
-                         for name, value in request.headers if _is_token(name)])
-    length = ""
-    if request.body or request.method not in _BODYLESS_METHODS:
-        length = f"Content-Length: {len(request.body)}\r\n"
-    head = f"{request.method} {target} HTTP/1.1\r\n{block}{length}\r\n"
+    """Request line and headers, by http1's one writer: header names that are not tokens and CR/LF in values
+    are dropped or blanked, so an event can never smuggle a second request to the app."""
+    body = request.body
     try:
-        return head.encode("latin-1")
-    except UnicodeEncodeError:
-        return head.encode("utf-8", "replace")  # non-Latin-1 header values travel as UTF-8 bytes
+        return request_head(request.method, request.target, request.headers,
+                            len(body) if body or request.method not in _BODYLESS_METHODS else None)
+    except ValueError as exc:
+        raise UpstreamError("bad_request", str(exc)) from None
 
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})

@@ -12,10 +12,13 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-Headers = list[tuple[str, str]]
+from ..http import header_value
+from ..http1 import MAX_HEADERS, MAX_LINE, ProtocolError, chunk_size, parse_request_head, parse_trailers
 
-MAX_LINE = 64 * 1024
-MAX_HEADERS = 200
+# The framing rules (request line, header block, Content-Length / Transfer-Encoding, chunk sizes, trailers) are
+# reweb.http1's, the ones the adapter's client side uses: this module only reads lines off an asyncio stream.
+
+Headers = list[tuple[str, str]]
 
 
 class BadRequest(Exception):
@@ -35,29 +38,15 @@ class Request:
     reader: asyncio.StreamReader
     trailers: Headers = field(default_factory=list)
     consumed: bool = False
+    length: int | None = 0  # Content-Length; None when chunked
+    chunked: bool = False
+    keep_alive: bool = True
 
     def header(self, name: str) -> str | None:
-        name = name.lower()
-        for key, value in reversed(self.headers):
-            if key.lower() == name:
-                return value
-        return None
+        return header_value(self.headers, name)
 
     def trailer(self, name: str) -> str | None:
-        name = name.lower()
-        for key, value in reversed(self.trailers):
-            if key.lower() == name:
-                return value
-        return None
-
-    @property
-    def chunked(self) -> bool:
-        return "chunked" in (self.header("transfer-encoding") or "").lower()
-
-    @property
-    def keep_alive(self) -> bool:
-        conn = (self.header("connection") or "").lower()
-        return "close" not in conn if self.version == "HTTP/1.1" else "keep-alive" in conn
+        return header_value(self.trailers, name)
 
     async def iter_body(self) -> AsyncIterator[bytes]:
         """The body as it arrives; for chunked bodies `trailers` is filled when the iterator ends."""
@@ -66,20 +55,19 @@ class Request:
         self.consumed = True
         if self.chunked:
             while True:
-                size_line = await _readline(self.reader)
                 try:
-                    size = int(size_line.split(b";", 1)[0].strip(), 16)
-                except ValueError as exc:
-                    raise BadRequest("bad chunk size") from exc
-                if size == 0:
-                    self.trailers = await _read_headers(self.reader)
-                    return
+                    size = chunk_size(await _readline(self.reader))
+                    if size == 0:
+                        self.trailers = parse_trailers(await _read_head(self.reader))
+                        return
+                except ProtocolError as exc:
+                    raise BadRequest(str(exc)) from exc
                 data = await self.reader.readexactly(size)
                 if await self.reader.readexactly(2) != b"\r\n":
                     raise BadRequest("chunk not followed by CRLF")
                 yield data
         else:
-            remaining = int(self.header("content-length") or "0")
+            remaining = self.length or 0
             while remaining > 0:
                 data = await self.reader.read(min(remaining, 65536))
                 if not data:
@@ -109,39 +97,39 @@ class Request:
 
 
 async def _readline(reader: asyncio.StreamReader) -> bytes:
+    """One line with its line end."""
     line = await reader.readuntil(b"\n")
     if len(line) > MAX_LINE:
         raise BadRequest("line too long")
-    return line.rstrip(b"\r\n")
+    return line
 
 
-async def _read_headers(reader: asyncio.StreamReader) -> Headers:
-    headers: Headers = []
+async def _read_head(reader: asyncio.StreamReader, first: bytes = b"") -> bytes:
+    """The lines up to the blank line that ends a head (or a trailer section), without it."""
+    lines = [first] if first else []
     while True:
         line = await _readline(reader)
-        if not line:
-            return headers
-        if len(headers) >= MAX_HEADERS:
+        if line in (b"\r\n", b"\n"):
+            return b"".join(lines)
+        if len(lines) > MAX_HEADERS:
             raise BadRequest("too many headers")
-        name, sep, value = line.decode("latin-1").partition(":")
-        if not sep or not name or name != name.strip():
-            raise BadRequest("bad header line")
-        headers.append((name, value.strip()))
+        lines.append(line)
 
 
 async def read_request(reader: asyncio.StreamReader) -> Request | None:
     """The next request on a connection, or None when the client closed it cleanly."""
     try:
         line = await _readline(reader)
-        while not line:  # tolerate stray CRLF between requests (RFC 9112 2.2)
+        while line in (b"\r\n", b"\n"):  # tolerate stray CRLF between requests (RFC 9112 2.2)
             line = await _readline(reader)
     except asyncio.IncompleteReadError:
         return None
-    parts = line.decode("latin-1").split(" ")
-    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-        raise BadRequest("bad request line")
-    headers = await _read_headers(reader)
-    return Request(parts[0], parts[1], parts[2], headers, reader)
+    try:
+        head = parse_request_head(await _read_head(reader, line))
+    except ProtocolError as exc:
+        raise BadRequest(str(exc)) from exc
+    return Request(head.method, head.target, head.version, head.headers, reader, length=head.length,
+                   chunked=head.chunked, keep_alive=head.keep_alive)
 
 
 _REASONS = {200: "OK", 202: "Accepted", 400: "Bad Request", 403: "Forbidden", 404: "Not Found",
