@@ -18,8 +18,10 @@ if TYPE_CHECKING:
     from typing import Any
 
 # Headers only reweb may set; copies a client sent are removed (the trace id too: the Runtime API's is the real one).
+# X-Original-URL / X-Rewrite-URL: IIS's, which Zend/Laminas (and Symfony before 5) route on instead of the path,
+# so a client could reach a path the gateway never saw (a SnapStart hook's); reweb never sets them.
 FORGEABLE = frozenset({"x-amzn-request-context", "x-amzn-lambda-context", "x-amzn-trace-id", "x-amz-tenant-id",
-                       "x-forwarded-prefix"})
+                       "x-forwarded-prefix", "x-original-url", "x-rewrite-url"})
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "0.0.0.0", "[::1]", "::1"})
 COMPRESS_MIN_BYTES = 256
 
@@ -52,7 +54,8 @@ def prepare_request(request: HttpRequest, *, request_context: object, lambda_ctx
     auth_source = authorization_source.lower()
     for name, value in request.headers:
         lower = name.lower()
-        if lower in FORGEABLE:
+        # CGI-style servers (PHP) read X_Original_URL as X-Original-URL: HTTP_X_ORIGINAL_URL either way.
+        if lower in FORGEABLE or ("_" in lower and lower.replace("_", "-") in FORGEABLE):
             continue
         if auth_source and lower == auth_source:
             auth_value = value
@@ -199,7 +202,7 @@ def _coding_for(response: HttpResponse, request: HttpRequest, force: bool, negot
     Like nginx and Apache, never a part (206, or any answer with Content-Range: its numbers count the app's
     bytes), never an answer the app marked `Cache-Control: no-transform` (RFC 9110 7.7), and REWEB_FORCE_GZIP
     does not override either: a gzipped part with the original's Content-Range is corrupt for any client."""
-    if not (force or negotiate) or response.status in (204, 206, 304) or request.method == "HEAD":
+    if not (force or negotiate) or response.status in (204, 206):
         return None
     content_type = encoding = None
     for name, value in response.headers:
@@ -246,7 +249,7 @@ def _vary_accept_encoding(headers: Headers) -> None:
 
 def _encoded_headers(headers: Headers, coding: str, length: int | None) -> Headers:
     """The encoded variant's headers in one pass: what describes the app's bytes goes (ETag weakened), the
-    coding, length and Vary come."""
+    coding (unless "": a 304 has no content to be encoded), length and Vary come."""
     out: Headers = []
     vary_named = False
     for name, value in headers:
@@ -258,7 +261,8 @@ def _encoded_headers(headers: Headers, coding: str, length: int | None) -> Heade
         if lower == "vary" and not vary_named:
             vary_named = _has_token(value, "accept-encoding") or value.strip() == "*"
         out.append((name, value))
-    out.append(("Content-Encoding", coding))
+    if coding:
+        out.append(("Content-Encoding", coding))
     if length is not None:
         out.append(("Content-Length", str(length)))
     if not vary_named:
@@ -266,11 +270,34 @@ def _encoded_headers(headers: Headers, coding: str, length: int | None) -> Heade
     return out
 
 
+def _without_body(response: HttpResponse, request: HttpRequest, force: bool, negotiate: bool) -> bool:
+    """A 304 or an answer to HEAD (True): no body to touch, but the header fields of the 200 or GET it stands
+    for (RFC 9110 15.4.5, 9.3.2), else a cache keeps a 304's strong ETag apart from the W/ copy it holds
+    (RFC 9111 4.3.4). A 304 gets the weak ETag and Vary, no Content-Encoding (it has no content); a HEAD gets
+    the coding too but no Content-Length: the encoded length is unknown without compressing. A HEAD whose GET
+    would be empty or too small to compress (its Content-Length says so) is left as the GET would be."""
+    if response.status != 304 and request.method != "HEAD":
+        return False
+    if response.status != 304:
+        length = response.header("content-length")
+        if length is not None and length.strip().isdigit() and (
+                int(length) == 0 or (not force and int(length) < COMPRESS_MIN_BYTES)):
+            return True
+    coding = _coding_for(response, request, force, negotiate)
+    if coding:
+        response.headers = _encoded_headers(response.headers, "" if response.status == 304 else coding, None)
+    elif coding == "":
+        _vary_accept_encoding(response.headers)
+    return True
+
+
 def maybe_compress_stream(response: HttpResponse, request: HttpRequest, *, force: bool, negotiate: bool) -> None:
     """The streaming twin of maybe_compress (no peer compresses a Lambda response stream): the same rules, with
     the body compressed piece by piece as it arrives, each piece flushed (gzip's Z_SYNC_FLUSH, Brotli's flush)
     so the client gets it at once, not when the compressor's buffer fills. A streamed answer has no length to
     check: type decides."""
+    if _without_body(response, request, force, negotiate):
+        return
     coding = _coding_for(response, request, force, negotiate)
     if not coding:
         if coding == "":
@@ -334,6 +361,8 @@ def maybe_compress(response: HttpResponse, request: HttpRequest, *, force: bool,
     """Compress the body in place: gzip always with `force` (re:Web's REWEB_FORCE_GZIP), else Brotli or gzip as
     the client prefers, when the type compresses well. Never a body that is already encoded, empty, or tiny,
     nor a part or a no-transform answer (_coding_for); the encoded variant's headers: _encoded_headers."""
+    if _without_body(response, request, force, negotiate):
+        return
     if not response.body or (not force and len(response.body) < COMPRESS_MIN_BYTES):
         return
     coding = _coding_for(response, request, force, negotiate)

@@ -117,9 +117,8 @@ def test_an_answer_that_would_be_compressed_for_another_client_says_vary(stream:
 
 
 @BOTH
-def test_head_and_types_that_do_not_compress_are_left_alone(stream: bool) -> None:
+def test_types_that_do_not_compress_are_left_alone(stream: bool) -> None:
     cases: list[tuple[HttpRequest, Headers]] = [
-        (HttpRequest("HEAD", "/", "", [("Accept-Encoding", "gzip")]), [("Content-Type", "text/html"), ("ETag", '"a"')]),
         (GZIP, [("Content-Type", "image/png"), ("ETag", '"a"')]),
         (GZIP, [("Content-Type", "text/html"), ("Content-Encoding", "br"), ("ETag", '"a"')]),
     ]
@@ -144,3 +143,65 @@ def test_the_header_scan_is_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     assert values(response, "content-encoding") == ["gzip"]
     assert len(walks) <= 2  # the rules' scan, and the rewrite of the list itself
 
+
+
+def without_body(headers: Headers, *, status: int = 200, request: HttpRequest = GZIP, stream: bool = False,
+                 force: bool = False, negotiate: bool = True) -> HttpResponse:
+    """What a 304 or a HEAD answer becomes: the app sent no body."""
+    response = HttpResponse(status, list(headers), b"")
+    (maybe_compress_stream if stream else maybe_compress)(response, request, force=force, negotiate=negotiate)
+    assert body(response) == b""  # never a body (a gzip header would be one)
+    return response
+
+
+HEAD = HttpRequest("HEAD", "/", "", [("Accept-Encoding", "gzip")])
+CONDITIONAL = HttpRequest("GET", "/", "", [("Accept-Encoding", "gzip"), ("If-None-Match", 'W/"v1"')])
+
+
+@BOTH
+@pytest.mark.parametrize("headers", [[("ETag", '"v1"')], [("ETag", '"v1"'), ("Content-Type", "text/html")],
+                                     [("ETag", '"v1"'), ("Cache-Control", "max-age=60"), ("Vary", "Cookie")]])
+def test_a_304_carries_the_etag_and_vary_its_200_would_have(headers: Headers, stream: bool) -> None:
+    """RFC 9110 15.4.5: a 304 sends the ETag and Vary the 200 would have (a cache updates the stored W/"v1"
+    copy only from a 304 whose validator matches it, RFC 9111 4.3.4); no Content-Encoding: it has no content."""
+    full = compress([("Content-Type", "text/html"), *headers], stream=stream, request=CONDITIONAL)
+    response = without_body(headers, status=304, request=CONDITIONAL, stream=stream)
+    assert values(response, "etag") == values(full, "etag") == ['W/"v1"']
+    assert values(response, "vary") == values(full, "vary") and "Accept-Encoding" in values(response, "vary")[-1]
+    assert values(response, "content-encoding") == [] and values(response, "content-length") == []
+
+
+@BOTH
+def test_a_304_that_its_200_would_not_compress_says_as_much(stream: bool) -> None:
+    identity = HttpRequest("GET", "/", "", [("If-None-Match", '"v1"')])  # no Accept-Encoding: identity, Vary
+    response = without_body([("ETag", '"v1"')], status=304, request=identity, stream=stream)
+    assert response.headers == [("ETag", '"v1"'), ("Vary", "Accept-Encoding")]
+    for headers, kw in [([("ETag", '"v1"'), ("Content-Type", "image/png")], {}),
+                        ([("ETag", '"v1"'), ("Cache-Control", "no-transform")], {}),
+                        ([("ETag", '"v1"')], {"negotiate": False})]:
+        assert without_body(headers, status=304, stream=stream, **kw).headers == headers  # type: ignore[arg-type]
+
+
+@BOTH
+@pytest.mark.parametrize("force", [False, True])
+def test_a_head_carries_the_header_fields_of_its_get(stream: bool, force: bool) -> None:
+    """RFC 9110 9.3.2: the GET's fields, its coding too; its encoded length is unknown without compressing the
+    body the app did not send, so no Content-Length."""
+    headers = [("Content-Type", "text/html"), ("ETag", '"a"'), ("Content-Length", str(len(TEXT)))]
+    get = compress(headers, stream=stream, force=force)
+    head = without_body(headers, request=HEAD, stream=stream, force=force)
+    assert [h for h in get.headers if h[0].lower() != "content-length"] == head.headers
+    assert values(head, "content-encoding") == ["gzip"] and values(head, "etag") == ['W/"a"']
+    assert values(head, "vary") == ["Accept-Encoding"] and values(head, "content-length") == []
+
+
+@BOTH
+def test_a_head_whose_get_would_not_be_compressed_is_left_alone_or_says_vary(stream: bool) -> None:
+    for headers, force in [([("Content-Type", "text/html"), ("Content-Length", "100")], False),  # too small
+                           ([("Content-Type", "text/html"), ("Content-Length", "0")], True),  # nothing to compress
+                           ([("Content-Type", "image/png"), ("Content-Length", "5000")], False),
+                           ([("Content-Type", "text/html"), ("Content-Encoding", "br")], False)]:
+        assert without_body(headers, request=HEAD, stream=stream, force=force).headers == headers
+    plain = HttpRequest("HEAD", "/", "", [])
+    headers = [("Content-Type", "text/html"), ("ETag", '"a"'), ("Content-Length", "5000")]
+    assert without_body(headers, request=plain, stream=stream).headers == [*headers, ("Vary", "Accept-Encoding")]
