@@ -144,7 +144,7 @@ def sam_template(plan: Plan, text: str) -> str:
                              ("AppPort", str(plan.port)), ("WaitPath", quoted(plan.wait_path)),
                              ("Architecture", plan.arch), ("OffloadBucket", quoted(str(plan.offload).lower()))):
         text = _set_default(text, parameter, value)
-    if plan.front_door in ("function-url", "rest-api"):
+    if plan.door.streams:  # the templates of the doors that stream have a Streaming parameter
         text = _set_default(text, "Streaming", quoted(str(plan.stream).lower()))
     if plan.front_door.startswith("alb"):
         text = _set_default(text, "MultiValueHeaders", quoted(str(plan.front_door == "alb-multi").lower()))
