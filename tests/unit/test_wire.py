@@ -266,3 +266,45 @@ def test_emulator_refuses_what_the_client_refuses(data: bytes) -> None:
 
     with pytest.raises(BadRequest):
         _serve(data)
+
+
+# -- the client side reads with these rules (a Connection over an in-memory buffer: no socket) -------------------
+
+
+def _client(data: bytes) -> tuple[int, bytes]:
+    import io
+
+    from reweb.http1 import Connection
+
+    conn = Connection("127.0.0.1", 9)  # never connected: its reader is replaced by the buffer
+    conn.reader = io.BufferedReader(io.BytesIO(data))
+    head = conn.read_head()
+    return head.status, conn.read_body(head, 1 << 20)
+
+
+def test_client_reads_chunks_and_skips_trailers() -> None:
+    data = (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"3;x=\"a;b\"\r\nabc\r\n2 \r\nde\r\n0\r\nX-Trailer: 1\r\n\r\n")
+    assert _client(data) == (200, b"abcde")
+
+
+@pytest.mark.parametrize(("data", "error"), [
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0x3\r\nabc\r\n0\r\n\r\n", "bad chunk size"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n", "not ended by CRLF"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\n0\r\n\r\n", "longer than its size line"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n0\r\n\r\n", "longer than its size line"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"1" * MAX_LINE, "too long"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nab", "closed inside a chunk"),
+    (b"HTTP/1.1 200 OK\r\nX-Big: " + b"v" * MAX_LINE + b"\r\n\r\n", "longer than"),  # an oversized header line
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nabc", "ended after 3 of 5"),
+])
+def test_client_refuses_bad_framing(data: bytes, error: str) -> None:
+    with pytest.raises(ProtocolError, match=error):
+        _client(data)
+
+
+def test_an_oversized_line_never_reaches_the_emulator() -> None:
+    import asyncio
+
+    with pytest.raises(asyncio.LimitOverrunError):  # the stream's 64 KiB line limit
+        _serve(b"POST /r HTTP/1.1\r\nX-Big: " + b"v" * MAX_LINE + b"\r\nContent-Length: 0\r\n\r\n")
