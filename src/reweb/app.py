@@ -27,7 +27,13 @@ class AppExited(Exception):
         super().__init__(describe_exit(status))
 
 
+# exit_of's answer for an app process that has exited but whose status fell out of App.exits (64 recent ones).
+EXIT_UNKNOWN = 1 << 16
+
+
 def describe_exit(status: int) -> str:
+    if status == EXIT_UNKNOWN:
+        return "the app exited (its exit status is no longer known)"
     if status < 0:
         try:
             name = signal.Signals(-status).name
@@ -166,13 +172,21 @@ class App:
         """Collect every child's exit as it happens; record the app's."""
         while True:
             try:
-                pid, wait_status = os.waitpid(-1, 0)
+                # Seen first (WNOWAIT), then reaped and recorded under the lock: a pid that has left /proc has
+                # its status in `exits`, or had it (exit_of tells a lost status from one about to be recorded).
+                seen = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOWAIT)
             except ChildProcessError:  # no child yet (or any more): wait for start() to make one
                 with self.exited:
                     self.exited.wait(1.0)
                 continue
-            status = os.waitstatus_to_exitcode(wait_status)
+            if seen is None:
+                continue
             with self.exited:
+                try:
+                    pid, wait_status = os.waitpid(seen.si_pid, 0)  # a zombie: at once
+                except ChildProcessError:  # reaped by someone else meanwhile
+                    continue
+                status = os.waitstatus_to_exitcode(wait_status)
                 self.exits[pid] = status
                 if len(self.exits) > 64:
                     del self.exits[next(iter(self.exits))]
@@ -203,7 +217,8 @@ class App:
         """The exit status of the app process `pid` (the current one or an earlier one) if it has exited.
         When the kernel already marks it as exiting, its exit is certain and is waited for until the monotonic
         time `until`, however late this loaded machine runs the reaper; otherwise for `timeout` seconds (a
-        wrapper script exits just after its server died)."""
+        wrapper script exits just after its server died). Reaped with its status no longer in `exits`:
+        EXIT_UNKNOWN at once."""
         if not pid:
             return None
 
@@ -213,6 +228,8 @@ class App:
         with self.exited:
             if (known := status()) is not None:
                 return known
+            if not os.path.exists(f"/proc/{pid}") and os.path.exists("/proc/self/stat"):
+                return EXIT_UNKNOWN  # reaped, and its status fell out of `exits` (_reap records before reaping)
         wait = until - time.monotonic() if _exiting(pid) else timeout
         with self.exited:
             self.exited.wait_for(lambda: status() is not None, max(wait, 0.0))

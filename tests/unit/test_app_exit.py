@@ -9,7 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from reweb.app import _exiting
+from reweb.app import EXIT_UNKNOWN, App, _exiting, describe_exit
+from reweb.config import Settings
+from reweb.log import Log
 
 
 def test_a_live_process_is_not_exiting() -> None:
@@ -50,3 +52,22 @@ def test_a_process_whose_main_thread_ended_alone_is_not_exiting() -> None:
     finally:
         child.kill()
         child.communicate(timeout=10)
+
+
+def test_a_reaped_pid_whose_status_fell_out_of_the_record_has_exited_without_a_wait() -> None:
+    """More than 64 children reaped since: its status is gone from `exits`, but its exit is certain (the reaper
+    records a status before the pid leaves /proc). No wait until the deadline: exited, status unknown."""
+    app = App(Settings(application_exec="app"), Log("FATAL"))
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait(10)  # reaped here; as far as `app` knows, its status fell out of the record
+    app.exits = {pid: 0 for pid in range(1_000_000, 1_000_064)}
+    assert app.exit_of(child.pid, 0.2, time.monotonic() + 10) == EXIT_UNKNOWN  # before: None, at the deadline
+    assert describe_exit(EXIT_UNKNOWN) == "the app exited (its exit status is no longer known)"
+
+
+def test_a_recorded_status_is_still_the_answer() -> None:
+    app = App(Settings(application_exec="app"), Log("FATAL"))
+    child = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    child.wait(10)
+    app.exits[child.pid] = 3
+    assert app.exit_of(child.pid, 0.2, time.monotonic() + 30) == 3
