@@ -606,8 +606,9 @@ class Pool:
         try:
             return await fut
         except asyncio.CancelledError:
-            # Given up (the gateway timed out): an instance handed over at that moment goes back.
-            if fut.done() and not fut.cancelled() and fut.exception() is None:
+            # Given up (the gateway timed out): an instance handed over at that moment goes back, unless it died
+            # meanwhile (the table has no release from "dead": an IllegalMove here would be the handler's 500).
+            if fut.done() and not fut.cancelled() and fut.exception() is None and fut.result().state == "busy":
                 fut.result().move("release")
             raise
         finally:
