@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 
 from reweb.local import sandbox
 from tests.support.http_client import fetch
-from tests.support.localharness import Local
+from tests.support.localharness import Local, alive
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]  # every test starts processes
 
@@ -170,3 +171,40 @@ def test_a_bind_path_that_cannot_be_opened_leaves_no_descriptor_open(tmp_path: P
             sandbox.create_mounts(1, paths)
     leaked = set(os.listdir("/proc/self/fd")) - before
     assert not leaked, sorted(leaked)
+
+
+def _memory_groups_of(pid: int) -> list[Path]:
+    """Where reweb local `pid` makes its instances' memory cgroups (cgroup v2, or v1's memory hierarchy)."""
+    groups = []
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        _, names, path = line.split(":", 2)
+        if names == "":
+            groups.append(Path("/sys/fs/cgroup" + path.rstrip("/")) / f"reweb-local-{pid}")
+        elif "memory" in names.split(","):
+            groups.append(Path("/sys/fs/cgroup/memory" + path.rstrip("/")) / f"reweb-local-{pid}")
+    return groups
+
+
+def test_the_memory_groups_a_sigkilled_reweb_local_left_are_removed_by_the_next(run_local: object,
+                                                                                 tmp_path: Path) -> None:
+    """SIGKILL gives reweb local no time to remove its cgroups (its instances die with it, the groups stay, empty):
+    the next one started under the same parent group removes those whose reweb local is gone."""
+    if why := sandbox.cgroups_unavailable(128):
+        pytest.skip(f"no memory cgroups here: {why}")
+    first = _start(run_local, tmp_path, "--memory", "128")
+    assert fetch(first.port, "/see?path=/").status == 200  # one instance, in a group of its own
+    groups = [g for g in _memory_groups_of(first.proc.pid) if (g / "instance-1").is_dir()]
+    assert groups, _memory_groups_of(first.proc.pid)
+    first.remember_tree()
+    first.proc.kill()
+    first.proc.wait(10)
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in first.seen) and time.monotonic() < deadline:  # its instances go with it
+        time.sleep(0.05)
+    assert not [pid for pid in first.seen if alive(pid)]
+    assert all(g.is_dir() for g in groups)  # left behind, as nothing removed them
+    second = _start(run_local, tmp_path, "--memory", "128")
+    deadline = time.monotonic() + 10
+    while any(g.exists() for g in groups) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [g for g in groups if g.exists()], second.lines[-20:]

@@ -163,6 +163,40 @@ def _read(path: str) -> str:
         return f.read()
 
 
+_swept: set[str] = set()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's: alive
+        pass
+    return True
+
+
+def _remove_orphans(parent: str) -> None:
+    """The groups a reweb local killed by SIGKILL left in `parent` (its instances died with it; its Cgroup.close
+    never ran): reweb-local-<pid> whose process is gone, its instance groups then itself. The kernel removes only
+    empty groups (EBUSY otherwise), so one with tasks, anyone's, stays. Once per parent."""
+    if parent in _swept:
+        return
+    _swept.add(parent)
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(parent):
+            pid = entry.name.removeprefix("reweb-local-")
+            if pid == entry.name or not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+                continue
+            with contextlib.suppress(OSError):
+                for child in os.scandir(entry.path):
+                    if child.is_dir(follow_symlinks=False):
+                        with contextlib.suppress(OSError):
+                            os.rmdir(child.path)
+            with contextlib.suppress(OSError):
+                os.rmdir(entry.path)
+
+
 class Cgroup:
     """One instance's memory cgroup."""
 
@@ -189,6 +223,7 @@ class Cgroup:
             parent = os.path.normpath(_V2 + _own_cgroup(""))
             if "memory" not in _read(f"{parent}/cgroup.controllers").split():
                 raise OSError(0, f"no memory controller in {parent}")
+            _remove_orphans(parent)
             # A process may not sit in a cgroup whose children have controllers (no internal processes): the
             # instances go into a group of their own beside us.
             base = os.path.join(parent, f"reweb-local-{os.getpid()}")
@@ -204,6 +239,7 @@ class Cgroup:
             parent = os.path.normpath(_V1 + _own_cgroup("memory"))
             if not os.path.isdir(parent):
                 raise OSError(0, f"{parent} is not mounted here")
+            _remove_orphans(parent)
             base = os.path.join(parent, f"reweb-local-{os.getpid()}")
             os.makedirs(base, exist_ok=True)
             path = os.path.join(base, name)
