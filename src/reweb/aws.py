@@ -219,6 +219,45 @@ class _DeadlineSocket:
         return getattr(self._sock, name)
 
 
+def _connector(deadline: float) -> Callable[..., socket.socket]:
+    """socket.create_connection within `deadline` as a whole: each address tried gets only what is left of it
+    (create_connection gives each the full timeout). A numeric host (an endpoint given as an IP, moto on
+    127.0.0.1) is connected to without getaddrinfo. A name's resolution cannot be bounded short of a thread:
+    getaddrinfo has no timeout (resolv.conf's `options timeout:attempts` bound it; Lambda's resolver answers in
+    well under a millisecond from its cache); past the deadline after it, TimeoutError and no connect."""
+    import socket
+
+    def connect(address: tuple[str, int], timeout: object = None,
+                source_address: tuple[str, int] | None = None) -> socket.socket:
+        host, port = address
+        try:
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            socket.inet_pton(family, host)
+            targets: list[tuple[int, int, int, Any]] = [(family, socket.SOCK_STREAM, 0, (host, port))]
+        except OSError:
+            targets = [(info[0], info[1], info[2], info[4])
+                       for info in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)]
+        failure: OSError = OSError(f"no address for {host}")
+        for af, kind, proto, where in targets:
+            left = time_left(deadline)
+            sock = socket.socket(af, kind, proto)
+            try:
+                sock.settimeout(left)
+                if source_address:
+                    sock.bind(source_address)
+                sock.connect(where)
+            except OSError as exc:
+                sock.close()
+                if isinstance(exc, TimeoutError):  # the whole deadline is spent
+                    raise
+                failure = exc
+                continue
+            return sock
+        raise failure
+
+    return connect
+
+
 _classes: tuple[Callable[..., http.client.HTTPConnection], Callable[..., http.client.HTTPConnection]] | None = None
 
 
@@ -233,6 +272,7 @@ def _deadline_classes() -> tuple[Callable[..., http.client.HTTPConnection], Call
             def __init__(self, host: str, deadline: float, **kwargs: Any) -> None:
                 super().__init__(host, timeout=max(deadline - time.monotonic(), 0.001), **kwargs)
                 self.deadline = deadline
+                self._create_connection = _connector(deadline)
 
             def connect(self) -> None:
                 self.timeout = time_left(self.deadline)
@@ -243,6 +283,7 @@ def _deadline_classes() -> tuple[Callable[..., http.client.HTTPConnection], Call
             def __init__(self, host: str, deadline: float, **kwargs: Any) -> None:
                 super().__init__(host, timeout=max(deadline - time.monotonic(), 0.001), **kwargs)
                 self.deadline = deadline
+                self._create_connection = _connector(deadline)
 
             def connect(self) -> None:
                 self.timeout = time_left(self.deadline)
