@@ -1,21 +1,29 @@
 """Is a request path one of the SnapStart hooks' paths, however it is spelled? Pure, no I/O.
 
 The app's own server decides what a path means, and servers disagree: nginx decodes %XX (%2F and %2e too),
-merges slashes and removes dot segments; Tomcat drops every `;parameter` of a segment (`..;/`, `;jsessionid=`),
-decodes, and removes dot segments; IIS and Tomcat's allowBackslash=true read `\\` as `/`; Windows drops trailing dots
-and spaces; C servers stop at NUL; some frameworks decode twice, compare without case, match `/hook.json` or
-`/hook/anything` to `/hook`. A path is refused (403) when ANY of those readings lands on a hook: RFC 3986's
-dot-segment removal after percent-decoding, with `;parameters` dropped, at every decoding depth.
+merges slashes, removes dot segments and keeps `;`, `...`, ` ` as segments; Tomcat drops every `;parameter` of a
+segment (`..;/`, `;jsessionid=`) before it decodes, merges slashes and removes dot segments; WHATWG URL parsers
+keep empty segments (`/a//../b` is `/a/b`); IIS and Tomcat's allowBackslash=true read `\\` as `/`; Windows drops
+trailing dots and spaces; C servers stop at NUL; some frameworks decode twice, compare without case, match
+`/hook.json` or `/hook/anything` to `/hook`, or match a prefix without removing dot segments.
 
-The hot path: printable ASCII whose lower-case form does not contain the last segment of a hook (`before`)
-cannot read as a hook by any rule below, so most requests cost one `in` test per hook (and one per decoding
-round when they hold a `%`), never a canonical form.
+Two layers. The readings: a path is refused (403) when, at some decoding depth, a reading under some combination
+of those rules (RULES) lands on a hook or below it. The safety net, for readings nobody modelled: a path that names
+a hook's last segment (`before`) and, at some decoding depth, holds anything servers read differently (in_doubt:
+`;`, `\\`, a decoded ? # or NUL, a control character, an empty, dot-only or space-only segment, a look-alike
+separator) is refused whatever its readings say. Issue 18 point 1: a segment that reduces to nothing for one reading
+(`/snapstart/.../../before`) is one a server keeps and `..` removes.
+
+The hot path: printable ASCII whose lower-case form does not contain the last segment of a hook cannot read as a
+hook by any rule, so most requests cost one `in` test per hook (and one per decoding round when they hold a `%`),
+never a canonical form. A path that names one and is in doubt costs no canonical form either; a clean one, one
+per decoding (every rule reads a clean path the same).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 _ESCAPE = re.compile(r"%(?:([0-9A-Fa-f]{2})|[uU]([0-9A-Fa-f]{4}))")
 # Overlong UTF-8 forms of ASCII (`%c0%ae` is "."), which lenient decoders accept: bytes held as latin-1 chars.
@@ -42,53 +50,129 @@ def _ascii_of_overlong(match: re.Match[str]) -> str:
     return chr(code)
 
 
-def canonical(text: str) -> str:
-    """One decoding of a path (its bytes as latin-1 characters) -> the resource lenient readings agree on:
-    lower case, no `;parameters`, no dot segments, no empty segments, no trailing slash ("" for the root)."""
-    for stop in "\x00?#":  # NUL truncates in C; a decoded ? or # ends the path for a server that re-parses
-        text = text.partition(stop)[0]
+# A segment a server keeps although one reading drops it (`...`, `;x`, ` `, an empty one between `//`): it never
+# matches a hook's segment, but a later `..` removes it, not the segment before it.
+_KEPT = "\x00"
+# The readings' rules, each a choice some server makes: (empty segments kept, segments that reduce to nothing
+# kept, stop at a decoded ? or #, drop ;parameters, remove dot segments: a router that matches a prefix on the raw
+# path does not). (False, False, True, True, True) is the most lenient reading.
+RULES = tuple((empty, void, stop, params, dots) for dots in (True, False) for empty in (False, True)
+              for void in (False, True) for stop in (True, False) for params in (True, False))
+_DOUBT = re.compile(r"[;\\?#]")
+# An empty (but the last), dot-only or space-only segment, in a path without its leading slash.
+_ODD = re.compile(r"(?:^|/)[. ]*/|(?:^|/)[. ]+$")
+
+
+def _normalised(text: str) -> str:
+    """A decoding of a path (latin-1 characters) as the readings compare it: overlong forms as ASCII, UTF-8
+    decoded, compatibility forms (NFKC: full-width letters) and look-alikes as ASCII, case folded."""
     if not text.isascii():
+        import unicodedata  # here: only a non-ASCII path that names a hook's last segment needs it
         text = _OVERLONG.sub(_ascii_of_overlong, text)
         text = text.encode("latin-1", "replace").decode("utf-8", "replace")
-        text = text.translate(_LOOKALIKES)
-    text = text.replace("\\", "/").replace("\t", "").replace("\n", "").replace("\r", "").casefold()
+        text = unicodedata.normalize("NFKC", text).translate(_LOOKALIKES)
+    return text.casefold()
+
+
+def canonical(text: str, keep_empty: bool = False, keep_void: bool = False, stop: bool = True,
+              params: bool = True, dots: bool = True) -> str:
+    """One decoding of a path (its bytes as latin-1 characters) -> the resource it names under one reading
+    (defaults: the most lenient), lower case, no dot segments, no trailing slash ("" for the root)."""
+    for end in "\x00?#" if stop else "\x00":  # NUL ends it in C; a decoded ? or # for a server that re-parses
+        text = text.partition(end)[0]
+    text = _normalised(text).replace("\\", "/").replace("\t", "").replace("\n", "").replace("\r", "")
+    segments = text.split("/")
+    if text.startswith("/"):
+        del segments[0]
+    if segments and not segments[-1]:
+        del segments[-1]  # a trailing slash: nothing follows it, so no `..` can remove it
     kept: list[str] = []
-    for segment in text.split("/"):
-        segment = segment.partition(";")[0].rstrip(" ")
-        if segment == "..":
+    for raw in segments:
+        segment = raw.partition(";")[0] if params else raw
+        bare = segment if keep_void else segment.rstrip(" ")
+        if not dots and bare in (".", ".."):
+            kept.append(bare)
+        elif bare == "..":
             if kept:
                 kept.pop()
-        elif segment.rstrip("."):
-            kept.append(segment.rstrip(". "))
+        elif bare == "." or (not segment and not raw):
+            if keep_empty and not raw:
+                kept.append(_KEPT)
+        elif name := segment.rstrip(". "):  # Windows drops trailing dots and spaces
+            kept.append(name)
+        elif keep_void or (not segment and keep_empty):
+            kept.append(_KEPT)
     return "/" + "/".join(kept) if kept else ""
 
 
+def in_doubt(text: str) -> bool:
+    """True when servers may read this decoding of a path differently, by rules modelled here or not: it holds
+    a `;`, a backslash, a ? or #, a control or other non-printable character, an empty (but the last),
+    dot-only or space-only segment, an overlong form, or a non-ASCII character that folds onto ASCII punctuation
+    or space. A path in doubt that names a hook's last segment is refused whatever its readings say."""
+    if not text.isascii():
+        if _OVERLONG.search(text):
+            return True
+        import unicodedata  # rare, as in _normalised
+        for char in text.encode("latin-1", "replace").decode("utf-8", "replace"):
+            if not char.isascii() and (ord(char) in _LOOKALIKES or any(
+                    folded.isascii() and not folded.isalnum() for folded in unicodedata.normalize("NFKC", char))):
+                return True
+        text = _normalised(text)
+    return (not text.isprintable() or _DOUBT.search(text) is not None
+            or _ODD.search(text[1:] if text.startswith("/") else text) is not None)
+
+
 def _at_depth(text: str) -> list[str]:
-    """The canonical forms of one decoding of a path: as it is, and what follows a leading `//authority` (a
-    parser that takes `//host/p` for a network-path reference)."""
-    found = [canonical(text)]
+    """The canonical forms of one decoding of a path under every rule (one when it is not in doubt), as it is
+    and after a leading `//authority` (a parser that takes `//host/p` for a network-path reference)."""
+    texts = [text]
     slashed = text.replace("\\", "/")
     if slashed.startswith("//"):
         _authority, slash, rest = slashed[2:].partition("/")
-        found.append(canonical(slash + rest))
+        texts.append(slash + rest)
+    found: list[str] = []
+    for one in texts:
+        for rule in RULES if in_doubt(one) else RULES[:1]:
+            reading = canonical(one, *rule)
+            if reading not in found:
+                found.append(reading)
     return found
 
 
-def _decodings(text: str) -> Iterator[str]:
-    """`text` raw, decoded once, twice... while a round changes it, at most _MAX_DEPTH of them."""
-    for _ in range(_MAX_DEPTH):
-        yield text
-        if "%" not in text:
-            return
-        decoded = _ESCAPE.sub(_unescape, text)
-        if decoded == text:
-            return
-        text = decoded
+_PARAMETERS = re.compile(r";[^/]*")
+_MAX_TEXTS = 32
+
+
+def _decodings(text: str) -> list[str]:
+    """`text` raw, decoded once, twice... while a round changes it, at most _MAX_DEPTH rounds; and where it holds
+    a `;`, also decoded after its `;parameters` are dropped (Tomcat drops them before it decodes)."""
+    found = [text]
+    frontier = [text]
+    for _ in range(_MAX_DEPTH - 1):
+        following: list[str] = []
+        for one in frontier:
+            if "%" not in one:
+                continue
+            for source in (one, _PARAMETERS.sub("", one)) if ";" in one else (one,):
+                decoded = _ESCAPE.sub(_unescape, source)
+                if decoded != source and decoded not in found and len(found) < _MAX_TEXTS:
+                    found.append(decoded)
+                    following.append(decoded)
+        if not following:
+            break
+        frontier = following
+    return found
 
 
 def readings(path: str) -> list[str]:
-    """Every canonical form of `path` (its bytes as latin-1 characters), at every decoding depth."""
-    return [reading for text in _decodings(path) for reading in _at_depth(text)]
+    """Every canonical form of `path` (its bytes as latin-1 characters), at every decoding depth, every rule."""
+    found: list[str] = []
+    for text in _decodings(path):
+        for reading in _at_depth(text):
+            if reading not in found:
+                found.append(reading)
+    return found
 
 
 def _as_bytes(path: str) -> str:
@@ -104,17 +188,36 @@ class HookPaths:
 
     def __init__(self, paths: Iterable[str]) -> None:
         self.keys = frozenset(key for path in paths for key in readings(_as_bytes(path)))
-        # The last segment of each hook. Every segment of a canonical form is a piece of the text it was read
-        # from, lower-cased, unless that text holds a control character (tab and newlines are dropped) or a
-        # non-ASCII one (overlong forms, look-alikes, case folding): printable ASCII without a tail in it
-        # cannot read as a hook, and needs no canonical form.
+        # The last segment of each hook: a path none of whose decodings (normalised) holds one cannot read as a
+        # hook, and needs no canonical form.
         self.tails = tuple({key.rpartition("/")[2] for key in self.keys})
 
     def __bool__(self) -> bool:
         return bool(self.keys)
 
+    def _matches(self, reading: str) -> bool:
+        return any(reading == key or (key and reading.startswith(key) and reading[len(key)] in "/.")
+                   for key in self.keys)
+
+    def reads_as_hook(self, path: str) -> bool:
+        """The readings alone: True when some reading of `path` is a hook's path or below it."""
+        return any(self._matches(reading) for reading in readings(_as_bytes(path)))
+
+    def _named(self, texts: list[str]) -> bool:
+        """Whether a hook's last segment is in some decoding (normalised as the readings read it): a reading's
+        segments are pieces of its text, so a path that names none cannot read as a hook."""
+        for text in texts:
+            lowered = text.lower() if text.isascii() and text.isprintable() else "".join(
+                char for char in _normalised(text) if char.isprintable())  # tab, newlines, zero-width dropped
+            for tail in self.tails:
+                if tail in lowered:
+                    return True
+        return False
+
     def refuses(self, path: str) -> bool:
-        """True when some server could read `path` as a hook's path, or below it (`/hook/x`, `/hook.json`)."""
+        """True when some server could read `path` as a hook's path, or below it (`/hook/x`, `/hook.json`):
+        when a reading says so, and, whatever the readings say, when it names a hook's last segment and some
+        decoding of it is in doubt (servers may read it differently, by rules modelled here or not)."""
         if "%" not in path and path.isascii() and path.isprintable():  # most requests end here
             lowered = path.lower()
             for tail in self.tails:
@@ -122,16 +225,12 @@ class HookPaths:
                     break
             else:
                 return False
-        for text in _decodings(_as_bytes(path)):
-            if text.isascii() and text.isprintable():
-                lowered = text.lower()
-                for tail in self.tails:
-                    if tail in lowered:
-                        break
-                else:
-                    continue  # the common case: nothing here could be a hook
-            for reading in _at_depth(text):
-                for key in self.keys:
-                    if reading == key or (key and reading.startswith(key) and reading[len(key)] in "/."):
-                        return True
-        return False
+        texts = _decodings(_as_bytes(path))
+        if not self._named(texts):
+            return False  # the common case with a %: nothing here could be a hook
+        for text in texts:
+            if in_doubt(text):
+                return True  # the safety net
+        # Nothing in doubt: every rule reads each text the same (so one canonical form each), and none starts
+        # with `//` (an empty segment), so none holds an authority.
+        return any(self._matches(canonical(text)) for text in texts)
