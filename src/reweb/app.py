@@ -182,9 +182,11 @@ class App:
             if seen is None:
                 continue
             with self.exited:
-                try:
-                    pid, wait_status = os.waitpid(seen.si_pid, 0)  # a zombie: at once
+                try:  # a zombie: at once (WNOHANG all the same: the lock is held)
+                    pid, wait_status = os.waitpid(seen.si_pid, os.WNOHANG)
                 except ChildProcessError:  # reaped by someone else meanwhile
+                    continue
+                if pid == 0:
                     continue
                 status = os.waitstatus_to_exitcode(wait_status)
                 self.exits[pid] = status
