@@ -76,6 +76,7 @@ class SamApi:
 
     def __init__(self, sam: Path, template: Path, image: str, overrides: dict[str, str], log: Path) -> None:
         self.port = free_port()
+        self.image = image
         self.url = f"http://127.0.0.1:{self.port}"
         params = " ".join(f"{k}={v}" for k, v in {"ImageUri": image, **overrides}.items())
         env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
@@ -107,7 +108,7 @@ class SamApi:
                 self.proc.wait(10)
         self._fh.close()
         # Containers SAM started from our image and left behind (a killed SAM does not clean up).
-        left = run([DOCKER, "ps", "-aq", "--filter", f"ancestor={IMAGE.split(':')[0]}:rapid-x86_64"], 30).stdout
+        left = run([DOCKER, "ps", "-aq", "--filter", f"ancestor={self.image.split(':')[0]}:rapid-x86_64"], 30).stdout
         for cid in left.split():
             run([DOCKER, "rm", "-f", cid], 60)
 
@@ -177,3 +178,18 @@ def test_app_port_8080_under_sam_local_says_what_to_do(sam: Path, image: str, tm
         out = api.output()
         assert "port 8080 is already in use" in out, out
         assert "set REWEB_APPLICATION_PORT (and the app's own port) to another one" in out, out
+
+
+def test_from_scratch_image_cannot_run_under_sam_local(sam: Path, reweb_image: str, tmp_path: Path) -> None:
+    """The shell-less recipe (tests/images/static, docs/images.md's FROM scratch): SAM's derived image needs /bin/sh.
+
+    It runs on Lambda and under the RIE (test_images.py); SAM answers 502 and says why. docs/deploy.md names the
+    workaround (the same files on a base with a shell)."""
+    test_images.build("reweb-test/static:latest", test_images.HERE / "static")
+    with sam_api(sam, "http-api", "reweb-test/static:latest", tmp_path, AppPort="8000", WaitPath="/") as api:
+        r = appkit.Client(api.url, timeout=120).get("/")
+        assert r.status == 502, (r, api.output())
+        deadline = time.monotonic() + 30
+        while "/bin/sh" not in api.output() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert 'exec: "/bin/sh": stat /bin/sh: no such file' in api.output(), api.output()
