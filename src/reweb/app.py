@@ -31,16 +31,16 @@ class AppExited(Exception):
 EXIT_UNKNOWN = 1 << 16
 
 
-def describe_exit(status: int) -> str:
+def describe_exit(status: int, who: str = "the app") -> str:
     if status == EXIT_UNKNOWN:
-        return "the app exited (its exit status is no longer known)"
+        return f"{who} exited (its exit status is no longer known)"
     if status < 0:
         try:
             name = signal.Signals(-status).name
         except ValueError:
             name = f"signal {-status}"
-        return f"the app was killed by {name}"
-    return f"the app exited with status {status}"
+        return f"{who} was killed by {name}"
+    return f"{who} exited with status {status}"
 
 
 PF_EXITING = 0x4  # include/linux/sched.h: set when the process starts to exit, before its files are closed
@@ -201,7 +201,7 @@ class App:
             if pid == self.lifeline_pid:
                 self.lifeline_fd = -1
                 self.log.warn("the lifeline process exited; the app may outlive a SIGKILL of reweb",
-                              reason=describe_exit(status))
+                              reason=describe_exit(status, "the lifeline"))
             # else: an orphan of the app's tree, re-parented to us as subreaper: reaped, nothing to do
 
     def exit_status(self) -> int | None:
