@@ -53,11 +53,17 @@ def _ascii_of_overlong(match: re.Match[str]) -> str:
 # A segment a server keeps although one reading drops it (`...`, `;x`, ` `, an empty one between `//`): it never
 # matches a hook's segment, but a later `..` removes it, not the segment before it.
 _KEPT = "\x00"
-# The readings' rules, each a choice some server makes: (empty segments kept, segments that reduce to nothing
-# kept, stop at a decoded ? or #, drop ;parameters, remove dot segments: a router that matches a prefix on the raw
-# path does not). (False, False, True, True, True) is the most lenient reading.
-RULES = tuple((empty, void, stop, params, dots) for dots in (True, False) for empty in (False, True)
-              for void in (False, True) for stop in (True, False) for params in (True, False))
+# The readings' rules, each a choice some server makes, in canonical()'s order: empty segments kept (WHATWG) or
+# merged (nginx, Tomcat); segments that reduce to nothing (`...`, ` `, `;x` once its parameter is dropped) kept
+# (nginx, Tomcat) or dropped (Windows); stop at a decoded ? or # or not; `;parameters` dropped (Tomcat) or not;
+# dot segments removed or not (a router matching a prefix on the raw path); `\\` a separator (IIS) or a character
+# (nginx on Linux); overlong forms, look-alikes and compatibility forms folded to ASCII or kept as bytes; tab and
+# newlines dropped (WHATWG) or kept as characters (Tomcat). RULES[0] is the most lenient reading, canonical()'s
+# defaults.
+RULES = tuple((empty, void, stop, params, dots, backslash, fold, tabs) for tabs in (True, False)
+              for fold in (True, False) for backslash in (True, False) for dots in (True, False)
+              for params in (True, False) for stop in (True, False) for void in (False, True)
+              for empty in (False, True))
 _DOUBT = re.compile(r"[;\\?#]")
 # An empty (but the last), dot-only or space-only segment, in a path without its leading slash.
 _ODD = re.compile(r"(?:^|/)[. ]*/|(?:^|/)[. ]+$")
@@ -75,12 +81,17 @@ def _normalised(text: str) -> str:
 
 
 def canonical(text: str, keep_empty: bool = False, keep_void: bool = False, stop: bool = True,
-              params: bool = True, dots: bool = True) -> str:
+              params: bool = True, dots: bool = True, backslash: bool = True, fold: bool = True,
+              tabs: bool = True) -> str:
     """One decoding of a path (its bytes as latin-1 characters) -> the resource it names under one reading
-    (defaults: the most lenient), lower case, no dot segments, no trailing slash ("" for the root)."""
+    (defaults: the most lenient, see RULES), lower case, no trailing slash ("" for the root)."""
     for end in "\x00?#" if stop else "\x00":  # NUL ends it in C; a decoded ? or # for a server that re-parses
         text = text.partition(end)[0]
-    text = _normalised(text).replace("\\", "/").replace("\t", "").replace("\n", "").replace("\r", "")
+    text = _normalised(text) if fold else text.encode("latin-1", "replace").lower().decode("latin-1")
+    if backslash:
+        text = text.replace("\\", "/")
+    if tabs:
+        text = text.replace("\t", "").replace("\n", "").replace("\r", "")
     segments = text.split("/")
     if text.startswith("/"):
         del segments[0]
@@ -95,12 +106,14 @@ def canonical(text: str, keep_empty: bool = False, keep_void: bool = False, stop
         elif bare == "..":
             if kept:
                 kept.pop()
-        elif bare == "." or (not segment and not raw):
-            if keep_empty and not raw:
+        elif bare == ".":
+            continue
+        elif not segment:  # empty, or `;x` once its parameter is dropped (Tomcat then merges it as `//`)
+            if keep_empty:
                 kept.append(_KEPT)
         elif name := segment.rstrip(". "):  # Windows drops trailing dots and spaces
             kept.append(name)
-        elif keep_void or (not segment and keep_empty):
+        elif keep_void:
             kept.append(_KEPT)
     return "/" + "/".join(kept) if kept else ""
 
@@ -133,11 +146,20 @@ def _at_depth(text: str) -> list[str]:
         texts.append(slash + rest)
     found: list[str] = []
     for one in texts:
-        for rule in RULES if in_doubt(one) else RULES[:1]:
+        for rule in _rules_for(one) if in_doubt(one) else RULES[:1]:
             reading = canonical(one, *rule)
             if reading not in found:
                 found.append(reading)
     return found
+
+
+def _rules_for(text: str) -> list[tuple[bool, ...]]:
+    """The rules that can read `text` differently: a choice about something `text` does not hold is left at
+    its default."""
+    fixed = RULES[0]
+    free = [True, True, any(end in text for end in "?#"), ";" in text, True, "\\" in text, not text.isascii(),
+            any(char in text for char in "\t\n\r")]
+    return [rule for rule in RULES if all(free[i] or rule[i] == fixed[i] for i in range(len(rule)))]
 
 
 _PARAMETERS = re.compile(r";[^/]*")

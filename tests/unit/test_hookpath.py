@@ -48,6 +48,14 @@ REFUSED = [
     "/snapstart/before/;/..", "/snapstart/.%2e./..;/before", "/snapstart/%EF%BD%82efore",
     # below the hook for a router that matches a prefix on the raw path, without removing dot segments
     "/snapstart/before/../../page",
+    # a backslash or an overlong form nginx keeps as a character of a segment, that `..` removes (differential fuzz)
+    "/after%5csnapstart/.%2e/snapstart/after", "/snapstart/%2f%5c%5c/.%2e/before", "/snapstart//%5c/%2e%2e/before",
+    "/snapstart/%09\\/%2E./after", "/snapstart/@beforeB/before/../%c0%ae%2F.%2e/../after",
+    "/snapstart/%c0%ae/%2e%2e/Bsnapstart/%2e/../before", "/snapstart/%ef%bc%8f/../before",
+    # a tab Tomcat keeps as a character of a segment, that `..` removes (differential fuzz)
+    "/snapstart/;%20/.%2e%09/%2e%2e/before", "/snapstart/.%09/..;/%ef%bc%8f/%2e%2e;/%3b/%2e%2e/after",
+    # Tomcat: `...` kept and removed by `..`, then `;%23` dropped to an empty segment, merged
+    "/snapstart/.../../;%23/after",
 ]
 
 # Refused by the safety net although nginx and Tomcat serve them as ordinary pages: they name a hook's last segment
@@ -167,7 +175,8 @@ def test_a_path_not_in_doubt_reads_the_same_under_every_rule(path: str) -> None:
     """What lets a clean path cost one canonical form: with nothing in doubt, every rule agrees."""
     for text in _decodings(path):
         if not in_doubt(text):
-            assert {canonical(text, *rule) for rule in RULES} == {canonical(text)}, text
+            # (rule[6], fold, False keeps non-ASCII bytes as they are: another reading, of segments no ASCII hook has)
+            assert {canonical(text, *rule) for rule in RULES if rule[6]} == {canonical(text)}, text
 
 
 @settings(max_examples=300, deadline=None)
