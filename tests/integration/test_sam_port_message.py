@@ -6,11 +6,11 @@ from __future__ import annotations
 import socket
 import sys
 
-from tests.integration.test_app_process import ECHO, InitErrorApi, init_api  # noqa: F401 (init_api: a fixture)
+from tests.support.init_error import ECHO, InitErrorApi
 from tests.support.rie import free_port
 
 
-def _held(init_api: InitErrorApi, env: dict[str, str]) -> str:  # noqa: F811
+def _held(init_api: InitErrorApi, env: dict[str, str]) -> str:
     port = free_port()
     holder = socket.create_server(("127.0.0.1", port))
     try:
@@ -24,11 +24,11 @@ def _held(init_api: InitErrorApi, env: dict[str, str]) -> str:  # noqa: F811
     return message
 
 
-def test_port_taken_under_sam_local_says_what_to_do(init_api: InitErrorApi) -> None:  # noqa: F811
+def test_port_taken_under_sam_local_says_what_to_do(init_api: InitErrorApi) -> None:
     message = _held(init_api, {"AWS_SAM_LOCAL": "true"})
     assert "sam local" in message
     assert "REWEB_APPLICATION_PORT" in message and "8080" in message
 
 
-def test_port_taken_elsewhere_says_nothing_of_sam(init_api: InitErrorApi) -> None:  # noqa: F811
+def test_port_taken_elsewhere_says_nothing_of_sam(init_api: InitErrorApi) -> None:
     assert "sam local" not in _held(init_api, {})
