@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import boto3
 import pytest
 
-from tests.integration.test_offload import APP, REGION, expected, http_event
+from tests.support.offload import APP, REGION, expected, http_event
 from tests.support.rie import RieFunction, free_port
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.test_offload import APP, KEYS, http_event
+from tests.support.offload import APP, KEYS, http_event
 from tests.support.rie import RieFunction, free_port
 
 pytestmark = pytest.mark.integration

@@ -16,7 +16,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from tests.integration.test_offload import KEYS, MB, REGION, expected, http_event
+from tests.support.offload import KEYS, MB, REGION, expected, http_event
 from tests.support.rie import RieFunction, free_port
 
 pytestmark = pytest.mark.integration

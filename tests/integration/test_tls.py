@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from moto.server import ThreadedMotoServer
 
-from tests.integration.test_offload import APP, KEYS, REGION, expected, http_event
+from tests.support.offload import APP, KEYS, REGION, expected, http_event
 from tests.support.rie import RieFunction, free_port
 
 pytestmark = pytest.mark.integration
