@@ -132,8 +132,12 @@ def in_doubt(text: str) -> bool:
                     folded.isascii() and not folded.isalnum() for folded in unicodedata.normalize("NFKC", char))):
                 return True
         text = _normalised(text)
-    return (not text.isprintable() or _DOUBT.search(text) is not None
-            or _ODD.search(text[1:] if text.startswith("/") else text) is not None)
+    if not text.isprintable() or _DOUBT.search(text) is not None:
+        return True
+    slashed = text if text.startswith("/") else "/" + text
+    if "//" not in slashed and "/." not in slashed and "/ " not in slashed:
+        return False  # every segment starts with something else: none is empty, dot-only or space-only
+    return _ODD.search(slashed[1:]) is not None
 
 
 def _at_depth(text: str) -> list[str]:
