@@ -5,16 +5,19 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import sys
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from common import REPO_DIR
 from payloads import body, content_type
 
-FIXTURES = REPO_DIR.parent / "shared" / "fixtures" / "events"
+if str(REPO_DIR) not in sys.path:  # tests.support.paths: where the captured events are
+    sys.path.insert(0, str(REPO_DIR))
+from tests.support.paths import FIXTURES
+
 _SOURCES = {
     "http-v2": "apigw-http-v2/golang-http-v2-no-authorizer-curl.json",
     "function-url": "function-url/golang-function-url-get-root.json",
@@ -31,9 +34,6 @@ KINDS = tuple(_SOURCES)
 @cache
 def _fixture(kind: str) -> dict[str, Any]:
     path = FIXTURES / _SOURCES[kind]
-    if not path.exists():
-        alt = Path("/work/shared/fixtures/events") / _SOURCES[kind]
-        path = alt if alt.exists() else path
     data: dict[str, Any] = json.loads(path.read_text())
     return data
 

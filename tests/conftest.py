@@ -2,9 +2,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "events"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from tests.support.paths import FIXTURES  # noqa: E402 - re-exported: tests import it from here
+
+__all__ = ["FIXTURES", "ROOT"]
 
 # Hypothesis' default 200 ms deadline per example measures the machine, not the code: on a loaded machine it
 # fails examples that are merely slow (DeadlineExceeded, Flaky). Every property test runs without one; a test's

@@ -7,19 +7,17 @@ import copy
 import functools
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, settings
 
 from reweb.http import HttpRequest
+from tests.support.paths import FIXTURES
 
 # Bounded so that tests/unit stays under a minute on a busy 2-core box; raise it for a deeper run:
 # REWEB_HYPOTHESIS_EXAMPLES=2000 pytest tests/unit
 EXAMPLES = int(os.environ.get("REWEB_HYPOTHESIS_EXAMPLES", "200"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "events"
 
 
 @functools.cache
