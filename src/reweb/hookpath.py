@@ -11,8 +11,8 @@ Two layers. The readings: a path is refused (403) when, at some decoding depth, 
 of those rules (RULES) lands on a hook or below it. The safety net, for readings nobody modelled: a path that names
 a hook's last segment (`before`) and, at some decoding depth, holds anything servers read differently (in_doubt:
 `;`, `\\`, a decoded ? # or NUL, a control character, an empty, dot-only or space-only segment, a look-alike
-separator) is refused whatever its readings say. Issue 18 point 1: a segment that reduces to nothing for one reading
-(`/snapstart/.../../before`) is one a server keeps and `..` removes.
+separator, a combining mark) is refused whatever its readings say. Issue 18 point 1: a segment that reduces to
+nothing for one reading (`/snapstart/.../../before`) is one a server keeps and `..` removes.
 
 The hot path: printable ASCII whose lower-case form does not contain the last segment of a hook cannot read as a
 hook by any rule, so most requests cost one `in` test per hook (and one per decoding round when they hold a `%`),
@@ -128,9 +128,9 @@ def in_doubt(text: str) -> bool:
             return True
         import unicodedata  # rare, as in _normalised
         for char in text.encode("latin-1", "replace").decode("utf-8", "replace"):
-            if not char.isascii() and (ord(char) in _LOOKALIKES or any(
+            if not char.isascii() and (ord(char) in _LOOKALIKES or unicodedata.combining(char) or any(
                     folded.isascii() and not folded.isalnum() for folded in unicodedata.normalize("NFKC", char))):
-                return True
+                return True  # a combining mark: NFKC composes it with the letter before, a framework may drop it
         text = _normalised(text)
     if not text.isprintable() or _DOUBT.search(text) is not None:
         return True
@@ -233,11 +233,15 @@ class HookPaths:
         """Whether a hook's last segment is in some decoding (normalised as the readings read it): a reading's
         segments are pieces of its text, so a path that names none cannot read as a hook."""
         for text in texts:
-            lowered = text.lower() if text.isascii() and text.isprintable() else "".join(
-                char for char in _normalised(text) if char.isprintable())  # tab, newlines, zero-width dropped
-            for tail in self.tails:
-                if tail in lowered:
-                    return True
+            if text.isascii() and text.isprintable():
+                forms = [text.lower()]
+            else:  # as folded and as bytes (NFKC can fold a tail's last letter away); tab, zero-width... dropped
+                forms = ["".join(char for char in form if char.isprintable()) for form in (
+                    _normalised(text), text.encode("latin-1", "replace").lower().decode("latin-1"))]
+            for lowered in forms:
+                for tail in self.tails:
+                    if tail in lowered:
+                        return True
         return False
 
     def refuses(self, path: str) -> bool:

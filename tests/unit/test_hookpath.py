@@ -56,7 +56,11 @@ REFUSED = [
     "/snapstart/;%20/.%2e%09/%2e%2e/before", "/snapstart/.%09/..;/%ef%bc%8f/%2e%2e;/%3b/%2e%2e/after",
     # Tomcat: `...` kept and removed by `..`, then `;%23` dropped to an empty segment, merged
     "/snapstart/.../../;%23/after",
+    # a combining mark that NFKC composes with the hook's last letter, that a framework stripping accents drops
+    "/snapstart/before%CC%81", "/snapstart/after%CC%A7",
 ]
+
+READ_BY_THE_NET_ONLY = {"/snapstart/before%CC%81", "/snapstart/after%CC%A7"}  # no modelled reading drops the mark
 
 # Refused by the safety net although nginx and Tomcat serve them as ordinary pages: they name a hook's last segment
 # and hold something servers read differently (a `;`, `//`, a dot segment, a decoded ? or #, a backslash).
@@ -83,7 +87,7 @@ def test_ordinary_paths_are_not(path: str) -> None:
     assert not HOOKS.refuses(path), readings(path)
 
 
-@pytest.mark.parametrize("path", REFUSED)
+@pytest.mark.parametrize("path", [path for path in REFUSED if path not in READ_BY_THE_NET_ONLY])
 def test_the_readings_alone_refuse_every_spelling(path: str) -> None:
     """The first layer without the safety net: some reading of each spelling is a hook's path or below it."""
     assert HOOKS.reads_as_hook(path), readings(path)
