@@ -65,6 +65,7 @@ MYSQL_DIR = WORK / "mysql"
 SOCKET = MYSQL_DIR / "mysqld.sock"
 WP_DIR = WORK / "wp"
 LOGS = WORK / "logs"
+RECORDING = BENCH / "results" / "load_test.json"  # --record: docs/load-test.md's source (tools/load_doc.py)
 HOURS_PER_MONTH = 730
 SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
 
@@ -409,6 +410,10 @@ class Result:
     cpu_ms_per_request: float  # this run's CPU time (the whole chain, load generator included) per request
     load_command: str
     reweb_command: str
+    instances_started: int = 0  # reweb local's summary: every instance it started (one per cold start)
+    throttles: int = 0  # requests refused past --concurrency (the front door's throttle answer; not invoked)
+    round: int = 1  # which of --rounds
+    started: str = ""  # UTC, when the load began
 
 
 def parse_reports(text: str, memory_mb: int) -> dict[str, object]:
@@ -437,11 +442,14 @@ def parse_reports(text: str, memory_mb: int) -> dict[str, object]:
     warm = (PRICE_PER_REQUEST + (sum(warm_billed) / len(warm_billed)) / 1000 * memory_mb / 1024 * PRICE_PER_GB_SECOND
             if warm_billed else float("nan"))
     summary = re.search(r"estimated cost per million requests like these: (\$[0-9.,]+)", text)
+    scaled = re.search(r"(\d+) instances? started, (\d+) requests? throttled", text)
     return {"invocations": n, "cold_starts": len(inits), "init_ms": inits,
             "duration_p50_ms": nearest_rank(durations, 50), "duration_p99_ms": nearest_rank(durations, 99),
             "max_memory_mb": max_mem, "billed_ms": billed, "gb_seconds": gb_s, "cost": cost,
             "cost_per_million": cost / n * 1e6 if n else float("nan"), "warm_cost_per_million": warm * 1e6,
-            "summary_cost_per_million": summary.group(1) if summary else "-", "lambda_errors": errors}
+            "summary_cost_per_million": summary.group(1) if summary else "-", "lambda_errors": errors,
+            "instances_started": int(scaled.group(1)) if scaled else 0,
+            "throttles": int(scaled.group(2)) if scaled else 0}
 
 
 def cpu_times() -> tuple[int, int]:
@@ -519,10 +527,10 @@ def install_wordpress(args: argparse.Namespace) -> None:
     log("WordPress installed (database on the unix socket)")
 
 
-def one_run(app: App, n: int, args: argparse.Namespace, tool: str) -> Result:
+def one_run(app: App, n: int, args: argparse.Namespace, tool: str, round_no: int = 1) -> Result:
     conns = args.connections or n
     lam = Lambda(app, n, args)
-    tag = f"{app.name}-c{n}"
+    tag = f"{app.name}-c{n}-r{round_no}"
     if app.name == "wordpress":  # the site URL is the front door's, which changes with each run's port
         mysql(f"UPDATE wordpress.wp_options SET option_value='{lam.base}' WHERE option_name IN ('siteurl','home')")
     before = loadavg()[0]
@@ -536,6 +544,7 @@ def one_run(app: App, n: int, args: argparse.Namespace, tool: str) -> Result:
         roots = [lam.proc.proc.pid, *DB_PIDS]  # type: ignore[union-attr]
         own0, kids0 = tree_ticks(roots), resource.getrusage(resource.RUSAGE_CHILDREN)
         busy0, total0, wall0 = *cpu_times(), time.monotonic()
+        started = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
         client, load_cmd = run_load(tool, lam.base + app.path, conns, args.duration, args.max_requests)
         busy1, total1, wall = *cpu_times(), time.monotonic() - wall0
         own1, kids1 = tree_ticks(roots), resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -557,10 +566,11 @@ def one_run(app: App, n: int, args: argparse.Namespace, tool: str) -> Result:
                  cpu_busy_pct=100 * (busy1 - busy0) / max(1, total1 - total0),
                  own_cpu_pct=100 * own_s / (wall * (os.cpu_count() or 1)),
                  cpu_ms_per_request=1000 * own_s / max(1, client["requests"]), load_command=load_cmd,
-                 reweb_command=" ".join(lam.command), **rep)  # type: ignore[arg-type]
+                 reweb_command=" ".join(lam.command), round=round_no, started=started,
+                 **rep)  # type: ignore[arg-type]
     log(f"{tag}: {res.client['requests']:.0f} requests, {rps:.1f}/s, p50 {client['p50_ms']:.1f} ms, "
         f"p99 {client['p99_ms']:.1f} ms, {res.cold_starts} cold starts, ${res.cost_per_million:.2f} per 1M "
-        f"(summary {res.summary_cost_per_million}), load {after[0]:.2f}")
+        f"(summary {res.summary_cost_per_million}), {res.throttles} throttled, load {after[0]:.2f}")
     return res
 
 
@@ -616,6 +626,45 @@ def machine() -> str:
             f"Python {platform.python_version()}")
 
 
+def versions() -> dict[str, str]:
+    """The versions of what the chain runs (PHP, Apache, MariaDB, WordPress, Datasette, wrk), as far as found."""
+    def first(cmd: list[str], pattern: str) -> str:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+            m = re.search(pattern, p.stdout + p.stderr)
+            if m:
+                return m.group(1)
+        return "?"
+
+    wp = "?"
+    with contextlib.suppress(OSError):
+        m = re.search(r"\$wp_version = '([^']+)'", Path("/usr/share/wordpress/wp-includes/version.php").read_text())
+        wp = m.group(1) if m else "?"
+    return {"php": first(["php", "-v"], r"PHP (\S+)"), "apache": first(["apache2", "-v"], r"Apache/(\S+)"),
+            "mariadb": first(["mariadbd", "--version"], r"Ver (\S+)"), "wordpress": wp,
+            "datasette": first([str(KIT / "py/datasette/bin/datasette"), "--version"], r"version (\S+)"),
+            "wrk": first(["wrk", "-v"], r"wrk (\S+)"), "python": platform.python_version()}
+
+
+def recording(argv: list[str], began: str, results: list[Result]) -> dict[str, object]:
+    """What tools/load_doc.py puts in docs/load-test.md: the runs with when, at which commit, and the load."""
+    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "src/reweb"],
+                           capture_output=True, text=True).stdout.split()[1::2]
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), "?")
+    return {"command": shlex.join(["python3", "bench/load_test.py", *argv]), "began": began,
+            "ended": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "commit": commit,
+            "src_modified": dirty,  # files of src/reweb changed and not committed when measured (others' work)
+            "machine": {"cpus": os.cpu_count(), "cpu": model, "kernel": platform.release(),
+                        "memory_mb": int(Path("/proc/meminfo").read_text().split()[1]) // 1024, **versions()},
+            "lambda_prices": {"per_request": PRICE_PER_REQUEST, "per_gb_second": PRICE_PER_GB_SECOND,
+                              "as_of": PRICES_AS_OF},
+            "always_on": [{"name": name, "per_hour": hourly} for name, hourly in ALWAYS_ON],
+            "results": [asdict(r) for r in results]}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--apps", default="wordpress,datasette,static",
@@ -636,11 +685,16 @@ def main() -> int:
     ap.add_argument("--wait-idle", type=float, default=0.0,
                     help="before each run, wait up to this many seconds for the machine to be quiet (default 0)")
     ap.add_argument("--json", type=Path, default=WORK.parent / "reweb-bench-load.json", help="results as JSON")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="run every app and concurrency this many times, round after round (the spread; 1-5)")
+    ap.add_argument("--record", action="store_true",
+                    help=f"also write the results to {RECORDING.relative_to(REPO)}, docs/load-test.md's source "
+                    "(python3 tools/load_doc.py --write)")
     args = ap.parse_args()
     apps = [APPS[a] for a in args.apps.split(",") if a]
     levels = [int(x) for x in args.concurrency.split(",") if x]
-    if not 1 <= args.duration <= 300 or not 1 <= args.max_requests <= 1_000_000:
-        raise SystemExit("--duration must be 1-300 s and --max-requests 1-1000000")
+    if not 1 <= args.duration <= 300 or not 1 <= args.max_requests <= 1_000_000 or not 1 <= args.rounds <= 5:
+        raise SystemExit("--duration must be 1-300 s, --max-requests 1-1000000 and --rounds 1-5")
     if args.network == "shared" and any(n > 1 for n in levels):
         raise SystemExit("--network shared runs one instance at a time: use --concurrency 1")
     if os.geteuid() != 0:
@@ -662,20 +716,26 @@ def main() -> int:
     for p in (WORK, WORK / "demo.db", WORK / "static"):
         p.chmod(0o755 if p.is_dir() else 0o644)
     log(f"machine: {machine()}")
+    began = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     results: list[Result] = []
     try:
         with mariadb() if any(a.name == "wordpress" for a in apps) else contextlib.nullcontext():
             if any(a.name == "wordpress" for a in apps):
                 wordpress_files()
                 install_wordpress(args)
-            for app in apps:
-                for n in levels:
-                    time.sleep(args.pause)
-                    wait_idle(args.wait_idle)
-                    results.append(one_run(app, n, args, tool))
+            for round_no in range(1, args.rounds + 1):  # rounds after one another: slow drift spreads over all
+                for app in apps:
+                    for n in levels:
+                        time.sleep(args.pause)
+                        wait_idle(args.wait_idle)
+                        results.append(one_run(app, n, args, tool, round_no))
     finally:
         leftovers()
     args.json.write_text(json.dumps({"machine": machine(), "results": [asdict(r) for r in results]}, indent=2))
+    if args.record:
+        RECORDING.write_text(json.dumps(recording(sys.argv[1:], began, results), indent=1, ensure_ascii=False)
+                             + "\n")
+        log(f"recorded in {RECORDING}: python3 tools/load_doc.py --write puts it in docs/load-test.md")
     print(f"Measured {machine()}\n")
     print(tables(results))
     print("\nCommands (per run):")
