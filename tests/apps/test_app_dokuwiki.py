@@ -9,25 +9,13 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-from appkit import KIT, TEST_PNG, AppSpec, Client, Site, fresh_dir, reason_phrase
+from appkit import TEST_PNG, Client, Site, reason_phrase
+from specs import DOKUWIKI
 
 pytestmark = [pytest.mark.apps, pytest.mark.timeout(300)]
+SPEC = DOKUWIKI  # the app conftest.py's `site` fixture starts
 PAGE_ID = "grüße:привет"  # DokuWiki cleans it to gruesse:привет
 CLEAN_ID = "gruesse:привет"
-
-
-def _prepare() -> None:
-    fresh_dir("/tmp/dokuwiki")
-
-
-SPEC = AppSpec(
-    name="dokuwiki",
-    port=8005,
-    wait_path="/doku.php",
-    command=lambda base: [str(KIT / "dokuwiki/start.sh")],
-    env={"DOKUWIKI_PORT": "8005"},
-    prepare=_prepare,
-)
 
 
 def _sectok(html: str) -> str:

@@ -10,26 +10,13 @@ import re
 import urllib.parse
 
 import pytest
-from appkit import KIT, TEST_PNG, AppSpec, Client, Site, fresh_dir
+from appkit import TEST_PNG, Client, Site
+from specs import MEDIAWIKI
 
 pytestmark = [pytest.mark.apps, pytest.mark.timeout(300)]
+SPEC = MEDIAWIKI  # the app conftest.py's `site` fixture starts
 PASSWORD = "s3cret-Pass-123"
 SEED_PAGES = {"Main Page", "Grüße ✓", "Привет мир"}
-
-
-def _prepare() -> None:
-    fresh_dir("/tmp/mediawiki")
-
-
-SPEC = AppSpec(
-    name="mediawiki",
-    port=8032,
-    wait_path="/index.php?title=Special:Version",
-    # $wgServer pinned to the URL the client uses, as a deployment sets it to its public origin.
-    command=lambda base: ["env", f"MW_SERVER={base}", str(KIT / "mediawiki/start.sh")],
-    env={"MW_PORT": "8032"},
-    prepare=_prepare,
-)
 
 
 def _q(title: str) -> str:

@@ -15,27 +15,13 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-from appkit import KIT, TEST_PNG, AppSpec, Client, Site, fresh_dir, repeats
+from appkit import TEST_PNG, Client, Site, repeats
+from specs import REDMINE
 
 pytestmark = [pytest.mark.apps, pytest.mark.timeout(400)]
+SPEC = REDMINE  # the app conftest.py's `site` fixture starts
 PASSWORD = "s3cret-Pass"
 PUBLIC = Path("/usr/share/redmine/public")
-
-
-def _prepare() -> None:
-    fresh_dir("/tmp/redmine")
-
-
-SPEC = AppSpec(
-    name="redmine",
-    port=8033,
-    wait_path="/login",
-    command=lambda base: [str(KIT / "redmine/start.sh")],
-    env={"REDMINE_PORT": "8033"},
-    prepare=_prepare,
-    start_timeout=120.0,
-    reweb_env={"REWEB_ASYNC_INIT": "true"},  # as the guide says
-)
 
 
 def _token(html: str) -> str:

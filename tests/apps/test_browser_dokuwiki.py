@@ -28,7 +28,7 @@ from typing import Any
 import appkit
 import pytest
 from appkit import KIT, PASSWORD, REWEB_MODES, TEST_PNG, AppSpec, Site, reweb_local_available, run_site
-from test_app_dokuwiki import SPEC as DOKUWIKI
+from specs import DOKUWIKI
 
 from tests.support.cdp import DevTools, chromium, open_page
 

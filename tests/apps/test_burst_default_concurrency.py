@@ -13,8 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-import test_app_mediawiki
-import test_app_redmine
 from appkit import (
     LOG_DIR,
     AppSpec,
@@ -28,6 +26,7 @@ from appkit import (
     user_pids,
     wait_until,
 )
+from specs import MEDIAWIKI, REDMINE
 
 from reweb.local import netns, sandbox
 
@@ -48,7 +47,7 @@ def _local(spec: AppSpec, port: int) -> tuple[list[str], dict[str, str]]:
     return argv, env
 
 
-@pytest.mark.parametrize("spec", [test_app_mediawiki.SPEC, test_app_redmine.SPEC], ids=lambda s: s.name)
+@pytest.mark.parametrize("spec", [MEDIAWIKI, REDMINE], ids=lambda s: s.name)
 def test_eight_parallel_first_clients_are_all_served(spec: AppSpec) -> None:
     if not reweb_local_available():
         pytest.skip("`reweb local` is not available")
