@@ -12,20 +12,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import FIXTURES
+from tests.support.echo import V2, body_of, echo_env, header_values, load, with_path
 from tests.support.rie import RieFunction, free_port
 
 pytestmark = pytest.mark.integration
-ECHO = Path(__file__).resolve().parent.parent / "support" / "echo_app.py"
-
-
-def load(relative: str) -> dict[str, Any]:
-    return json.loads((FIXTURES / relative).read_text())
-
-
-def echo_env(port: int, **extra: str) -> dict[str, str]:
-    return {"REWEB_APPLICATION_EXEC": f"{sys.executable} {ECHO} {port}", "REWEB_APPLICATION_PORT": str(port),
-            **extra}
 
 
 @pytest.fixture(scope="module")
@@ -36,18 +26,9 @@ def echo() -> Iterator[RieFunction]:
     function.close()
 
 
-def body_of(result: dict[str, Any]) -> bytes:
-    body = result.get("body", "")
-    return base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
-
-
 def echoed(result: dict[str, Any]) -> dict[str, Any]:
     assert result["statusCode"] == 200, result
     return json.loads(body_of(result))
-
-
-def header_values(echo: dict[str, Any], name: str) -> list[str]:
-    return [v for k, v in echo["headers"] if k.lower() == name]
 
 
 # -- every event kind, end to end ----------------------------------------------------------------------
@@ -99,29 +80,6 @@ def test_function_url_and_lattice_and_health_check(echo: RieFunction) -> None:
 
 # -- responses -----------------------------------------------------------------------------------------
 
-def with_path(event: dict[str, Any], path: str, query: str = "") -> dict[str, Any]:
-    event = json.loads(json.dumps(event))
-    if "rawPath" in event:
-        event["rawPath"] = path
-        event["rawQueryString"] = query
-    else:
-        event["path"] = path
-        event["queryStringParameters"] = None
-        if query:
-            key, _, value = query.partition("=")
-            event["multiValueQueryStringParameters"] = {key: [value]}
-        else:
-            event["multiValueQueryStringParameters"] = None
-    event["body"] = None if "rawPath" not in event else ""
-    event["isBase64Encoded"] = False
-    if "httpMethod" in event:
-        event["httpMethod"] = "GET"
-    else:
-        event["requestContext"]["http"]["method"] = "GET"
-    return event
-
-
-V2 = "apigw-http-v2/rust-http-v2-minimal-curl.json"
 REST = "apigw-rest/voker-rest-encoded-path-query-repeated-headers.json"
 ALB_MULTI = "alb-multi/voker-alb-multi-encoded-path-query.json"
 ALB_SINGLE = "alb-single/golang-alb-headers-only.json"

@@ -13,7 +13,7 @@ from typing import Any
 import brotli
 import pytest
 
-from tests.integration.test_rie import V2, body_of, echo_env, header_values, load, with_path
+from tests.support.echo import V2, body_of, echo_env, header_values, load, with_path
 from tests.support.rie import RieFunction, free_port
 
 pytestmark = pytest.mark.integration

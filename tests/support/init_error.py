@@ -8,11 +8,11 @@ import os
 import subprocess
 import threading
 import time
-from pathlib import Path
 
+from tests.support.echo import ECHO
 from tests.support.runtime import reweb_argv
 
-ECHO = Path(__file__).resolve().parent / "echo_app.py"
+__all__ = ["ECHO", "InitErrorApi"]
 
 
 class InitErrorApi:
