@@ -14,24 +14,10 @@ from pathlib import Path
 import pytest
 
 from tests.support.rie import RieFunction, free_port
+from tests.support.sigterm_app import APP
 
 pytestmark = pytest.mark.integration
 
-APP = """import http.server, os, signal, sys, time
-marker, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-def on_term(*_):
-    with open(marker, "w") as f:
-        f.write(f"SIGTERM {time.time()}")
-    if mode == "graceful":
-        os._exit(0)
-signal.signal(signal.SIGTERM, on_term)  # mode "stubborn": noted, then ignored
-class Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        self.send_response(200); self.send_header("Content-Length", "2"); self.end_headers(); self.wfile.write(b"ok")
-    def log_message(self, *args):
-        pass
-http.server.HTTPServer(("127.0.0.1", port), Handler).serve_forever()
-"""
 EVENT = {"version": "2.0", "rawPath": "/", "rawQueryString": "", "headers": {"host": "x"},
          "requestContext": {"http": {"method": "GET", "path": "/"}, "stage": "$default"}}
 

@@ -197,7 +197,7 @@ def _cmdline(pid: int) -> bytes:
 def test_a_reaped_instance_shuts_down_as_lambda_does(tmp_path: Path) -> None:
     """reweb registers as an extension, so the emulator (as Lambda) sends SIGTERM at shutdown and allows
     500 ms: the app's SIGTERM handler runs."""
-    from tests.integration.test_shutdown import APP
+    from tests.support.sigterm_app import APP
 
     (tmp_path / "app.py").write_text(APP)
     marker = tmp_path / "marker"
