@@ -281,6 +281,21 @@ def test_ordinary_pages_reach_the_app(servers: dict[str, Server], path: str) -> 
         assert server.hits()[before:] == [], (name, path)
 
 
+# The price of the safety net (reweb.hookpath.in_doubt): pages the servers serve as pages, refused because they name
+# a hook's last segment and hold something servers read differently. Listed in tests/unit/test_hookpath.py too.
+PRICE = ["/blog/before-and-after.html;jsessionid=0A1B", "/before;jsessionid=1", "/posts//before", "/a/./before",
+         "/x/../after", "/docs/after%3Fx"]
+
+
+def test_the_safety_net_refuses_some_ordinary_pages(servers: dict[str, Server]) -> None:
+    for name, server in servers.items():
+        for path in PRICE:
+            status, body = server.direct("GET", path)
+            assert status == 200 and body.startswith(b"page "), (name, path, status, body)
+            status, body = call(server, "http-api", path, "GET")
+            assert status == 403 and REFUSED in body, (name, path, status, body)
+
+
 # -- the path the app receives: after the base path and the stage are removed ----------------------------------------
 
 @pytest.fixture(scope="module")
