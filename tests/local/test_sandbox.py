@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -53,6 +55,10 @@ class H(http.server.BaseHTTPRequestHandler):
             for i in range(0, len(hog), 4096):
                 hog[i] = 1
             out["survived"] = True
+        elif url.path == "/daemon":  # a child in a session of its own (as a server's worker or a daemon)
+            import subprocess
+            out["daemon"] = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"],
+                                             start_new_session=True).pid
         elif url.path == "/see":
             out["sees"] = os.path.exists(q["path"])
             out["tmp"] = sorted(os.listdir("/tmp"))
@@ -124,15 +130,90 @@ def test_an_app_over_its_memory_is_killed_and_reported(run_local: object, tmp_pa
     if why := sandbox.cgroups_unavailable(128):
         pytest.skip(f"no memory cgroups here: {why}")
     local = _start(run_local, tmp_path, "--memory", "128", "--concurrency", "2")
+    assert fetch(local.port, "/see?path=/").status == 200  # instance 1 is up, idle: the next request is its
+    instance = _instance_processes(local)
+    app = json.loads(fetch(local.port, "/see?path=/").body)["pid"]
     answer = fetch(local.port, "/hog?mb=400")
     assert answer.status == 500  # HTTP API's answer to a function error
     local.wait_for("Error Type: Runtime.OutOfMemory")
     local.wait_for("Error: Runtime exited with error: signal: killed")
+    # On Lambda the sandbox goes with every process in it: none of instance 1's is left (the app included).
+    # reweb restarts the app it saw killed while reweb local kills the instance: that new app must go too.
+    assert not _left_of(instance | _in_namespace_of(app, local)), _describe(_left_of(instance))
     report = next(line for line in local.lines if line.startswith("REPORT") and "OutOfMemory" in line)
     assert "Status: error" in report and "Max Memory Used: 128 MB" in report, report
     state = json.loads(fetch(local.port, "/__reweb/api/state").body)
     assert [i["detail"] for i in state["instances"]] == ["killed: over 128 MB"], state["instances"]
     assert json.loads(fetch(local.port, "/hog?mb=20").body)["survived"]  # a new instance, under the limit
+
+
+def _instance_processes(local: Local) -> set[int]:
+    """The processes below reweb local now (its instances: runtime, lifeline, app), also handed to the fixture,
+    which SIGKILLs any left when the test ends, even when it fails."""
+    local.remember_tree()
+    assert len(local.seen) >= 2, local.seen
+    return set(local.seen)
+
+
+def _in_namespace_of(pid: int, local: Local) -> set[int]:
+    """Every process in the mount namespace of `pid` (an app: one namespace per instance), found from /proc now and
+    over the next seconds (what is started meanwhile, a restarted app, is in it too); handed to the fixture."""
+    try:
+        mnt = os.readlink(f"/proc/{pid}/ns/mnt")
+    except OSError:
+        return set()
+    assert mnt != os.readlink("/proc/self/ns/mnt")  # the instance's own (the test needs the sandbox)
+    found: set[int] = set()
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                with contextlib.suppress(OSError):
+                    if os.readlink(f"/proc/{entry}/ns/mnt") == mnt:
+                        found.add(int(entry))
+        time.sleep(0.1)
+    local.seen.update(found)
+    return found
+
+
+def _left_of(pids: set[int], within: float = 10.0) -> list[int]:
+    """Those of `pids` still alive once they had `within` seconds to go (re-parented orphans included)."""
+    deadline = time.monotonic() + within
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return sorted(pid for pid in pids if alive(pid))
+
+
+def _describe(pids: list[int]) -> list[str]:
+    out = []
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_bytes()
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        out.append(f"{pid} ppid={stat[stat.rfind(b')') + 2:].split()[1].decode()} {cmd}")
+    return out
+
+
+def test_a_crashed_instance_takes_every_process_of_its_sandbox_with_it(run_local: object, tmp_path: Path) -> None:
+    """The runtime dies (SIGKILL: a crash): its app's child in a session of its own (a worker, a daemon) is no
+    longer below anyone we know, and is gone all the same, as on Lambda when a sandbox dies."""
+    _needs_sandbox()
+    local = _start(run_local, tmp_path, "--concurrency", "1")
+    doc = json.loads(fetch(local.port, "/daemon").body)
+    app, daemon = doc["pid"], doc["daemon"]
+    instance = _instance_processes(local)
+    assert {app, daemon} <= instance, (app, daemon, instance)
+    runtime = next(pid for pid in instance if _ppid(pid) == local.proc.pid)
+    os.kill(runtime, signal.SIGKILL)
+    assert not _left_of(instance | _in_namespace_of(app, local)), _describe(_left_of(instance))
+    assert fetch(local.port, "/see?path=/").status == 200  # a new instance serves
+
+
+def _ppid(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_bytes()
+    return int(stat[stat.rfind(b")") + 2:].split()[1])
 
 
 def test_without_mount_namespaces_one_line_says_so() -> None:

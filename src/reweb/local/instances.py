@@ -133,6 +133,7 @@ class Instance:
         self.network: netns.Namespace | None = None
         self.mounts: sandbox.Mounts | None = None
         self.cgroup: sandbox.Cgroup | None = None
+        self.sessions: set[int] = set()  # where there is no cgroup nor mount namespace: its sessions and groups
         self.tail: deque[str] = deque(maxlen=TAIL_LINES)  # the last lines of output: an init failure's cause
         self._work: asyncio.Queue[Invocation] = asyncio.Queue(maxsize=1)
         self._current: Invocation | None = None
@@ -217,7 +218,12 @@ class Instance:
 
     async def _watch_exit(self) -> None:
         assert self.proc is not None
-        status = await self.proc.wait()
+        # Not proc.wait() alone: it also waits for the runtime's stdout to close, which a process the instance
+        # left (an app's child in a session of its own) holds open: the death went unseen, the rest unkilled.
+        waiting = asyncio.ensure_future(self.proc.wait())
+        while self.proc.returncode is None and not waiting.done():
+            await asyncio.wait({waiting}, timeout=0.1)
+        status = self.proc.returncode if self.proc.returncode is not None else waiting.result()
         self.exit_status = status
         self.exited.set()
         # Whatever was left in the group (the app, if the runtime died alone) goes with it, as the
@@ -233,7 +239,7 @@ class Instance:
         if inv is not None and not inv.finished.is_set():
             inv.settle(Errored(error_type, f"Runtime exited with error: {exit_text(status)}"))
         self.die(reason, error_type)
-        self._release_sandbox()
+        await self._end_sandbox()
 
     async def _watch_init(self) -> None:
         timeout = self.pool.opts.init_timeout
@@ -256,16 +262,33 @@ class Instance:
                     os.killpg(self.pgid, signal.SIGTERM)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.exited.wait(), SHUTDOWN_MS / 1000)
-            procs.kill(self.proc.pid, self.pgid)
+            self.kill_now()
         if self.proc is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.exited.wait(), 5.0)
         await self.api.close()
+        await self._end_sandbox()
         if self.network is not None:
             self.network.close()
-        self._release_sandbox()
         for task in self._tasks:
             task.cancel()
+
+    def _kill_sandbox(self) -> list[int]:
+        """SIGKILL what is left of this instance wherever it went in the process tree (a new session, re-parented
+        to init, an app restarted a moment ago), as a dying sandbox takes every process with it on Lambda: its
+        memory cgroup's processes, else its mount namespace's, else its sessions' (from /proc). Those signalled."""
+        if self.cgroup is not None:
+            return self.cgroup.kill()
+        if self.mounts is not None and self.mounts.fd >= 0:
+            return sandbox.kill_namespace(self.mounts)
+        return sandbox.kill_sessions(self.sessions | {self.pgid}) if self.pgid else []
+
+    async def _end_sandbox(self) -> None:
+        """Kill until nothing of the instance is left (bounded), then remove its cgroup and namespace."""
+        deadline = time.monotonic() + 5.0
+        while self._kill_sandbox() and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        self._release_sandbox()
 
     def _release_sandbox(self) -> None:
         if self.mounts is not None:
@@ -275,7 +298,10 @@ class Instance:
 
     def kill_now(self) -> None:
         if self.proc is not None and self.proc.returncode is None:
+            if self.cgroup is None and self.mounts is None:  # the fallback's: read while the tree is whole
+                self.sessions |= sandbox.sessions_of(procs.tree(self.proc.pid))
             procs.kill(self.proc.pid, self.pgid)
+            self._kill_sandbox()
 
     # ---- what the Runtime API asks of us ---------------------------------------------------------------
 

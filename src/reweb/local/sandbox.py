@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import signal
 import stat
 import threading
 from collections.abc import Callable
@@ -80,6 +81,70 @@ class Mounts:
         if fd >= 0:
             with contextlib.suppress(OSError):
                 os.close(fd)
+
+
+def _kill_all(pids: list[int]) -> list[int]:
+    """SIGCONT then SIGKILL each of `pids`; those that were there to signal."""
+    hit = []
+    for pid in pids:
+        if pid == os.getpid():
+            continue
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGCONT)
+            os.kill(pid, signal.SIGKILL)
+            hit.append(pid)
+    return hit
+
+
+def _stat_fields(pid: str) -> list[bytes]:
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        stat = f.read()
+    return stat[stat.rfind(b")") + 2:].split()  # state, ppid, pgrp, session, ...
+
+
+def kill_namespace(mounts: Mounts) -> list[int]:
+    """SIGKILL every process in the mount namespace `mounts` holds: an instance's own, so every process it
+    started is in it, whatever its session or parent (what a memory cgroup gives, where there is none). Returns
+    those signalled (the caller calls again until none is)."""
+    try:
+        ns = os.fstat(mounts.fd).st_ino
+    except OSError:
+        return []
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                if os.stat(f"/proc/{entry}/ns/mnt").st_ino == ns and _stat_fields(entry)[0] != b"Z":
+                    found.append(int(entry))
+    return _kill_all(found)
+
+
+def kill_sessions(sessions: set[int]) -> list[int]:
+    """SIGKILL every live process in one of `sessions` or in a process group of that number (the instance's
+    runtime's, its app's: the app runs in a session of its own), found from /proc: where there is neither
+    a cgroup nor a mount namespace, what is left of an instance's tree once its root is gone. Returns those
+    signalled."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = _stat_fields(entry)
+                if fields[0] != b"Z" and (int(fields[2]) in sessions or int(fields[3]) in sessions):
+                    found.append(int(entry))
+    return _kill_all(found)
+
+
+def sessions_of(pids: list[int]) -> set[int]:
+    """The session and process group ids of `pids` (read from /proc)."""
+    out: set[int] = set()
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = _stat_fields(str(pid))
+            out.update((int(fields[2]), int(fields[3])))
+    out.discard(0)
+    out.discard(os.getpgrp())  # never ours
+    out.discard(os.getsid(0))
+    return out
 
 
 def create_mounts(size_mb: int, binds: list[str]) -> Mounts:
@@ -282,6 +347,23 @@ class Cgroup:
             return int(_read(os.path.join(self.path, name))) >> 20
         except (OSError, ValueError):
             return 0
+
+    def pids(self) -> list[int]:
+        """The processes in this cgroup now (v1 lists them in cgroup.procs too)."""
+        try:
+            return [int(word) for word in _read(os.path.join(self.path, "cgroup.procs")).split()]
+        except (OSError, ValueError):
+            return []
+
+    def kill(self) -> list[int]:
+        """SIGKILL every process in the cgroup, wherever it went in the process tree (a new session, re-parented
+        to init, started a moment ago), as a dying sandbox takes them all on Lambda. v2's cgroup.kill does it
+        at once, forks included; otherwise each listed one is woken (SIGCONT: a frozen one) and killed. Returns
+        those still listed (exiting, or just forked: the caller calls again until none is)."""
+        if self.v2:
+            with contextlib.suppress(OSError):
+                _write(os.path.join(self.path, "cgroup.kill"), "1")
+        return _kill_all(self.pids())
 
     def close(self) -> None:
         """Remove the cgroup (once its processes are gone; the kernel refuses before)."""
