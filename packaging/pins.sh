@@ -12,3 +12,7 @@ SSL_C_SHA256=61a8314f917d9661753f642c484f17e039e0b3549b9c054f050b84e2bf77c75f
 # Google's Brotli: the C library and its Python binding (_brotli.c), from the PyPI sdist.
 BROTLI_VERSION=1.2.1
 BROTLI_SHA256=02b2f7b5a83485efe448a44ddf7983def05c3bb1dcf917d4f7154070260e13de
+
+# pybase64 (SIMD base64 for binary bodies): its C extension and the libbase64 it bundles, from the PyPI sdist.
+PYBASE64_VERSION=1.5.1
+PYBASE64_SHA256=aa924f7c2e90349d472d7d57c3680de8d222a32c2d3d07f922ab2f60516e478d

@@ -148,6 +148,14 @@ def main() -> None:
         "hashes": hashes(pins["BROTLI_SHA256"]), "licenses": [{"license": {"id": "MIT"}}],
         "purl": f"pkg:pypi/brotli@{pins['BROTLI_VERSION']}",
     })
+    components.append({
+        "type": "library", "bom-ref": f"pybase64-{pins['PYBASE64_VERSION']}", "name": "pybase64",
+        "version": pins["PYBASE64_VERSION"],
+        "description": "pybase64 and the libbase64 it bundles (SIMD base64), compiled in from the PyPI sdist "
+                       "(the hash is the sdist's)",
+        "hashes": hashes(pins["PYBASE64_SHA256"]), "licenses": [{"license": {"id": "BSD-2-Clause"}}],
+        "purl": f"pkg:pypi/pybase64@{pins['PYBASE64_VERSION']}",
+    })
 
     # -- Debian packages: every file the linker opened, grouped by the package that installed it
     debs = Debs(args.sysroot, args.debs)

@@ -180,7 +180,16 @@ def start_lifeline() -> tuple[int, int]:
     pipe's other end closes (reweb exited or was SIGKILLed: the kernel closes our end either way), SIGKILLs
     the last group it was given. Only the direct child would get a parent-death signal; this reaches the
     whole group, grandchildren included. In a session of its own, so a signal to reweb's group spares it.
-    Forked (not executed): nothing to find on disk, ~no start cost. Returns (pid, write end)."""
+    Forked (not executed): nothing to find on disk, ~no start cost. Returns (pid, write end).
+    The one-file executable's C main() forks it before the interpreter starts (a few hundred KB, not a copy of
+    Python) and names it in _REWEB_LIFELINE=PID:FD: adopted here, and taken out of the environment the app gets."""
+    given = os.environ.pop("_REWEB_LIFELINE", "")
+    if given:
+        with contextlib.suppress(ValueError, OSError):
+            pid_text, _, fd_text = given.partition(":")
+            pid, fd = int(pid_text), int(fd_text)
+            os.fstat(fd)  # still open: else fork one below
+            return pid, fd
     read_end, write_end = os.pipe()  # both close-on-exec: the app never holds the write end open
     pid = os.fork()
     if pid:

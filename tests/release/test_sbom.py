@@ -80,6 +80,10 @@ def test_sbom_states_the_pinned_sources(sbom: dict[str, Any]) -> None:
     assert brotli["version"] == pinned["BROTLI_VERSION"]
     assert brotli["hashes"] == [{"alg": "SHA-256", "content": pinned["BROTLI_SHA256"]}]
     assert brotli["purl"] == f"pkg:pypi/brotli@{pinned['BROTLI_VERSION']}"
+    pybase64 = components["pybase64"]
+    assert pybase64["version"] == pinned["PYBASE64_VERSION"]
+    assert pybase64["hashes"] == [{"alg": "SHA-256", "content": pinned["PYBASE64_SHA256"]}]
+    assert pybase64["purl"] == f"pkg:pypi/pybase64@{pinned['PYBASE64_VERSION']}"
     for name, pin in (("Modules/_json.c", "JSON_C_SHA256"), ("Modules/_ssl.c", "SSL_C_SHA256")):
         assert components[name]["version"] == pinned["CPYTHON_VERSION"]
         assert components[name]["hashes"] == [{"alg": "SHA-256", "content": pinned[pin]}]
