@@ -31,17 +31,7 @@ from tests.images.test_images import (
     image_files,
     reweb_image,  # noqa: F401 - a fixture, used below by name
 )
-
-APP = ["python3", "-m", "http.server", "8000", "--bind", "127.0.0.1", "-d", "www"]
-PAGE = "<!doctype html><title>reweb init</title><p>written by reweb init, served by python3 -m http.server</p>\n"
-
-
-def make_project(tmp_path: Path) -> Path:
-    """An app's folder: a static site served by the standard library's http.server."""
-    folder = tmp_path / "my-site"
-    (folder / "www").mkdir(parents=True)
-    (folder / "www" / "index.html").write_text(PAGE)
-    return folder
+from tests.support.init_project import APP, PAGE, default_of, init, make_project
 
 
 @pytest.fixture
@@ -49,21 +39,9 @@ def project(tmp_path: Path) -> Path:
     return make_project(tmp_path)
 
 
-def init(cwd: Path, *args: str, command: list[str] | None = None) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-m", "reweb", "init", *args, "--", *(APP if command is None else command)]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REWEB_", "AWS_LWA_"))}
-    return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=120, env=env, check=False)
-
-
 def validate(*folders: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, str(ROOT / "deploy" / "validate.py"), *map(str, folders)],
                           capture_output=True, text=True, timeout=1800, check=False)
-
-
-def default_of(template: str, parameter: str) -> str:
-    found = re.search(rf"^  {parameter}:\n(?:    .*\n)*?    Default: (.*)$", template, re.M)
-    assert found, parameter
-    return found.group(1)
 
 
 # -- written folders validate --------------------------------------------------------------------------------

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from tests.deploy.test_init import PAGE, default_of, init, make_project
 from tests.images.test_images import DOCKER, reweb_image  # noqa: F401 - reweb_image is a fixture
+from tests.support.init_project import PAGE, default_of, init, make_project
 
 HERE = Path(__file__).resolve().parent
 ACCOUNT = "123456789012"
