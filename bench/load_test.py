@@ -414,6 +414,7 @@ class Result:
     throttles: int = 0  # requests refused past --concurrency (the front door's throttle answer; not invoked)
     round: int = 1  # which of --rounds
     started: str = ""  # UTC, when the load began
+    commit: str = ""  # the checkout's HEAD when the run began (reweb local is started afresh for every run)
 
 
 def parse_reports(text: str, memory_mb: int) -> dict[str, object]:
@@ -534,6 +535,8 @@ def one_run(app: App, n: int, args: argparse.Namespace, tool: str, round_no: int
     if app.name == "wordpress":  # the site URL is the front door's, which changes with each run's port
         mysql(f"UPDATE wordpress.wp_options SET option_value='{lam.base}' WHERE option_name IN ('siteurl','home')")
     before = loadavg()[0]
+    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
     stopped = False
     try:
         lam.start(tag)
@@ -566,7 +569,7 @@ def one_run(app: App, n: int, args: argparse.Namespace, tool: str, round_no: int
                  cpu_busy_pct=100 * (busy1 - busy0) / max(1, total1 - total0),
                  own_cpu_pct=100 * own_s / (wall * (os.cpu_count() or 1)),
                  cpu_ms_per_request=1000 * own_s / max(1, client["requests"]), load_command=load_cmd,
-                 reweb_command=" ".join(lam.command), round=round_no, started=started,
+                 reweb_command=" ".join(lam.command), round=round_no, started=started, commit=commit,
                  **rep)  # type: ignore[arg-type]
     log(f"{tag}: {res.client['requests']:.0f} requests, {rps:.1f}/s, p50 {client['p50_ms']:.1f} ms, "
         f"p99 {client['p99_ms']:.1f} ms, {res.cold_starts} cold starts, ${res.cost_per_million:.2f} per 1M "

@@ -100,13 +100,15 @@ def setting(result: dict[str, Any]) -> str:
     other = [r["cpu_busy_pct"] - r["own_cpu_pct"] for r in runs]
     rounds = max(r["round"] for r in runs)
     modified = result.get("src_modified") or []
+    commits = list(dict.fromkeys(r["commit"] for r in runs if r.get("commit"))) or [result["commit"]]
     return (
         f"Measured {result['began']} to {result['ended'][11:]} by `{result['command']}` at reweb "
-        f"`{result['commit']}`"
+        + " then ".join(f"`{c}`" for c in commits)
         + (f" (with other helpers' uncommitted changes to {', '.join(f'`{f}`' for f in modified)}, not on the "
            "path measured here)" if modified else "")
-        + f", {rounds} rounds: every configuration once per round, the rounds one after another. Machine: "
-        f"{m['cpus']} x {m['cpu']} (a Firecracker VM), {m['memory_mb'] // 1024} GB RAM, Linux {m['kernel']}; PHP "
+        + f", {rounds} round{'s' if rounds != 1 else ''}: every configuration once per round, the rounds one after "
+        "another. Machine: "
+        f"{m['cpus']} x {m['cpu']} (a Firecracker VM), {m['memory_mb'] / 1024:.0f} GB RAM, Linux {m['kernel']}; PHP "
         f"{m['php']} with Apache {m['apache']} prefork + mod_php, MariaDB {m['mariadb']}, WordPress "
         f"{m['wordpress']}, Datasette {m['datasette']}, Python {m['python']}, wrk {m['wrk']}. Memory size "
         f"{runs[0]['memory_mb']} MB, HTTP API front door, instances frozen between invocations, "
@@ -136,15 +138,16 @@ def summary_table(result: dict[str, Any]) -> str:
 
 
 def runs_table(result: dict[str, Any]) -> str:
-    out = ["| app | concurrency | round | started (UTC) | requests | req/s | client p50 / p99 ms | Duration p50 / "
-           "p99 ms | cold starts: Init ms | max memory used | billed GB-s | $ per 1M (all / warm) | errors | CPU ms "
-           "per request | CPU busy (this run's) / 1-min load (before → end) |",
+    out = ["| app | concurrency | round | started (UTC) | requests | req/s | client p50 / p99 / max ms | Duration "
+           "p50 / p99 ms | cold starts: Init ms | max memory used | billed GB-s | $ per 1M (all / warm) | errors | "
+           "CPU ms per request | CPU busy (this run's) / 1-min load (before → end) |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in result["results"]:
         inits = f"{r['cold_starts']}: {min(r['init_ms']):.0f}-{max(r['init_ms']):.0f}" if r["init_ms"] else "0"
         out.append(
             f"| {r['app']} | {r['concurrency']} | {r['round']} | {r['started'][11:]} | {r['client']['requests']:.0f} "
-            f"| {r['rps']:.1f} | {ms(r['client']['p50_ms'])} / {ms(r['client']['p99_ms'])} | "
+            f"| {r['rps']:.1f} | {ms(r['client']['p50_ms'])} / {ms(r['client']['p99_ms'])} / "
+            f"{ms(r['client']['max_ms'])} | "
             f"{ms(r['duration_p50_ms'])} / {ms(r['duration_p99_ms'])} | {inits} | {r['max_memory_mb']} MB | "
             f"{r['gb_seconds']:.1f} | {money(r['cost_per_million'])} / {money(r['warm_cost_per_million'])} | "
             f"{errors(r)} | {r['cpu_ms_per_request']:.0f} | {r['cpu_busy_pct']:.0f}% ({r['own_cpu_pct']:.0f}%) / "
@@ -193,6 +196,13 @@ def breakeven_region(result: dict[str, Any]) -> str:
         out.append(f"| {machine['name']} | ${machine['per_hour']:.5f} | ${month:.2f} | " + " | ".join(cells) + " |")
     shown = ", ".join(f"{app} {money(warm[app])}" for app, _ in firsts)
     out += ["", f"Lambda's warm cost per million used here: the median of the lowest concurrency's runs ({shown})."]
+    example = next((m for m in result["always_on"] if m["name"].startswith("EC2 t3.micro")), None)
+    if example and "wordpress" in warm:
+        month = example["per_hour"] * HOURS_PER_MONTH
+        views = month / (warm["wordpress"] / 1e6)
+        out[-1] += (f" For WordPress against a t3.micro: ${month:.2f} a month / {money(warm['wordpress'])} per million "
+                    f"= {views / 1e6:.1f} million page views a month = **{views / (HOURS_PER_MONTH * 3600):.1f} "
+                    "requests per second on average**.")
     return "\n".join(out)
 
 
