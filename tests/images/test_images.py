@@ -1,10 +1,12 @@
 """reweb's container images, built and run for real.
 
-reweb's own image (packaging/docker/Dockerfile: FROM scratch + the static executable at /reweb) and three app
-images that add reweb with the one line `COPY --from=reweb /reweb ...`:
-  static/  FROM scratch, reweb and Debian's static busybox `httpd`: no shell, no libc, no Python;
-  php/     a PHP page under `php -S` (Debian php-cli) that sets two cookies and reads a POSTed form;
-  python/  a WSGI app under the standard library's wsgiref (Debian python3): JSON and a binary download.
+reweb's own image (packaging/docker/Dockerfile: FROM scratch + the static executable at /reweb) and docs/images.md's
+three recipes, which add reweb with the one line `COPY --from=reweb /reweb ...`. Each recipe is built as the page
+shows it (the ```Dockerfile block after `<!-- reweb-dockerfile: NAME, context DIR/, ... -->`), with the context
+folder its marker names, under docs/examples/ (the files a reader copies with it):
+  static  FROM scratch, reweb and Debian's static busybox `httpd`: no shell, no libc, no Python;
+  php     a PHP page under `php -S` (Debian php-cli) that sets two cookies and reads a POSTed form;
+  python  a WSGI app under the standard library's wsgiref (Debian python3): JSON and a binary download.
 Each runs as Lambda runs a container (read-only root, a tmpfs /tmp, a non-root user) with the real Lambda Runtime
 Interface Emulator copied in at run time and wrapped around the image's own ENTRYPOINT, as AWS base images do;
 real HTTP API v2 events (tests/conftest.py FIXTURES) go through the RIE's invoke endpoint on 127.0.0.1.
@@ -23,6 +25,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import subprocess
 import tarfile
 import time
@@ -47,9 +50,13 @@ EXECUTABLE = ROOT / "dist" / "reweb-linux-x86_64"
 REWEB_IMAGE = "reweb:latest"
 EXPECTED: dict[str, bytes] = {}
 REQUIRE = os.environ.get("REWEB_REQUIRE_APPS", "") not in ("", "0")
-RIE_PORT = 9000  # inside the container; the apps use 8080, reweb's default
+RIE_PORT = 9000  # inside the container; the recipes' apps use 8000 (SAM CLI's emulator takes 8080 there)
 LABEL = "org.reweb.test=images"  # on every image built here, so that only those are pruned
 UID = "993:993"  # no such user in the images: like Lambda's sandbox user, it owns nothing there
+EXAMPLES = ROOT / "docs" / "examples"
+#: A Dockerfile block of the docs that the suite builds: the marker names it and its context folder.
+DOC_MARKER = re.compile(r"^<!-- reweb-dockerfile: (?P<name>[\w-]+), context (?P<context>[\w./-]+?)/?, [^>]*-->\n"
+                        r"```Dockerfile\n(?P<body>.*?)```$", re.S | re.M)
 
 
 def run(argv: list[str], timeout: float, **kwargs: Any) -> subprocess.CompletedProcess[str]:
@@ -96,15 +103,32 @@ def reweb_image() -> str:
     return REWEB_IMAGE
 
 
+def doc_dockerfile(page: str, name: str) -> tuple[str, Path]:
+    """The block of ROOT/page marked `reweb-dockerfile: NAME`, as written, and its context folder."""
+    found = [m for m in DOC_MARKER.finditer((ROOT / page).read_text()) if m["name"] == name]
+    assert len(found) == 1, f"{page}: {len(found)} blocks marked reweb-dockerfile: {name} (want exactly one)"
+    return found[0]["body"], ROOT / found[0]["context"]
+
+
+def build_doc_image(page: str, name: str) -> str:
+    """Builds the docs' block with its context (after reweb's image, which it copies from): the tag."""
+    body, context = doc_dockerfile(page, name)
+    dockerfile = ROOT / "build" / "doc-dockerfiles" / f"{page.replace('/', '_')}-{name}.Dockerfile"
+    dockerfile.parent.mkdir(parents=True, exist_ok=True)
+    dockerfile.write_text(body)
+    tag = f"reweb-test/{name}:latest"
+    build(tag, context, "-f", str(dockerfile))
+    return tag
+
+
 @pytest.fixture(scope="module")
 def app_image(reweb_image: str) -> Iterator[Any]:
-    """app_image("php") builds tests/images/php once (after reweb's image, which it copies from)."""
+    """app_image("php") builds docs/images.md's php recipe once."""
     built: dict[str, str] = {}
 
     def get(name: str) -> str:
         if name not in built:
-            build(f"reweb-test/{name}:latest", HERE / name)
-            built[name] = f"reweb-test/{name}:latest"
+            built[name] = build_doc_image("docs/images.md", name)
         return built[name]
 
     yield get
@@ -251,7 +275,7 @@ def test_scratch_image_serves_static_files(app_image: Any) -> None:
     files = image_files(image)
     assert set(files) == {"reweb", "busybox", "www", "www/index.html"}, sorted(files)  # no sh, no libc, no lib/
     assert file_in_image(image, "/reweb") == EXPECTED["executable"]
-    page = (HERE / "static" / "www" / "index.html").read_bytes()
+    page = (EXAMPLES / "static" / "www" / "index.html").read_bytes()
     with function(image) as fn:
         result = fn.invoke(event("golang-http-v2-no-authorizer-curl.json"))
         headers = check(result, fn, 200)
@@ -265,7 +289,11 @@ def test_scratch_image_serves_static_files(app_image: Any) -> None:
 # -- PHP: two cookies and a POSTed form ----------------------------------------------------------------------
 
 def test_php_image_form_and_cookies(app_image: Any) -> None:
-    image = app_image("php")
+    check_php_form_and_cookies(app_image("php"))
+
+
+def check_php_form_and_cookies(image: str) -> None:
+    """docs/examples/php/site/index.php under the RIE: a form POST with cookies, then a GET (also for README's)."""
     assert file_in_image(image, "/usr/local/bin/reweb") == EXPECTED["executable"]  # the one COPY line
     with function(image) as fn:
         # POST /path, Content-Type: application/x-www-form-urlencoded, base64 body "foo=bar" (a captured
@@ -297,7 +325,7 @@ def test_php_image_form_and_cookies(app_image: Any) -> None:
 def test_python_image_json_and_binary(app_image: Any) -> None:
     image = app_image("python")
     assert file_in_image(image, "/usr/local/bin/reweb") == EXPECTED["executable"]  # the one COPY line
-    blob = bytes((i * 7 + 3) % 256 for i in range(300_000))  # as in python/app.py
+    blob = bytes((i * 7 + 3) % 256 for i in range(300_000))  # as in docs/examples/python/app.py
     with function(image) as fn:
         result = fn.invoke(event("golang-http-v2-no-authorizer-curl.json", "/api/info", "a=1&b=%C3%A9"))
         headers = check(result, fn, 200)

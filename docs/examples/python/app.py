@@ -1,4 +1,4 @@
-"""A tiny WSGI app, standard library only: a JSON endpoint and a binary download, on 127.0.0.1:8080."""
+"""A tiny WSGI app, standard library only: a JSON endpoint and a binary download, on 127.0.0.1:8000."""
 
 import hashlib
 import json
@@ -35,5 +35,5 @@ def app(environ, start_response):
 
 
 if __name__ == "__main__":
-    with make_server("127.0.0.1", 8080, app) as server:
+    with make_server("127.0.0.1", 8000, app) as server:
         server.serve_forever()
