@@ -3,7 +3,6 @@ a process as exiting before it closes its files, so the mark is there when the p
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -24,13 +23,27 @@ def test_a_live_process_is_not_exiting() -> None:
 
 
 def test_an_exited_process_not_yet_reaped_is_exiting() -> None:
-    child = subprocess.Popen([sys.executable, "-c", "pass"])
-    os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # it has exited; still a zombie (not reaped)
+    """The zombie is a child of `sleep` (which never reaps), not of this process: a reaper thread another test
+    left in this process (an App's waits on any child) cannot take it away before it is looked at."""
+    parent = subprocess.Popen(["sh", "-c", "true & echo $!; exec sleep 30"], stdout=subprocess.PIPE)
     try:
-        assert _exiting(child.pid)
+        assert parent.stdout is not None
+        zombie = int(parent.stdout.readline())
+        stat = Path(f"/proc/{zombie}/stat")
+        for _ in range(200):  # bounded: `true` exits at once
+            if stat.read_bytes().rpartition(b")")[2].split()[0] == b"Z":
+                break
+            time.sleep(0.05)
+        assert stat.read_bytes().rpartition(b")")[2].split()[0] == b"Z", "the child did not exit"
+        assert _exiting(zombie)
     finally:
-        child.wait(10)
-    assert _exiting(child.pid)  # reaped: gone from /proc, so its exit has been seen
+        parent.kill()
+        parent.communicate(timeout=10)
+    for _ in range(200):  # its new parent (init or a subreaper) reaps it
+        if not Path(f"/proc/{zombie}").exists():
+            break
+        time.sleep(0.05)
+    assert _exiting(zombie)  # reaped: gone from /proc, so its exit has been seen
 
 
 def test_a_process_whose_main_thread_ended_alone_is_not_exiting() -> None:
