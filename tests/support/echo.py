@@ -16,7 +16,8 @@ V2 = "apigw-http-v2/rust-http-v2-minimal-curl.json"
 
 
 def load(relative: str) -> dict[str, Any]:
-    return json.loads((FIXTURES / relative).read_text())
+    event: dict[str, Any] = json.loads((FIXTURES / relative).read_text())
+    return event
 
 
 def echo_env(port: int, **extra: str) -> dict[str, str]:
