@@ -181,12 +181,12 @@ def test_app_port_8080_under_sam_local_says_what_to_do(sam: Path, image: str, tm
 
 
 def test_from_scratch_image_cannot_run_under_sam_local(sam: Path, reweb_image: str, tmp_path: Path) -> None:
-    """The shell-less recipe (tests/images/static, docs/images.md's FROM scratch): SAM's derived image needs /bin/sh.
+    """The shell-less recipe (docs/images.md's FROM scratch, as written): SAM's derived image needs /bin/sh.
 
     It runs on Lambda and under the RIE (test_images.py); SAM answers 502 and says why. docs/deploy.md names the
     workaround (the same files on a base with a shell)."""
-    test_images.build("reweb-test/static:latest", test_images.HERE / "static")
-    with sam_api(sam, "http-api", "reweb-test/static:latest", tmp_path, AppPort="8000", WaitPath="/") as api:
+    image = test_images.build_doc_image("docs/images.md", "static")
+    with sam_api(sam, "http-api", image, tmp_path, AppPort="8000", WaitPath="/") as api:
         r = appkit.Client(api.url, timeout=120).get("/")
         assert r.status == 502, (r, api.output())
         deadline = time.monotonic() + 30
