@@ -132,14 +132,14 @@ def test_an_app_over_its_memory_is_killed_and_reported(run_local: object, tmp_pa
     local = _start(run_local, tmp_path, "--memory", "128", "--concurrency", "2")
     assert fetch(local.port, "/see?path=/").status == 200  # instance 1 is up, idle: the next request is its
     instance = _instance_processes(local)
-    app = json.loads(fetch(local.port, "/see?path=/").body)["pid"]
+    mnt = os.readlink(f"/proc/{json.loads(fetch(local.port, '/see?path=/').body)['pid']}/ns/mnt")
     answer = fetch(local.port, "/hog?mb=400")
     assert answer.status == 500  # HTTP API's answer to a function error
     local.wait_for("Error Type: Runtime.OutOfMemory")
     local.wait_for("Error: Runtime exited with error: signal: killed")
     # On Lambda the sandbox goes with every process in it: none of instance 1's is left (the app included).
     # reweb restarts the app it saw killed while reweb local kills the instance: that new app must go too.
-    assert not _left_of(instance | _in_namespace_of(app, local)), _describe(_left_of(instance))
+    assert not _left_of(instance | _in_namespace(mnt, local)), _describe(_left_of(instance | local.seen))
     report = next(line for line in local.lines if line.startswith("REPORT") and "OutOfMemory" in line)
     assert "Status: error" in report and "Max Memory Used: 128 MB" in report, report
     state = json.loads(fetch(local.port, "/__reweb/api/state").body)
@@ -155,13 +155,9 @@ def _instance_processes(local: Local) -> set[int]:
     return set(local.seen)
 
 
-def _in_namespace_of(pid: int, local: Local) -> set[int]:
-    """Every process in the mount namespace of `pid` (an app: one namespace per instance), found from /proc now and
+def _in_namespace(mnt: str, local: Local) -> set[int]:
+    """Every process in the mount namespace `mnt` (an app's, read while it ran: one per instance), found from /proc
     over the next seconds (what is started meanwhile, a restarted app, is in it too); handed to the fixture."""
-    try:
-        mnt = os.readlink(f"/proc/{pid}/ns/mnt")
-    except OSError:
-        return set()
     assert mnt != os.readlink("/proc/self/ns/mnt")  # the instance's own (the test needs the sandbox)
     found: set[int] = set()
     deadline = time.monotonic() + 2
@@ -189,10 +185,12 @@ def _describe(pids: list[int]) -> list[str]:
     for pid in pids:
         try:
             stat = Path(f"/proc/{pid}/stat").read_bytes()
+            wchan = Path(f"/proc/{pid}/wchan").read_text()
             cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        out.append(f"{pid} ppid={stat[stat.rfind(b')') + 2:].split()[1].decode()} {cmd}")
+        fields = stat[stat.rfind(b")") + 2:].split()
+        out.append(f"{pid} ppid={fields[1].decode()} state={fields[0].decode()} wchan={wchan} {cmd}")
     return out
 
 
@@ -203,11 +201,12 @@ def test_a_crashed_instance_takes_every_process_of_its_sandbox_with_it(run_local
     local = _start(run_local, tmp_path, "--concurrency", "1")
     doc = json.loads(fetch(local.port, "/daemon").body)
     app, daemon = doc["pid"], doc["daemon"]
+    mnt = os.readlink(f"/proc/{app}/ns/mnt")
     instance = _instance_processes(local)
     assert {app, daemon} <= instance, (app, daemon, instance)
     runtime = next(pid for pid in instance if _ppid(pid) == local.proc.pid)
     os.kill(runtime, signal.SIGKILL)
-    assert not _left_of(instance | _in_namespace_of(app, local)), _describe(_left_of(instance))
+    assert not _left_of(instance | _in_namespace(mnt, local)), _describe(_left_of(instance | local.seen))
     assert fetch(local.port, "/see?path=/").status == 200  # a new instance serves
 
 

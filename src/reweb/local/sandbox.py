@@ -300,6 +300,8 @@ class Cgroup:
             _write(f"{path}/memory.max", limit)
             with contextlib.suppress(OSError):  # no swap accounting at all: nothing can be swapped either
                 _write(f"{path}/memory.swap.max", "0")
+            with contextlib.suppress(OSError):  # an OOM kill takes the whole group, as it ends a sandbox on Lambda
+                _write(f"{path}/memory.oom.group", "1")
         else:
             parent = os.path.normpath(_V1 + _own_cgroup("memory"))
             if not os.path.isdir(parent):
