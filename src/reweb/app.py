@@ -128,6 +128,8 @@ class App:
             argv = list(settings.application_argv) or tree.command_argv(settings.application_exec)
         except tree.CommandError as exc:
             raise AppStartError(str(exc)) from None
+        if self._adopt_early(argv):
+            return
         holders = self._port_holders()
         if holders is not None:
             message = (f"port {settings.port} is already in use by {tree.describe_pids(holders)} before the app "
@@ -159,6 +161,26 @@ class App:
             with contextlib.suppress(OSError):
                 os.write(self.lifeline_fd, b"%d\n" % pid)
         self.log.info("app started", pid=pid, command=" ".join(argv)[:200])
+
+    def _adopt_early(self, argv: list[str]) -> bool:
+        """The one-file executable's C main() may have spawned the app already (its start then overlaps the
+        interpreter's): kept when it is the very argv, port and environment this start would give, else stopped
+        and spawned again here."""
+        early = tree.take_early_app()
+        if early is None:
+            return False
+        pid, spawned_at, port, early_argv = early
+        if early_argv == argv and port == self.settings.port and not self.extra_env and self.pid == 0:
+            with self.exited:  # had it exited already, the reaper has its status
+                self.pid, self.status, self.ready = pid, self.exits.get(pid), False
+                self.spawned_at = spawned_at
+                self.exited.notify_all()
+            self.log.info("app started", pid=pid, command=" ".join(argv)[:200], early="true")
+            return True
+        tree.kill_all([pid])
+        with self.exited:
+            self.exited.wait_for(lambda: pid in self.exits, 5.0)
+        return False
 
     def _port_holders(self) -> list[int] | None:
         """None when nothing listens on the app's port, else who does (maybe [] when unknown)."""

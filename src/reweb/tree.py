@@ -175,6 +175,17 @@ def describe_pids(pids: list[int]) -> str:
     return ", ".join(names)
 
 
+def take_early_app() -> tuple[int, float, int, list[str]] | None:
+    """The app the one-file executable's C main() spawned before the interpreter started, if it did:
+    (pid, monotonic spawn time, port, argv) from _REWEB_APP, which is taken out of the environment."""
+    given = os.environ.pop("_REWEB_APP", "")
+    try:
+        pid, spawned_ns, port, words = given.split(":", 3)
+        return int(pid), int(spawned_ns) / 1e9, int(port), words.split("\x1f")
+    except ValueError:
+        return None
+
+
 def start_lifeline() -> tuple[int, int]:
     """A tiny process that outlives reweb by a moment: it reads process group ids from a pipe and, when the
     pipe's other end closes (reweb exited or was SIGKILLed: the kernel closes our end either way), SIGKILLs

@@ -1,0 +1,82 @@
+"""The one-file executable spawns a plain app from its C main(), before the interpreter starts, and reweb adopts
+it (issue 21, point 3); anything else (flags, shell syntax, the pip build) is spawned by reweb itself, as before."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.rie import free_port
+from tests.support.runtime import reweb_argv
+
+pytestmark = pytest.mark.integration
+ECHO = Path(__file__).resolve().parent.parent / "support" / "echo_app.py"
+EXECUTABLE = bool(os.environ.get("REWEB_TEST_EXECUTABLE"))
+
+
+def start_log(extra_args: list[str], command: str | None, port: int) -> str:
+    """reweb's log up to its first GET /next (the app started and ready), and the app's parent."""
+    runtime = socket.create_server(("127.0.0.1", 0))
+    env = {**os.environ, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{runtime.getsockname()[1]}",
+           "REWEB_APPLICATION_PORT": str(port)}
+    if command is not None:
+        env["REWEB_APPLICATION_EXEC"] = command
+    process = subprocess.Popen([*reweb_argv(), *extra_args], env=env, stderr=subprocess.PIPE)
+    try:
+        runtime.settimeout(30)
+        while True:  # the Extensions API is refused (404), then the first /next means init is done
+            conn, _ = runtime.accept()
+            data = conn.recv(65536)
+            if b"/runtime/invocation/next" in data:
+                conn.close()
+                break
+            conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+            conn.close()
+        assert socket.create_connection(("127.0.0.1", port), timeout=5)
+    finally:
+        process.kill()
+        _, err = process.communicate(timeout=10)
+        runtime.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and port_open(port):  # the lifeline takes the app down
+        time.sleep(0.02)
+    assert not port_open(port), "the app outlived reweb"
+    return err.decode(errors="replace")
+
+
+def port_open(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+def started_lines(log: str) -> list[str]:
+    return [line for line in log.splitlines() if "app started" in line]
+
+
+def test_plain_command_is_spawned_before_python_in_the_executable() -> None:
+    port = free_port()
+    lines = started_lines(start_log([], f"{sys.executable} {ECHO} {port}", port))
+    assert len(lines) == 1, lines
+    assert ("early=true" in lines[0]) == EXECUTABLE, lines
+
+
+def test_command_after_dashes_is_spawned_early_too() -> None:
+    port = free_port()
+    lines = started_lines(start_log(["--", sys.executable, str(ECHO), str(port)], None, port))
+    assert len(lines) == 1, lines
+    assert ("early=true" in lines[0]) == EXECUTABLE, lines
+
+
+def test_flags_leave_the_spawn_to_python() -> None:
+    port = free_port()
+    lines = started_lines(start_log(["--debug"], f"{sys.executable} {ECHO} {port}", port))
+    assert len(lines) == 1 and "early" not in lines[0], lines
