@@ -288,3 +288,67 @@ def test_the_memory_groups_a_sigkilled_reweb_local_left_are_removed_by_the_next(
     while any(g.exists() for g in groups) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not [g for g in groups if g.exists()], second.lines[-20:]
+
+
+_SLEEPER = "import os, time; os.fork() or (os.setsid(), time.sleep(120)); time.sleep(120)"  # a child in its own session
+
+
+def _spawn_sleepers(preexec: object = None) -> tuple[int, list[int]]:
+    """A process that starts a child in a session of its own (both sleep); (its pid, both pids)."""
+    import subprocess
+
+    proc = subprocess.Popen([sys.executable, "-c", _SLEEPER], preexec_fn=preexec,  # type: ignore[arg-type]
+                            start_new_session=True)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        from tests.support.localharness import descendants
+
+        if kids := descendants(proc.pid):
+            return proc.pid, [proc.pid, *kids]
+        time.sleep(0.02)
+    raise AssertionError("the child never started")
+
+
+def test_without_a_cgroup_what_is_in_an_instance_mount_namespace_is_killed() -> None:
+    """The fallback where there is no memory cgroup: every process in the instance's mount namespace, whatever its
+    session, is SIGKILLed (a stopped one too)."""
+    _needs_sandbox()
+    from reweb.local.instances import _enter_mounts
+
+    mounts = sandbox.create_mounts(1, [])
+    pids: list[int] = []
+    try:
+        root, pids = _spawn_sleepers(_enter_mounts(mounts.fd, "/"))  # its /tmp is a new one: tmp_path is not there
+        os.kill(pids[-1], signal.SIGSTOP)  # frozen, as reweb local leaves idle instances
+        deadline = time.monotonic() + 10
+        while sandbox.kill_namespace(mounts) and time.monotonic() < deadline:
+            os.waitpid(root, os.WNOHANG)
+            time.sleep(0.02)
+        assert not _left_of(set(pids)), _describe(_left_of(set(pids)))
+    finally:
+        mounts.close()
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pids[0] if pids else -1, os.WNOHANG)
+
+
+def test_without_cgroup_nor_namespace_the_sessions_read_while_the_tree_was_whole_are_killed() -> None:
+    """The last fallback: the sessions and groups of the instance's tree, read while it was whole, are killed from
+    /proc once its root is gone (its child in a session of its own was re-parented away)."""
+    pids: list[int] = []
+    try:
+        root, pids = _spawn_sleepers()
+        sessions = sandbox.sessions_of(pids)
+        assert set(pids) <= sessions, (pids, sessions)  # each a session leader here
+        os.kill(root, signal.SIGKILL)
+        os.waitpid(root, 0)
+        deadline = time.monotonic() + 10
+        while sandbox.kill_sessions(sessions) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not _left_of(set(pids)), _describe(_left_of(set(pids)))
+    finally:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
