@@ -129,7 +129,8 @@ def test_ephemeral_storage_is_checked(run_local: object, tmp_path: Path) -> None
 def test_an_app_over_its_memory_is_killed_and_reported(run_local: object, tmp_path: Path) -> None:
     if why := sandbox.cgroups_unavailable(128):
         pytest.skip(f"no memory cgroups here: {why}")
-    local = _start(run_local, tmp_path, "--memory", "128", "--concurrency", "2")
+    # One instance at a time: every request below goes to instance 1 until it dies.
+    local = _start(run_local, tmp_path, "--memory", "128", "--concurrency", "1")
     assert fetch(local.port, "/see?path=/").status == 200  # instance 1 is up, idle: the next request is its
     instance = _instance_processes(local)
     mnt = os.readlink(f"/proc/{json.loads(fetch(local.port, '/see?path=/').body)['pid']}/ns/mnt")
