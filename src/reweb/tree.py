@@ -7,6 +7,7 @@ import contextlib
 import os
 import re
 import signal
+import stat
 from collections.abc import Iterator
 
 # Characters that only a shell gives meaning to. Quotes and backslashes alone do not need one (shlex splits
@@ -199,8 +200,8 @@ def start_lifeline() -> tuple[int, int]:
         with contextlib.suppress(ValueError, OSError):
             pid_text, _, fd_text = given.partition(":")
             pid, fd = int(pid_text), int(fd_text)
-            os.fstat(fd)  # still open: else fork one below
-            return pid, fd
+            if stat.S_ISFIFO(os.fstat(fd).st_mode):  # still the pipe: else fork one below
+                return pid, fd
     read_end, write_end = os.pipe()  # both close-on-exec: the app never holds the write end open
     pid = os.fork()
     if pid:
