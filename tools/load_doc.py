@@ -100,10 +100,11 @@ def setting(result: dict[str, Any]) -> str:
     other = [r["cpu_busy_pct"] - r["own_cpu_pct"] for r in runs]
     rounds = max(r["round"] for r in runs)
     modified = result.get("src_modified") or []
-    commits = list(dict.fromkeys(r["commit"] for r in runs if r.get("commit"))) or [result["commit"]]
+    commits = list(dict.fromkeys(r["commit"] for r in runs if r.get("commit")))
     return (
         f"Measured {result['began']} to {result['ended'][11:]} by `{result['command']}` at reweb "
-        + " then ".join(f"`{c}`" for c in commits)
+        + (" then ".join(f"`{c}`" for c in commits) if commits
+           else f"`{result['commit']}` (the checkout's HEAD when the recording ended)")
         + (f" (with other helpers' uncommitted changes to {', '.join(f'`{f}`' for f in modified)}, not on the "
            "path measured here)" if modified else "")
         + f", {rounds} round{'s' if rounds != 1 else ''}: every configuration once per round, the rounds one after "
