@@ -77,8 +77,9 @@ def thaw(root: int, pgid: int) -> None:
 def kill(root: int, pgid: int) -> None:
     """SIGKILL the group and every descendant; collect the tree first so re-parented orphans are caught.
 
-    Processes that already left the tree (double-forked daemons) are out of reach, as they would be on
-    Lambda after the sandbox is gone; the group kill catches those that stayed in the group.
+    Processes that already left the tree (double-forked daemons) are out of reach here; the group kill catches
+    those that stayed in the group, and the instance's sandbox (instances._end_sandbox: its cgroup, mount
+    namespace or sessions) takes the rest, as a dying Lambda sandbox takes every process with it.
     """
     pids = tree(root)
     with contextlib.suppress(ProcessLookupError, PermissionError):
