@@ -3,7 +3,9 @@ it (issue 21, point 3); anything else (flags, shell syntax, the pip build) is sp
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -79,4 +81,46 @@ def test_command_after_dashes_is_spawned_early_too() -> None:
 def test_flags_leave_the_spawn_to_python() -> None:
     port = free_port()
     lines = started_lines(start_log(["--debug"], f"{sys.executable} {ECHO} {port}", port))
+    assert len(lines) == 1 and "early" not in lines[0], lines
+
+
+WRONG_EARLY = """
+import os, subprocess, sys
+sleeper = subprocess.Popen(["sleep", "60"], start_new_session=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+print(sleeper.pid, flush=True)
+os.environ["_REWEB_APP"] = f"{sleeper.pid}:0:{os.environ['REWEB_APPLICATION_PORT']}:sleep\\x1f60"
+sys.argv = ["reweb"]
+from reweb.cli import main
+sys.exit(main())
+"""
+
+
+def test_an_early_app_other_than_the_configured_one_is_stopped_and_replaced() -> None:
+    """What App.start does when _REWEB_APP names another command than the settings give: that process is stopped
+    and the configured app spawned (run through the package, the path the executable's Python takes)."""
+    runtime = socket.create_server(("127.0.0.1", 0))
+    port = free_port()
+    env = {**os.environ, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{runtime.getsockname()[1]}",
+           "REWEB_APPLICATION_PORT": str(port), "REWEB_APPLICATION_EXEC": f"{sys.executable} {ECHO} {port}"}
+    process = subprocess.Popen([sys.executable, "-c", WRONG_EARLY], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    sleeper = 0
+    try:
+        assert process.stdout is not None
+        sleeper = int(process.stdout.readline())
+        deadline = time.monotonic() + 30
+        while not port_open(port) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert port_open(port), "the configured app never started"
+        stat = Path(f"/proc/{sleeper}/stat")
+        assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z", "the wrong app runs on"
+    finally:
+        process.kill()
+        _, err = process.communicate(timeout=10)
+        runtime.close()
+        with contextlib.suppress(OSError):
+            if sleeper and b"sleep" in Path(f"/proc/{sleeper}/cmdline").read_bytes():
+                os.kill(sleeper, signal.SIGKILL)  # left behind when the test fails
+    lines = started_lines(err.decode(errors="replace"))
     assert len(lines) == 1 and "early" not in lines[0], lines
