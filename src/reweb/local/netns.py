@@ -17,6 +17,8 @@ import struct
 import threading
 from collections.abc import Callable
 
+from .nsthread import Probe, in_own_thread
+
 CLONE_NEWNET = 0x40000000
 _SIOCGIFFLAGS = 0x8913
 _SIOCSIFFLAGS = 0x8914
@@ -62,40 +64,19 @@ class Namespace:
 
 def create() -> Namespace:
     """A new namespace with loopback up and a listening socket on 127.0.0.1 inside it. Raises Unavailable."""
-    result: list[Namespace | Exception] = []
 
-    def inside() -> None:
-        try:
-            _check(_libc.unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)")
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as control:
-                request = struct.pack("16sH14x", b"lo", 0)
-                flags = struct.unpack("16sH14x", fcntl.ioctl(control, _SIOCGIFFLAGS, request))[1]
-                fcntl.ioctl(control, _SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | _IFF_UP))
-            server = socket.create_server(("127.0.0.1", 0))
-            fd = os.open(f"/proc/self/task/{threading.get_native_id()}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-            result.append(Namespace(fd, server))
-        except Exception as exc:
-            result.append(exc)
+    def inside() -> Namespace:
+        _check(_libc.unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as control:
+            request = struct.pack("16sH14x", b"lo", 0)
+            flags = struct.unpack("16sH14x", fcntl.ioctl(control, _SIOCGIFFLAGS, request))[1]
+            fcntl.ioctl(control, _SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | _IFF_UP))
+        server = socket.create_server(("127.0.0.1", 0))
+        fd = os.open(f"/proc/self/task/{threading.get_native_id()}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        return Namespace(fd, server)
 
-    thread = threading.Thread(target=inside, name="reweb-local-netns")
-    thread.start()
-    thread.join()
-    outcome = result[0]
-    if isinstance(outcome, Exception):
-        raise outcome if isinstance(outcome, Unavailable) else Unavailable(str(outcome))
-    return outcome
+    return in_own_thread("reweb-local-netns", inside, Unavailable)
 
 
-_probe: str | None = None
-
-
-def available() -> str:
-    """"" when instances can have networks of their own here, else why not (checked once)."""
-    global _probe
-    if _probe is None:
-        try:
-            create().close()
-            _probe = ""
-        except Unavailable as exc:
-            _probe = str(exc)
-    return _probe
+#: "" when instances can have networks of their own here, else why not (checked once).
+available = Probe(lambda: create().close(), Unavailable)

@@ -23,6 +23,8 @@ import stat
 import threading
 from collections.abc import Callable
 
+from .nsthread import Probe, in_own_thread
+
 CLONE_NEWNS = 0x00020000
 _MS_NOSUID, _MS_NODEV, _MS_BIND, _MS_REC, _MS_PRIVATE = 0x2, 0x4, 0x1000, 0x4000, 0x40000
 TMP = "/tmp"
@@ -149,9 +151,8 @@ def sessions_of(pids: list[int]) -> set[int]:
 
 def create_mounts(size_mb: int, binds: list[str]) -> Mounts:
     """A new mount namespace with a fresh tmpfs of `size_mb` on /tmp and `binds` bound through. Raises Unavailable."""
-    result: list[Mounts | Exception] = []
 
-    def inside() -> None:
+    def inside() -> Mounts:
         held: list[int] = []
         try:
             _check(_libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
@@ -171,35 +172,16 @@ def create_mounts(size_mb: int, binds: list[str]) -> Mounts:
                 os.chmod(path, stat.S_IMODE(st.st_mode))
                 _mount(f"/proc/self/fd/{fd}", path, None, _MS_BIND | _MS_REC)
             fd = os.open(f"/proc/self/task/{threading.get_native_id()}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
-            result.append(Mounts(fd))
-        except Exception as exc:
-            result.append(exc)
+            return Mounts(fd)
         finally:
             for fd in held:
                 os.close(fd)
 
-    thread = threading.Thread(target=inside, name="reweb-local-mountns")
-    thread.start()
-    thread.join()
-    outcome = result[0]
-    if isinstance(outcome, Exception):
-        raise outcome if isinstance(outcome, Unavailable) else Unavailable(str(outcome))
-    return outcome
+    return in_own_thread("reweb-local-mountns", inside, Unavailable)
 
 
-_probe: str | None = None
-
-
-def mounts_unavailable() -> str:
-    """"" when instances can have a /tmp of their own here, else why not (checked once)."""
-    global _probe
-    if _probe is None:
-        try:
-            create_mounts(1, []).close()
-            _probe = ""
-        except Unavailable as exc:
-            _probe = str(exc)
-    return _probe
+#: "" when instances can have a /tmp of their own here, else why not (checked once).
+mounts_unavailable = Probe(lambda: create_mounts(1, []).close(), Unavailable)
 
 
 # ---- memory ---------------------------------------------------------------------------------------------------
