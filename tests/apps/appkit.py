@@ -42,6 +42,9 @@ DB_USER = "nobody"
 LOG_DIR = Path(os.environ.get("REWEB_APPS_LOGS", "/tmp/reweb-apps-logs"))
 HERE = Path(__file__).resolve().parent
 PYCACHE = HERE.parents[1] / "build" / "pycache"
+#: The guides' folders (docs/apps/<guide>/): the one home of the apps' own code and configs (install.sh copies
+#: them into KIT).
+GUIDES = HERE.parents[1] / "docs" / "apps"
 
 #: How each app is reached: `direct` (no reweb at all) or a front door emulated by `reweb local`. Every front door a
 #: user can put before a Lambda function is here: API Gateway HTTP API and REST API, ALB single-value and

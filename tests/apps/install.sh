@@ -41,7 +41,25 @@ command -v node >/dev/null && command -v npm >/dev/null || { log "apt-get instal
 
 # ---------------------------------------------------------------- the kit (code, configs, seeds): root-owned, read-only
 install -d -m 755 "$KIT" "$KIT/py" "$KIT/node" "$KIT/testdata"
-# Project-owned configs are copied on every run so that a change in the repository reaches the kit.
+# Project-owned configs are copied on every run so that a change in the repository reaches the kit. The apps' own
+# code and configs have one home, their guide's folder (docs/apps/<guide>/, the build context of the guide's
+# Dockerfile), copied in under the suite's names; then tests/apps/kit on top: what is test-only, and the suite's own
+# version of a file where it has to differ (the reason at the file's head). install.d/fastapi, nextjs, syncthing and
+# tomcat copy their own guide's folder.
+DOCS=$(cd "$HERE/../../docs/apps" && pwd)
+from_guide() { # from_guide GUIDE_DIR KIT_DIR: the folder's contents, over what the kit already has there
+  install -d -m 755 "$KIT/$2" && cp -a "$DOCS/$1/." "$KIT/$2/"
+}
+from_guide caddy caddy
+from_guide django django_site
+from_guide dokuwiki dokuwiki
+from_guide hledger-web hledger
+from_guide mediawiki mediawiki
+from_guide node-red node-red
+from_guide phpmyadmin phpmyadmin
+from_guide prometheus prometheus
+from_guide redmine/redmine redmine
+from_guide wordpress wordpress
 cp -a "$HERE/kit/." "$KIT/"
 chmod -R u+rwX,go+rX-w "$KIT"
 

@@ -21,7 +21,8 @@ SPEC = AppSpec(
     port=8006,
     wait_path="/",
     command=lambda base: ["caddy", "run", "--config", str(KIT / "caddy/Caddyfile"), "--adapter", "caddyfile"],
-    env={"HOME": "/tmp/caddy", "XDG_DATA_HOME": "/tmp/caddy", "XDG_CONFIG_HOME": "/tmp/caddy", "CADDY_PORT": "8006"},
+    env={"HOME": "/tmp/caddy", "XDG_DATA_HOME": "/tmp/caddy", "XDG_CONFIG_HOME": "/tmp/caddy", "CADDY_PORT": "8006",
+         "CADDY_SITE_ROOT": str(SITE_DIR)},
     prepare=_prepare,
 )
 

@@ -1,4 +1,4 @@
-"""FastAPI on uvicorn: a library catalogue (kit/fastapi/app.py) with a login form setting three cookies, a CSRF
+"""FastAPI on uvicorn: a library catalogue (docs/apps/fastapi/app.py) with a login form setting three cookies, a CSRF
 token bound to the session, multipart uploads with non-ASCII names (python-multipart), FileResponse downloads with
 HEAD, Range and ETag, a StreamingResponse CSV and a progress stream, repeated query keys (list[str] Query), an
 OAuth2 bearer token, redirects (307 from FastAPI's trailing-slash rule, 303 after forms) and GZipMiddleware."""
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from appkit import (
+    GUIDES,
     KIT,
     PASSWORD,
     RANDOM_BIN,
@@ -30,7 +31,7 @@ from appkit import (
 pytestmark = [pytest.mark.apps, pytest.mark.timeout(300)]
 APP_DIR = KIT / "fastapi"
 DATA = Path("/tmp/fastapi")
-BOOKS = json.loads((Path(__file__).parent / "kit" / "fastapi" / "books.json").read_text())
+BOOKS = json.loads((GUIDES / "fastapi" / "books.json").read_text())
 #: "Crime and Punishment": its id in the catalogue (ids follow books.json).
 CRIME = 1 + next(i for i, b in enumerate(BOOKS) if b["title"] == "Преступление и наказание")
 

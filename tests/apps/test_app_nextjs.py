@@ -1,4 +1,4 @@
-"""Next.js 16 production build (`next build`, `next start`; kit/nextjs): a prerendered page, server-side rendering
+"""Next.js 16 production build (`next build`, `next start`; docs/apps/nextjs): a prerendered page, server-side rendering
 with repeated query keys, streaming SSR (React Suspense) that tells whether it was streamed, next.config redirects
 (308, 307) and trailing-slash and server-component redirects, a route handler login setting three cookies, a
 multipart upload with non-ASCII names, a Server Action form whose CSRF check compares Origin with Host, public
@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from appkit import (
+    GUIDES,
     KIT,
     PASSWORD,
     RANDOM_BIN,
@@ -32,7 +33,7 @@ from appkit import (
 pytestmark = [pytest.mark.apps, pytest.mark.timeout(300)]
 APP_DIR = KIT / "nextjs"
 DATA = Path("/tmp/nextjs")
-BOOKS = json.loads((Path(__file__).parent / "kit" / "nextjs" / "data" / "books.json").read_text())
+BOOKS = json.loads((GUIDES / "nextjs" / "data" / "books.json").read_text())
 
 
 def _prepare() -> None:

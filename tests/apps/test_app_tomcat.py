@@ -165,7 +165,7 @@ def test_static_listing_range_head_304(site: Site) -> None:
 
 
 def test_upload_non_ascii_names(site: Site) -> None:
-    """A multipart body parsed by Tomcat (Part.getSubmittedFileName) in kit/tomcat/daten/upload.jsp."""
+    """A multipart body parsed by Tomcat (Part.getSubmittedFileName) in docs/apps/tomcat/tomcat/daten/upload.jsp."""
     c = site.client()
     png = TEST_PNG.read_bytes()
     blob = RANDOM_BIN.read_bytes()[:200_000]

@@ -44,7 +44,7 @@ SPEC = AppSpec(
     port=8003,
     wait_path="/wp-login.php",
     command=lambda base: [str(KIT / "wordpress/start.sh")],
-    env={"WP_PORT": "8003"},
+    env={"WP_PORT": "8003", "WP_HTTPD_CONF": str(KIT / "wordpress/httpd.conf")},
     prepare=_prepare,
     after_start=_install,
 )

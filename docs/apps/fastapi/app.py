@@ -1,6 +1,6 @@
 """Bücherei: a small library catalogue on FastAPI, written the way such an app is usually written.
 
-Real data (30 books in 11 languages, kit/fastapi/books.json) in SQLite under /tmp; a login form (OAuth2 password
+Real data (30 books in 11 languages, books.json beside this file) in SQLite under /tmp; a login form (OAuth2 password
 form fields) that sets three cookies; signed, stateless sessions (any instance accepts them, as on Lambda); a
 CSRF token bound to the session for every form; notes on books; uploads of any file (python-multipart) kept under
 /tmp with their original, possibly non-ASCII name; downloads through FileResponse (HEAD, Range, ETag); a CSV

@@ -6,4 +6,4 @@ export WP_PORT="${WP_PORT:-8003}"
 rm -rf /tmp/apache-wp /tmp/wp-content
 mkdir -p /tmp/apache-wp
 cp -r /var/lib/wordpress/wp-content /tmp/wp-content
-exec apache2 -f /etc/apache2/lambda.conf -DFOREGROUND
+exec apache2 -f "${WP_HTTPD_CONF:-/etc/apache2/lambda.conf}" -DFOREGROUND

@@ -1,12 +1,12 @@
 #!/bin/bash
-# FastAPI (Python, ASGI on uvicorn): a venv in the kit from PyPI; the app's code is tests/apps/kit/fastapi.
+# FastAPI (Python, ASGI on uvicorn): a venv in the kit from PyPI; the app's code is its guide's, docs/apps/fastapi.
 # Idempotent: the venv is rebuilt only when uvicorn is missing from it. Run as root (install.sh sets KIT).
 set -euo pipefail
 KIT=${KIT:-/opt/reweb-apps}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 VENV=$KIT/py/fastapi
 install -d -m 755 "$KIT/py"
-cp -a "$HERE/kit/fastapi" "$KIT/"
+install -d -m 755 "$KIT/fastapi" && cp -a "$HERE/../../docs/apps/fastapi/." "$KIT/fastapi/"
 if [ ! -x "$VENV/bin/uvicorn" ]; then
   rm -rf "$VENV"
   # Debian's python, not the machine's pyenv one under /root: the app user must be able to run it.

@@ -1,11 +1,11 @@
 #!/bin/bash
 # Next.js 16 (App Router) from npm: `npm ci` and `next build` into the kit at install time, as an image build does;
-# at run time `next start` only reads the build. The sources are tests/apps/kit/nextjs (package-lock.json pins the
+# at run time `next start` only reads the build. The sources are its guide's, docs/apps/nextjs (package-lock.json pins the
 # tree). Idempotent: npm ci runs when the lock file changed, next build when any source changed. Run as root.
 set -euo pipefail
 KIT=${KIT:-/opt/reweb-apps}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
-SRC=$HERE/kit/nextjs
+SRC=$(cd "$HERE/../../docs/apps/nextjs" && pwd)
 APP=$KIT/nextjs
 export NEXT_TELEMETRY_DISABLED=1
 install -d -m 755 "$APP" "$APP/public"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Tomcat 10.1 (Java servlets) from Debian with its real web applications: the servlet/JSP examples and the manager.
-# The server itself is never started by the package: CATALINA_BASE is made under /tmp at each cold start from
-# tests/apps/kit/tomcat (server.xml, users, one context file per web application). Idempotent. Run as root.
+# The server itself is never started by the package: CATALINA_BASE is made under /tmp at each cold start from its
+# guide's docs/apps/tomcat/tomcat (server.xml, users, one context file per web application). Idempotent. Run as root.
 set -euo pipefail
 KIT=${KIT:-/opt/reweb-apps}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,7 +18,7 @@ if ((${#missing[@]})); then
   # The package's own service would hold port 8080: keep it stopped (policy-rc.d already kept it from starting).
   systemctl disable --now tomcat10 >/dev/null 2>&1 || true
 fi
-cp -a "$HERE/kit/tomcat" "$KIT/"
+install -d -m 755 "$KIT/tomcat" && cp -a "$HERE/../../docs/apps/tomcat/tomcat/." "$KIT/tomcat/"
 [ -f "$KIT/testdata/random.bin" ] || /usr/bin/python3 "$HERE/kit/testdata/mkseed.py" "$KIT"
 # Tomcat's global defaults (DefaultServlet, JSP servlet, MIME types) and class loader settings, from the package.
 cp /etc/tomcat10/web.xml /etc/tomcat10/catalina.properties "$KIT/tomcat/conf/"

@@ -1,9 +1,0 @@
-#!/bin/bash
-# Cold start of WordPress on Lambda: a writable wp-content under /tmp (themes, uploads), then Apache + mod_php in the
-# foreground (prefork, no User directive: it runs as the unprivileged app user). SIGTERM stops Apache and its children.
-set -eu
-export WP_PORT=${WP_PORT:-8003}
-rm -rf /tmp/apache-wp /tmp/wp-content
-mkdir -p /tmp/apache-wp
-cp -r /var/lib/wordpress/wp-content /tmp/wp-content
-exec apache2 -f /opt/reweb-apps/wordpress/httpd.conf -DFOREGROUND
