@@ -279,16 +279,8 @@ def _deadline_classes() -> tuple[Callable[..., http.client.HTTPConnection], Call
                 super().connect()
                 self.sock = _DeadlineSocket(self.sock, self.deadline)
 
-        class DeadlinedTls(http.client.HTTPSConnection):
-            def __init__(self, host: str, deadline: float, **kwargs: Any) -> None:
-                super().__init__(host, timeout=max(deadline - time.monotonic(), 0.001), **kwargs)
-                self.deadline = deadline
-                self._create_connection = _connector(deadline)
-
-            def connect(self) -> None:
-                self.timeout = time_left(self.deadline)
-                super().connect()
-                self.sock = _DeadlineSocket(self.sock, self.deadline)
+        class DeadlinedTls(Deadlined, http.client.HTTPSConnection):
+            """Deadlined's methods around HTTPSConnection's (MRO): the socket wrapped after the TLS handshake."""
 
         _classes = (Deadlined, DeadlinedTls)
     return _classes
