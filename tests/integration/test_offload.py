@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
+from tests.support.moto_server import bucket, moto_server
 from tests.support.offload import APP, KEYS, MB, REGION, expected, http_event
 from tests.support.rie import RieFunction, free_port
 
@@ -34,14 +33,9 @@ def alb_event(path: str, query: dict[str, str]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    url = f"http://127.0.0.1:{port}"
-    s3 = boto3.client("s3", endpoint_url=url, region_name=REGION, aws_access_key_id="a", aws_secret_access_key="b")
-    s3.create_bucket(Bucket="reweb-big", CreateBucketConfiguration={"LocationConstraint": REGION})
-    yield url
-    server.stop()
+    with moto_server() as url:
+        bucket(url, "reweb-big", REGION)
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
+from tests.support.moto_server import bucket, moto_server
 from tests.support.offload import KEYS, MB, REGION, expected, http_event
 from tests.support.rie import RieFunction, free_port
 
@@ -86,14 +85,9 @@ http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
     # moto's backends are per process: a bucket of this module's own, beside test_offload.py's.
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    url = f"http://127.0.0.1:{port}"
-    s3 = boto3.client("s3", endpoint_url=url, region_name=REGION, aws_access_key_id="a", aws_secret_access_key="b")
-    s3.create_bucket(Bucket="reweb-http", CreateBucketConfiguration={"LocationConstraint": REGION})
-    yield url
-    server.stop()
+    with moto_server() as url:
+        bucket(url, "reweb-http", REGION)
+        yield url
 
 
 def start(folder: Path, env: dict[str, str]) -> RieFunction:

@@ -9,10 +9,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
+from tests.support.moto_server import client, moto_server
 from tests.support.rie import RieFunction, free_port
 
 pytestmark = pytest.mark.integration
@@ -34,17 +33,17 @@ KEYS = {"AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "secret-key-fo
 
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    url = f"http://127.0.0.1:{port}"
-    ssm = boto3.client("ssm", endpoint_url=url, region_name="eu-west-1", aws_access_key_id="a",
-                       aws_secret_access_key="b")
+    with moto_server() as url:
+        yield fill(url)
+
+
+def fill(url: str) -> str:
+    """The parameters and secrets the tests read, on moto's server at `url`."""
+    ssm = client("ssm", url, "eu-west-1")
     for i in range(12):  # more than one GetParameters batch (10 names)
         ssm.put_parameter(Name=f"/app/plain-{i}", Value=f"plain value {i}", Type="String")
     ssm.put_parameter(Name="/app/db-password", Value="s3cr3t-Ünïcode ✓", Type="SecureString")
-    sm = boto3.client("secretsmanager", endpoint_url=url, region_name="eu-west-1", aws_access_key_id="a",
-                      aws_secret_access_key="b")
+    sm = client("secretsmanager", url, "eu-west-1")
     sm.create_secret(Name="app/api", SecretString=json.dumps({"token": "tok-123", "user": "svc"}))
     sm.create_secret(Name="app/whole", SecretString="just a string")
     sm.create_secret(Name="app/nul", SecretString="before\x00after")  # no environment can carry a NUL
@@ -54,8 +53,7 @@ def moto_url() -> Iterator[str]:
     ssm.label_parameter_version(Name="/app/versioned", ParameterVersion=1, Labels=["stable"])
     ssm.put_parameter(Name="/app/json", Value=json.dumps({"token": "json-one"}), Type="String")
     ssm.put_parameter(Name="/app/json", Value=json.dumps({"token": "json-two"}), Type="String", Overwrite=True)
-    yield url
-    server.stop()
+    return url
 
 
 def run(tmp_path: Path, moto_url: str, secrets: dict[str, str]) -> RieFunction:

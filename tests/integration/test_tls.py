@@ -17,14 +17,13 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from moto.server import ThreadedMotoServer
 
+from tests.support.moto_server import bucket, client, moto_server
 from tests.support.offload import APP, KEYS, REGION, expected, http_event
 from tests.support.rie import RieFunction, free_port
 
@@ -114,19 +113,12 @@ class TlsFront:
 def tls_moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, TlsFront]]:
     folder = tmp_path_factory.mktemp("tls")
     ca, cert, key = make_ca_and_cert(folder)
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    plain = f"http://127.0.0.1:{port}"
-    s3 = boto3.client("s3", endpoint_url=plain, region_name=REGION, aws_access_key_id="a", aws_secret_access_key="b")
-    s3.create_bucket(Bucket="reweb-tls", CreateBucketConfiguration={"LocationConstraint": REGION})
-    ssm = boto3.client("ssm", endpoint_url=plain, region_name=REGION, aws_access_key_id="a",
-                       aws_secret_access_key="b")
-    ssm.put_parameter(Name="/tls/secret", Value="over TLS ✓", Type="SecureString")
-    front = TlsFront(cert, key, port)
-    yield f"https://127.0.0.1:{front.port}", ca, front
-    front.close()
-    server.stop()
+    with moto_server() as plain:
+        bucket(plain, "reweb-tls", REGION)
+        client("ssm", plain, REGION).put_parameter(Name="/tls/secret", Value="over TLS ✓", Type="SecureString")
+        front = TlsFront(cert, key, int(plain.rsplit(":", 1)[1]))
+        yield f"https://127.0.0.1:{front.port}", ca, front
+        front.close()
 
 
 def function(folder: Path, env: dict[str, str]) -> RieFunction:
