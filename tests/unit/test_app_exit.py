@@ -23,9 +23,16 @@ def test_a_live_process_is_not_exiting() -> None:
 
 
 def test_an_exited_process_not_yet_reaped_is_exiting() -> None:
-    """The zombie is a child of `sleep` (which never reaps), not of this process: a reaper thread another test
-    left in this process (an App's waits on any child) cannot take it away before it is looked at."""
-    parent = subprocess.Popen(["sh", "-c", "true & echo $!; exec sleep 30"], stdout=subprocess.PIPE)
+    """The zombie is the child of a process that never waits (not of this one, and not of a shell, which reaps
+    its jobs between commands): a reaper thread another test left in this process (an App's waits on any child)
+    cannot take it away before it is looked at."""
+    code = ("import os, sys, time\n"
+            "pid = os.fork()\n"
+            "if pid == 0:\n"
+            "    os._exit(0)\n"
+            "print(pid, flush=True)\n"
+            "time.sleep(30)\n")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
     try:
         assert parent.stdout is not None
         zombie = int(parent.stdout.readline())
