@@ -14,18 +14,11 @@ from pathlib import Path
 import pytest
 
 from tests.support.init_error import ECHO, InitErrorApi
+from tests.support.net import port_open
 from tests.support.rie import RieFunction, free_port
 from tests.support.runtime import reweb_argv
 
 pytestmark = pytest.mark.integration
-
-
-def port_open(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-        return True
-    except OSError:
-        return False
 
 
 def wait_for(condition: object, timeout: float) -> bool:

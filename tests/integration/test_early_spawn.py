@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.echo import ECHO
+from tests.support.net import port_open
 from tests.support.rie import free_port
 from tests.support.runtime import reweb_argv
 
 pytestmark = pytest.mark.integration
-ECHO = Path(__file__).resolve().parent.parent / "support" / "echo_app.py"
 EXECUTABLE = bool(os.environ.get("REWEB_TEST_EXECUTABLE"))
 
 
@@ -50,14 +51,6 @@ def start_log(extra_args: list[str], command: str | None, port: int) -> str:
         time.sleep(0.02)
     assert not port_open(port), "the app outlived reweb"
     return err.decode(errors="replace")
-
-
-def port_open(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-        return True
-    except OSError:
-        return False
 
 
 def started_lines(log: str) -> list[str]:

@@ -13,19 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.echo import ECHO
+from tests.support.net import port_open
 from tests.support.rie import free_port
 from tests.support.runtime import reweb_argv
 
 pytestmark = pytest.mark.integration
-ECHO = Path(__file__).resolve().parent.parent / "support" / "echo_app.py"
-
-
-def port_open(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-        return True
-    except OSError:
-        return False
 
 
 def children_of(pid: int) -> list[int]:
