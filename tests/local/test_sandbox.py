@@ -321,9 +321,13 @@ def test_without_a_cgroup_what_is_in_an_instance_mount_namespace_is_killed() -> 
     try:
         root, pids = _spawn_sleepers(_enter_mounts(mounts.fd, "/"))  # its /tmp is a new one: tmp_path is not there
         os.kill(pids[-1], signal.SIGSTOP)  # frozen, as reweb local leaves idle instances
+        # Called until the processes it must find are gone (as instances._end_sandbox calls it until nothing is
+        # left), not only until one scan finds nothing: a scan can race a process still being created.
         deadline = time.monotonic() + 10
-        while sandbox.kill_namespace(mounts) and time.monotonic() < deadline:
-            os.waitpid(root, os.WNOHANG)
+        while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+            sandbox.kill_namespace(mounts)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(root, os.WNOHANG)
             time.sleep(0.02)
         assert not _left_of(set(pids)), _describe(_left_of(set(pids)))
     finally:
