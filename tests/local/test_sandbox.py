@@ -316,7 +316,9 @@ def test_without_a_cgroup_what_is_in_an_instance_mount_namespace_is_killed() -> 
     _needs_sandbox()
     from reweb.local.instances import _enter_mounts
 
-    mounts = sandbox.create_mounts(1, [])
+    # The interpreter is bound through when it lives under /tmp (a checkout there, its test venv), as
+    # reweb local binds what an instance's command names.
+    mounts = sandbox.create_mounts(1, sandbox.named_tmp_paths([sys.executable]))
     pids: list[int] = []
     try:
         root, pids = _spawn_sleepers(_enter_mounts(mounts.fd, "/"))  # its /tmp is a new one: tmp_path is not there
