@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.http_client import fetch
-from tests.support.localharness import start_local
+from tests.support.localharness import console_without_sys_admin, start_local
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]  # every test starts processes
 README_APP = [sys.executable, "-m", "http.server", "8080", "--bind", "127.0.0.1"]
@@ -117,27 +117,7 @@ def test_without_the_extra_it_says_how_to_install(tmp_path: Path) -> None:
 def test_without_namespaces_one_instance_and_one_line_saying_why() -> None:
     """A host where instances cannot have networks of their own (here: root without CAP_SYS_ADMIN; as a plain
     user, the machine as it is): one instance on this machine's network, and a line that says why."""
-    import os
-    import subprocess
-
-    from reweb.local.ports import free_port
-
-    port = free_port()
-    drop = ["setpriv", "--bounding-set", "-sys_admin", "--inh-caps", "-sys_admin"] if os.geteuid() == 0 else []
-    proc = subprocess.Popen([*drop, sys.executable, "-m", "reweb.local", "--port", str(port), "--concurrency", "4",
-                             "--", *README_APP], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
-    lines: list[str] = []
-    try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            if "ready: open" in line:
-                break
-        assert fetch(port, "/").status == 200
-    finally:
-        proc.send_signal(2)
-        proc.wait(20)
+    lines = console_without_sys_admin(["--concurrency", "4"], README_APP)
     text = "".join(lines)
     assert "instances cannot have networks of their own here" in text and "CAP_SYS_ADMIN" in text, text
     assert "concurrency 1," in text and "(this machine's network)" in text, text

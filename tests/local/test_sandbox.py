@@ -16,7 +16,7 @@ import pytest
 
 from reweb.local import sandbox
 from tests.support.http_client import fetch
-from tests.support.localharness import Local, alive
+from tests.support.localharness import Local, alive, console_without_sys_admin
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]  # every test starts processes
 
@@ -218,26 +218,8 @@ def _ppid(pid: int) -> int:
 
 def test_without_mount_namespaces_one_line_says_so() -> None:
     """Root without CAP_SYS_ADMIN (as a plain user: the machine as it is): no /tmp of their own, said in one line."""
-    import subprocess
-
-    from reweb.local.ports import free_port
-
-    port = free_port()
-    drop = ["setpriv", "--bounding-set", "-sys_admin", "--inh-caps", "-sys_admin"] if os.geteuid() == 0 else []
     app = [sys.executable, "-m", "http.server", "8080", "--bind", "127.0.0.1"]
-    proc = subprocess.Popen([*drop, sys.executable, "-m", "reweb.local", "--port", str(port), "--", *app],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    lines: list[str] = []
-    try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            if "ready: open" in line:
-                break
-        assert fetch(port, "/").status == 200
-    finally:
-        proc.send_signal(2)
-        proc.wait(20)
+    lines = console_without_sys_admin([], app)
     said = [line for line in lines if "cannot have a /tmp of their own here" in line]
     assert len(said) == 1 and "--ephemeral-storage" in said[0], lines
 

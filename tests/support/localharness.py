@@ -159,3 +159,31 @@ def start_local(args: list[str], app: list[str] | None = None, env: dict[str, st
     return local
 
 
+
+
+def console_without_sys_admin(local_args: list[str], app: list[str]) -> list[str]:
+    """`reweb local` started without CAP_SYS_ADMIN (root drops it; a plain user has none): its console lines up to
+    "ready", after checking that `/` is served; then stopped with Ctrl-C. The fallbacks' one-line notices are there."""
+    import os
+    import subprocess
+    import sys
+
+    from reweb.local.ports import free_port
+    from tests.support.http_client import fetch
+
+    port = free_port()
+    drop = ["setpriv", "--bounding-set", "-sys_admin", "--inh-caps", "-sys_admin"] if os.geteuid() == 0 else []
+    proc = subprocess.Popen([*drop, sys.executable, "-m", "reweb.local", "--port", str(port), *local_args, "--", *app],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    lines: list[str] = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if "ready: open" in line:
+                break
+        assert fetch(port, "/").status == 200
+    finally:
+        proc.send_signal(2)
+        proc.wait(20)
+    return lines
