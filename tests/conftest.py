@@ -1,5 +1,8 @@
 import sys
+from collections.abc import Generator
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -19,3 +22,23 @@ except ImportError:  # the wheel stage's venv has it; a bare interpreter collect
 else:
     settings.register_profile("reweb", deadline=None, suppress_health_check=[HealthCheck.too_slow])
     settings.load_profile("reweb")
+
+
+# One run at a time in the folders that use the machine's one-of-a-kind servers and paths (tests/support/
+# machine_lock.py). Outside pytest-timeout's wrapper (tryfirst): waiting for another run is not a test's time.
+from tests.support.machine_lock import MachineLock, guarded_folder  # noqa: E402
+
+_MACHINE_LOCK = MachineLock()
+_TESTS = Path(__file__).resolve().parent
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, object, object]:
+    folder = guarded_folder(item.path, _TESTS)
+    if folder is not None:
+        _MACHINE_LOCK.take(f"tests/{folder}")
+    try:
+        return (yield)
+    finally:
+        if _MACHINE_LOCK.held and (nextitem is None or guarded_folder(nextitem.path, _TESTS) is None):
+            _MACHINE_LOCK.give_back()
