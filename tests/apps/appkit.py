@@ -596,6 +596,8 @@ class Site:
     #: Through reweb local: the emulated Init Duration of the first invocation. bench/cold_start.py measures
     #: both side by side, repeated; the README table takes its figures from there.
     cold_start_ms: float | None
+    #: A file the app wrote under its /tmp, by path: on this machine, or in the container of an image under test.
+    read_file: Callable[[str], bytes] = field(default=lambda path: Path(path).read_bytes())
 
     def client(self) -> Client:
         return Client(self.base)

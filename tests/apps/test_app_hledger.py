@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-from pathlib import Path
 
 import pytest
 from appkit import KIT, AppSpec, Site, chown_tree, fresh_dir
 
 pytestmark = [pytest.mark.apps, pytest.mark.timeout(300)]
-JOURNAL = Path("/tmp/hledger/main.journal")
+JOURNAL = "/tmp/hledger/main.journal"
 
 
 def _prepare() -> None:
@@ -28,7 +27,7 @@ SPEC = AppSpec(
     # --base-url is the URL the user sees: the gateway's, not the app's own port.
     command=lambda base: [
         "hledger-web", "--serve", "--host=127.0.0.1", "--port=5005", f"--base-url={base}",
-        "--capabilities=view,add,manage", "-f", "/tmp/hledger/main.journal",
+        "--capabilities=view,add,manage", "-f", JOURNAL,
     ],
     env={"HOME": "/tmp/hledger", "LANG": "C.UTF-8"},
     prepare=_prepare,
@@ -64,19 +63,19 @@ def test_add_form_repeated_keys(site: Site) -> None:
     reg = c.get("/register?q=" + urllib.parse.quote("inacct:expenses:food:café"))
     assert reg.status == 200, reg
     assert "Café Zürich ✓ &amp; Co" in reg.text(), reg.text()[:3000]
-    journal = JOURNAL.read_text(encoding="utf-8")
+    journal = site.read_file(JOURNAL).decode("utf-8")
     assert "Café Zürich ✓ & Co" in journal and "expenses:food:café" in journal
 
 
 def test_add_without_token_is_refused(site: Site) -> None:
     c = site.client()
     c.get("/journal")
-    before = JOURNAL.read_text(encoding="utf-8")
+    before = site.read_file(JOURNAL)
     r = c.post_form("/add", [("_formid", "identify-add"), ("date", "2026-02-03"), ("description", "no token"),
                              ("account", "a"), ("amount", "1"), ("account", "b"), ("amount", "")])
     # Yesod answers 200, re-rendering the form (the CSRF check failed), and does not touch the journal.
     assert r.status == 200, r
-    assert JOURNAL.read_text(encoding="utf-8") == before
+    assert site.read_file(JOURNAL) == before
 
 
 def test_json_non_ascii(site: Site) -> None:

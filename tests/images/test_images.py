@@ -216,6 +216,17 @@ class ImageFunction:
         assert isinstance(result, dict) and "statusCode" in result, f"{result}\n{self.logs()}"
         return result
 
+    def exec(self, argv: list[str], stdin: bytes = b"") -> bytes:
+        """A command inside the running function's container, as its user (it sees the function's /tmp)."""
+        done = subprocess.run([DOCKER, "exec", "-i", "--user", UID, self.name, *argv], input=stdin,
+                              capture_output=True, timeout=120, check=False)
+        assert done.returncode == 0, f"docker exec {argv!r}: {done.returncode} {done.stderr[-3000:]!r}"
+        return done.stdout
+
+    def read_file(self, path: str) -> bytes:
+        """A file of the function's, e.g. one its app wrote under its /tmp."""
+        return self.exec(["cat", "--", path])
+
     def logs(self) -> str:
         done = run([DOCKER, "logs", self.name], 30)
         return (done.stdout + done.stderr)[-6000:]
