@@ -61,10 +61,10 @@ def stage_times(case: Case) -> list[tuple[str, float]]:
     serialize = _get("reweb.upstream", "serialize_head")
     if serialize is not None:
         out.append(("upstream.serialize_head", _best(lambda: serialize(request))))
-    parse = _get("reweb.http1", "_parse_head")
+    parse = _get("reweb.http1", "parse_response_head")
     if parse is not None:
-        lines = [line + b"\r\n" for line in _APP_HEAD.split(b"\r\n")[:-2]]
-        out.append(("http1._parse_head (app's answer)", _best(lambda: parse(lines, False))))
+        head = _APP_HEAD.removesuffix(b"\r\n")  # the lines up to the blank line, each with its CRLF
+        out.append(("http1.parse_response_head (app's answer)", _best(lambda: parse(head, False))))
     http = importlib.import_module("reweb.http")
     response = http.HttpResponse(200, [("Content-Type", "text/html; charset=utf-8"),
                                        ("Content-Length", str(case.response_size))], text_body(case.response_size))
