@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from reweb.local.ports import free_port
 from tests.support.http_client import fetch
 from tests.support.localharness import console_without_sys_admin, start_local
 
@@ -48,7 +49,9 @@ def test_the_readme_example_as_written() -> None:
 
 
 def test_shared_network_runs_one_instance_and_says_so() -> None:
-    local = start_local(["--network", "shared", "--app-port", "8080"], app=README_APP)
+    port = free_port()  # this machine's own loopback: not the README's 8080, which another run may hold
+    app = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
+    local = start_local(["--network", "shared", "--app-port", str(port)], app=app)
     try:
         local.wait_for("one instance at a time")
         with ThreadPoolExecutor(3) as pool:

@@ -19,9 +19,8 @@ from pathlib import Path
 
 #: The lock file, outside any checkout (two checkouts must meet on it) and writable by root, who runs the suite.
 LOCK_PATH = Path(os.environ.get("REWEB_MACHINE_LOCK", "/tmp/reweb-tests-machine.lock"))
-#: What under tests/ uses the machine's one-of-a-kind resources: folders, and a file whose `reweb local --network
-#: shared` puts the README's app on the machine's own 127.0.0.1:8080.
-GUARDED = frozenset({"apps", "deploy", "images", "release", "local/test_newcomer.py"})
+#: What under tests/ uses the machine's one-of-a-kind resources: folders (a file's path would do too).
+GUARDED = frozenset({"apps", "deploy", "images", "release"})
 #: How long a run waits for another run's guarded part, at most (the longest, apps + images, takes ~25 min cold).
 WAIT_S = 90 * 60
 
