@@ -238,3 +238,37 @@ def test_an_extension_registers_and_unknown_paths_are_404() -> None:
             assert error_of(await route(api, request("POST", path)))[0] == 404, path
 
     run(scenario)
+
+
+class Wire:
+    """The writing half of a connection: what was written, and whether it was closed."""
+
+    def __init__(self) -> None:
+        self.data = b""
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.data += data
+
+    async def drain(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_malformed_request_gets_400_and_a_note_then_the_connection_closes() -> None:
+    async def scenario(api: RuntimeApi, _sandbox: Instance, _inv: Invocation) -> None:
+        for raw in (b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: " + HOST.encode() + b"\r\n"
+                    + b"".join(b"X-%d: 1\r\n" % i for i in range(500)) + b"\r\n",   # too many headers
+                    b"POST /x HTTP/1.1\r\nHost: " + HOST.encode() + b"\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"):
+            reader, wire = asyncio.StreamReader(), Wire()
+            reader.feed_data(raw)
+            reader.feed_eof()
+            await api._connection(reader, wire)  # type: ignore[arg-type]
+            assert wire.data.startswith(b"HTTP/1.1 400 Bad Request\r\n"), wire.data[:200]
+            assert b"Connection: close" in wire.data and wire.closed
+            assert json.loads(wire.data.split(b"\r\n\r\n", 1)[1])["errorType"] == "InvalidRequest"
+
+    notes = run(scenario)
+    assert len(notes) == 2 and all("not HTTP/1.1" in note and "400" in note for note in notes), notes

@@ -141,7 +141,16 @@ class RuntimeApi:
                 await writer.drain()
                 if not req.keep_alive:
                     break
-        except (http11.BadRequest, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+        except http11.BadRequest as exc:
+            # A runtime that sends what is not HTTP/1.1 gets told so, as Lambda's Runtime API answers it, then the
+            # connection ends (its framing is lost).
+            if self.note is not None:
+                self.note(f"Runtime API: a request that is not HTTP/1.1 ({exc}): answered 400, connection closed")
+            with contextlib.suppress(ConnectionError):
+                writer.write(http11.response_bytes(*_json(400, "InvalidRequest", f"malformed request: {exc}"),
+                                                   close=True))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
             pass
         except asyncio.CancelledError:
             # close(): this per-connection task ends here; nothing awaits it (start_server callback), and
