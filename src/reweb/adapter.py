@@ -7,7 +7,6 @@ its own Runtime API connection and its own keep-alive connection to the app.
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 import time
 
@@ -17,7 +16,7 @@ from .config import Settings
 from .events.common import EventError, Kind
 from .hookpath import HookPaths
 from .http import HttpRequest, HttpResponse
-from .jsonenc import dumps_ascii
+from .jsonenc import dumps_ascii, loads
 from .log import Log
 from .responders import Buffered, Offloading, PassThrough, Responder, Streaming, error_response
 from .responders import encode_json as encode_json  # re-exported: bench/stages.py times it under this name
@@ -151,7 +150,7 @@ class Worker:
         settings = self.settings
         started = time.monotonic()
         try:
-            event = json.loads(invocation.body)
+            event = loads(invocation.body)
         except (ValueError, RecursionError) as exc:
             reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
             self.log.error("the event is not JSON", request_id=invocation.request_id, reason=reason)

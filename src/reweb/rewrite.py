@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from .events.body import is_text_type
 from .http import Headers, HttpRequest, HttpResponse
-from .jsonenc import dumps_ascii
+from .jsonenc import dumps_ascii, quote_ascii
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -30,8 +30,9 @@ def lambda_context(request_id: str, deadline_ms: int, function_arn: str, trace_i
                    client_context: str, cognito_identity: str, env_json: str) -> str:
     """The x-amzn-lambda-context value as ASCII JSON (the same fields AWS Lambda Web Adapter sends).
     `env_json` is the environment part, encoded once at start; the rest is spliced, not dict-encoded."""
-    return (f'{{"request_id":{dumps_ascii(request_id)},"deadline":{int(deadline_ms)},'
-            f'"invoked_function_arn":{dumps_ascii(function_arn)},"xray_trace_id":{dumps_ascii(trace_id or None)},'
+    return (f'{{"request_id":{quote_ascii(request_id)},"deadline":{int(deadline_ms)},'
+            f'"invoked_function_arn":{quote_ascii(function_arn)},'
+            f'"xray_trace_id":{quote_ascii(trace_id) if trace_id else "null"},'
             f'"client_context":{_json_or_null(client_context)},"identity":{_json_or_null(cognito_identity)},'
             f'"env_config":{env_json}}}')
 
