@@ -33,6 +33,10 @@ _QUICKACK = getattr(socket, "TCP_QUICKACK", None)
 _HEX = b"0123456789abcdefABCDEF"
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _KNOWN_NAMES: set[str] = set()  # header names already checked: the same few dozen recur on every message
+# Header names _fields has seen that are tokens and not one of the framing fields, in any case: a line with such a
+# name needs no check but its value's trim (one set lookup instead of a token check and a framing test).
+_PLAIN_NAMES: set[str] = set()
+_STATUS_LINES: dict[str, tuple[str, int, str]] = {}  # valid status lines seen: (version, status, reason)
 _CONTROL = re.compile(r"[\r\n\x00]")
 _BAD_TARGET = re.compile(r"[\x00-\x20]")
 _EXT_CONTROL = bytes(range(9)) + bytes(range(10, 32)) + b"\x7f"  # in a chunk-ext: any CTL but HTAB
@@ -429,8 +433,12 @@ def _fields(raw: bytes, unfold: bool, start: bool = True) -> tuple[str, Headers,
     chunked = False
     connection = ""
     known = _KNOWN_NAMES
+    plain = _PLAIN_NAMES
     for line in lines:
         name, sep, value = line.partition(":")
+        if sep and name in plain:  # the usual line: a token seen before, not a framing field
+            headers.append((name, value.strip(" \t")))
+            continue
         if not sep or name not in known:
             if not sep or _TOKEN.match(name) is None:
                 if (unfold and line[:1] in (" ", "\t") and headers
@@ -442,9 +450,6 @@ def _fields(raw: bytes, unfold: bool, start: bool = True) -> tuple[str, Headers,
                 known.add(name)
         value = value.strip(" \t")
         headers.append((name, value))
-        size = len(name)
-        if size != 14 and size != 17 and size != 10:
-            continue  # not one of the three framing headers: skip the lower() on the hot path
         lower = name.lower()
         if lower == "content-length":
             if length is not None:
@@ -458,6 +463,8 @@ def _fields(raw: bytes, unfold: bool, start: bool = True) -> tuple[str, Headers,
             chunked = True
         elif lower == "connection":
             connection = value.lower()
+        elif len(plain) < 4096:
+            plain.add(name)
     if chunked and length is not None:
         raise ProtocolError("both Content-Length and Transfer-Encoding (a request smuggling pattern)")
     return first, headers, length, chunked, connection
@@ -473,20 +480,30 @@ def _keep_alive(version: str, connection: str) -> bool:
 def parse_response_head(raw: bytes, head_request: bool = False) -> ResponseHead:
     """Status line and header lines (each ending in CRLF or LF), without the blank line."""
     status_line, headers, length, chunked, connection = _fields(raw, True)
-    parts = status_line.split(" ", 2)
-    code = parts[1] if len(parts) > 1 else ""
-    if (not parts[0].startswith("HTTP/1.") or len(code) != 3 or not code.isascii() or not code.isdigit()
-            or not "100" <= code <= "599"):
-        raise ProtocolError(f"not an HTTP/1.x status line (status 100-599): {status_line[:80]!r}")
-    status = int(code)
-    keep_alive = _keep_alive(parts[0], connection)
+    known = _STATUS_LINES.get(status_line)
+    if known is None:
+        known = _status_line(status_line)
+        if len(_STATUS_LINES) < 256:
+            _STATUS_LINES[status_line] = known
+    version, status, reason = known
+    keep_alive = version != "HTTP/1.0" if not connection else _keep_alive(version, connection)  # (RFC 9112 9.3)
     if head_request or status in (204, 304) or status < 200:
         length, chunked = 0, False
     elif chunked:
         length = None
     elif length is None:
         keep_alive = False  # no framing: the body ends when the connection does
-    return ResponseHead(status, parts[2] if len(parts) > 2 else "", headers, length, chunked, keep_alive)
+    return ResponseHead(status, reason, headers, length, chunked, keep_alive)
+
+
+def _status_line(status_line: str) -> tuple[str, int, str]:
+    """(version, status, reason) of a valid status line; ProtocolError for any other."""
+    parts = status_line.split(" ", 2)
+    code = parts[1] if len(parts) > 1 else ""
+    if (not parts[0].startswith("HTTP/1.") or len(code) != 3 or not code.isascii() or not code.isdigit()
+            or not "100" <= code <= "599"):
+        raise ProtocolError(f"not an HTTP/1.x status line (status 100-599): {status_line[:80]!r}")
+    return parts[0], int(code), parts[2] if len(parts) > 2 else ""
 
 
 _parse_head = parse_response_head  # the name bench/stages.py times

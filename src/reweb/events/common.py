@@ -59,7 +59,7 @@ _TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghi
 def want_method(value: object, what: str) -> str:
     """An HTTP method: a non-empty token (RFC 9110), upper-cased."""
     method = want_str(value, what).upper()
-    if not method or not all(c in _TOKEN for c in method):
+    if not method or not _TOKEN.issuperset(method):
         raise EventError(f"{what} is not an HTTP method: {method[:20]!r}")
     return method
 
