@@ -54,18 +54,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 # ---------------------------------------------------------------------------------------------------------- databases
-@pytest.fixture(scope="session")
+# Per module, not per session: the servers' fixed ports and /tmp paths are the machine's, held only while this
+# run holds the machine lock (tests/support/machine_lock.py), which it gives back when it leaves tests/apps; a
+# session's server would outlive that and meet another run's. A start costs a few seconds per module that needs it.
+@pytest.fixture(scope="module")
 def postgres() -> Iterator[int]:
-    """PostgreSQL on 127.0.0.1:54329 for the session (appkit.postgres_server)."""
+    """PostgreSQL on 127.0.0.1:54329 for the module (appkit.postgres_server)."""
     if not apps_installed():
         pytest.fail("apps not installed: run tests/apps/install.sh")
     with postgres_server() as port:
         yield port
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def mariadb() -> Iterator[int]:
-    """MariaDB on 127.0.0.1:33069 for the session (appkit.mariadb_server)."""
+    """MariaDB on 127.0.0.1:33069 for the module (appkit.mariadb_server)."""
     if not apps_installed():
         pytest.fail("apps not installed: run tests/apps/install.sh")
     with mariadb_server() as port:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from pathlib import Path
@@ -53,3 +54,21 @@ def test_the_wait_is_bounded(tmp_path: Path) -> None:
     again.take("tests/deploy")  # free again: no wait
     assert again.held
     again.give_back()
+
+
+#: Session fixtures in guarded folders that hold nothing of the machine's (a venv under the checkout's build/).
+CHECKOUT_ONLY = {"release_venv"}
+
+
+def test_no_session_fixture_in_a_guarded_folder_outlives_the_lock() -> None:
+    """A run gives the lock back when it leaves a guarded folder, but a session fixture lives on to the session's
+    end: a database started there would meet the next run's on its fixed port (it did: every test of the second
+    run's apps erred). Such fixtures are per module."""
+    tests = Path(__file__).resolve().parent.parent
+    found = []
+    for folder in GUARDED:
+        for path in sorted((tests / folder).rglob("*.py")):
+            found += [f"{path.relative_to(tests)}:{name}" for name in re.findall(
+                r'@pytest\.fixture\([^)]*scope="session"[^)]*\)\s*\ndef (\w+)', path.read_text())
+                if name not in CHECKOUT_ONLY]
+    assert found == []
