@@ -8,6 +8,10 @@
 CPYTHON_VERSION=3.11.2
 JSON_C_SHA256=4de78eb637b6682a954b1651d5b8b7275a6862ca1bdab54d5e45598052f2c9b4
 SSL_C_SHA256=61a8314f917d9661753f642c484f17e039e0b3549b9c054f050b84e2bf77c75f
+# Build tools from the same tarball, not shipped: Tools/scripts/deepfreeze.py (and the umarshal.py it imports)
+# write the bytecode of the modules imported at init as static C objects (no unmarshalling at start).
+DEEPFREEZE_PY_SHA256=b3a79ae268439aac83bb801aaba5000c653c562bd13d308d6faca0a4562e4f5b
+UMARSHAL_PY_SHA256=6a9de1e9d513b73a48a0b16e84dc1f1864e8cd0e0b3c61c131fbbf3065ed8be7
 
 # Google's Brotli: the C library and its Python binding (_brotli.c), from the PyPI sdist.
 BROTLI_VERSION=1.2.1
