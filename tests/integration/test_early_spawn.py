@@ -57,6 +57,37 @@ def started_lines(log: str) -> list[str]:
     return [line for line in log.splitlines() if "app started" in line]
 
 
+def started(log: str) -> str:
+    lines = started_lines(log)
+    assert len(lines) == 1, log
+    return lines[0]
+
+
+# A command that needs /bin/sh (`exec server ...`, shell syntax) is spawned by the executable's C main() as early as
+# a plain one, as the very `/bin/sh -c COMMAND` that reweb.tree.command_argv gives, so reweb adopts it; a quoted
+# plain command (split by shlex) is still left to Python.
+
+@pytest.mark.skipif(not os.access("/bin/sh", os.X_OK), reason="no /bin/sh")
+def test_a_command_for_the_shell_is_spawned_as_the_shell_command_reweb_would_run() -> None:
+    port = free_port()
+    line = started(start_log([], f"exec {sys.executable} {ECHO} {port}", port))
+    assert ("early=true" in line) == EXECUTABLE, line
+    assert f"command=/bin/sh -c exec {sys.executable} {ECHO} {port}" in line, line
+
+
+@pytest.mark.skipif(not os.access("/bin/sh", os.X_OK), reason="no /bin/sh")
+def test_shell_syntax_is_spawned_early_too() -> None:
+    port = free_port()
+    line = started(start_log([], f"PYTHONUNBUFFERED=1 {sys.executable} {ECHO} $REWEB_APPLICATION_PORT", port))
+    assert ("early=true" in line) == EXECUTABLE and "command=/bin/sh -c PYTHONUNBUFFERED=1 " in line, line
+
+
+def test_a_quoted_plain_command_is_left_to_python() -> None:
+    port = free_port()
+    line = started(start_log([], f"{sys.executable} '{ECHO}' {port}", port))
+    assert "early" not in line and f"command={sys.executable} {ECHO} {port}" in line, line
+
+
 def test_plain_command_is_spawned_before_python_in_the_executable() -> None:
     port = free_port()
     lines = started_lines(start_log([], f"{sys.executable} {ECHO} {port}", port))
