@@ -217,8 +217,8 @@ class Connection:
         """Scatter-gather send: one syscall, no concatenation of large bodies."""
         try:
             sent = self.sock.sendmsg(parts)  # type: ignore[union-attr]
-        except BlockingIOError:  # timed and the app is not reading: wait for room (_sendmsg)
-            sent = self._sendmsg(parts)
+        except BlockingIOError:  # timed, and the app is not reading
+            sent = self._wait_for_room()
         if sent == sum(map(len, parts)):
             return
         views = [memoryview(part) for part in parts if part]
@@ -239,12 +239,16 @@ class Connection:
             return sock.sendmsg(parts)
         try:
             return sock.sendmsg(parts)
-        except BlockingIOError:  # the app is not reading: wait for room, until the deadline
-            assert self.poll_out is not None
-            wait = -1 if self.deadline is None else _poll_ms(self.deadline)
-            if not self.poll_out.poll(wait):
-                raise TimeoutError("the deadline passed") from None
-            return 0
+        except BlockingIOError:
+            return self._wait_for_room()
+
+    def _wait_for_room(self) -> int:
+        """The app is not reading (a timed, non-blocking socket): wait until it can take more, until the deadline.
+        Nothing was sent: 0."""
+        assert self.poll_out is not None
+        if not self.poll_out.poll(-1 if self.deadline is None else _poll_ms(self.deadline)):
+            raise TimeoutError("the deadline passed")
+        return 0
 
     def send_raw(self, data: bytes) -> None:
         self.send_parts([data])
@@ -486,7 +490,7 @@ def parse_response_head(raw: bytes, head_request: bool = False) -> ResponseHead:
         if len(_STATUS_LINES) < 256:
             _STATUS_LINES[status_line] = known
     version, status, reason = known
-    keep_alive = version != "HTTP/1.0" if not connection else _keep_alive(version, connection)  # (RFC 9112 9.3)
+    keep_alive = _keep_alive(version, connection)
     if head_request or status in (204, 304) or status < 200:
         length, chunked = 0, False
     elif chunked:
@@ -560,12 +564,14 @@ def header_block(headers: Headers) -> str:
     never add a line or smuggle a second request. Made once for headers that never change (the Runtime API's)."""
     # Clean when no value holds a CR, LF or NUL and every name is a token: three memchr-speed tests a value (a
     # regex over the whole block cost 10 us a request, counting its CRs and LFs 2 us); the repair is the rare path.
-    known = _KNOWN_NAMES
-    for name, value in headers:
-        if "\r" in value or "\n" in value or "\x00" in value or (name not in known and not _all_tokens(headers)):
-            return "".join([f"{name}: {_CONTROL.sub(' ', value)}\r\n"
-                            for name, value in headers if _TOKEN.match(name) is not None])
-    return "".join([f"{name}: {value}\r\n" for name, value in headers])
+    for _, value in headers:
+        if "\r" in value or "\n" in value or "\x00" in value:
+            break
+    else:
+        if _all_tokens(headers):
+            return "".join([f"{name}: {value}\r\n" for name, value in headers])
+    return "".join([f"{name}: {_CONTROL.sub(' ', value)}\r\n"
+                    for name, value in headers if _TOKEN.match(name) is not None])
 
 
 def request_head(method: str, target: str, headers: Headers | str, length: int | None = None) -> bytes:
