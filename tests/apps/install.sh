@@ -116,9 +116,6 @@ if [ ! -d "$KIT/dokuwiki/seed/data" ]; then
   printf 'admin:%s:Wiki Admin:admin@example.com:admin,user\n' \
     "$(php -r 'echo password_hash("s3cret-Pass", PASSWORD_BCRYPT);')" > "$KIT/dokuwiki/seed/acl/users.auth.php"
 fi
-# One login cookie salt for every instance (as the guide's image has it; an older seed gets it here).
-salt=$KIT/dokuwiki/seed/data/meta/_htcookiesalt2
-[ -s "$salt" ] || php -r 'echo bin2hex(random_bytes(64));' > "$salt"
 
 # More apps: each has its own installer in install.d/ (same rules: idempotent, root, kit under $KIT, writes in /tmp).
 for extra in "$HERE"/install.d/*.sh; do

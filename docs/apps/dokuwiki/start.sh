@@ -7,8 +7,6 @@ PORT=${DOKUWIKI_PORT:-8005}
 rm -rf /tmp/dokuwiki
 mkdir -p /tmp/dokuwiki/run/sessions
 cp -r "$KIT/seed/data" "$KIT/seed/acl" /tmp/dokuwiki/
-# The login cookie's salt: the seed's, or this (the same on every instance, e.g. from Secrets Manager).
-if [ -n "${DOKUWIKI_COOKIE_SALT:-}" ]; then printf '%s' "$DOKUWIKI_COOKIE_SALT" > /tmp/dokuwiki/data/meta/_htcookiesalt2; fi
 sed "s/@PORT@/$PORT/" "$KIT/nginx.conf" > /tmp/dokuwiki/run/nginx.conf
 php-fpm8.2 -y "$KIT/php-fpm.conf" -c /etc/php/8.2/fpm/php.ini &
 fpm=$!
