@@ -29,7 +29,14 @@ if [ ! -s "$MW/seed/data/my_wiki.sqlite" ] || [ ! -d "$MW/l10n" ]; then
   rm -rf "$MW/l10n" && mkdir -p "$MW/l10n"
   # English only: the interface language is fixed ($wgLanguageCode); every language would add hundreds of MB.
   php /usr/share/mediawiki/maintenance/rebuildLocalisationCache.php --lang en --force --quiet
-  bash "$(dirname "$0")/../seeds/mediawiki-pages.sh"   # the two seed pages (MW_RUN_DIR=$build, exported above)
+  # Real content: two pages with non-ASCII titles linking each other, then the jobs their edits queued (link tables,
+  # cache invalidation) and an empty parser cache, so no page is served as rendered before its link target existed.
+  printf "Привет, мир! [[Grüße ✓|zurück]]\n\n[[Category:Seed]]\n" |
+    php /usr/share/mediawiki/maintenance/edit.php -u Admin -s 'seed' 'Привет мир' >/dev/null
+  printf "Grüße aus '''Lambda''' ✓. Siehe [[Привет мир]].\n" |
+    php /usr/share/mediawiki/maintenance/edit.php -u Admin -s 'seed' 'Grüße ✓' >/dev/null
+  php /usr/share/mediawiki/maintenance/runJobs.php --quiet >/dev/null
+  php -r '$db = new PDO("sqlite:" . $argv[1]); $db->exec("DELETE FROM objectcache");' "$build/data/wikicache.sqlite"
   rm -rf "$MW/seed" && mkdir -p "$MW/seed/data"
   cp "$build"/data/*.sqlite "$MW/seed/data/"
   rm -f "$MW/seed/data/my_wiki_l10n_cache.sqlite"
