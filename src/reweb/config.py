@@ -73,18 +73,47 @@ def parse_wait_codes(text: str) -> frozenset[int]:
     return codes
 
 
+# Bytes a request target cannot hold as they are (RFC 9112 origin-form; `#` would start a fragment, which is never
+# sent): percent-encoded, as AWS Lambda Web Adapter's URL parser does. `%` is kept when it starts an escape.
+_ENCODED = frozenset(b' "#<>\\^`{|}') | frozenset(range(0x80, 0x100))
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+_CHECKED = frozenset(' "#<>\\^`{|}%')
+
+
+def _request_path(text: str, path: str) -> str:
+    """`path` as it can go into a request target: a control character (tab, CR, LF, NUL, DEL...) is refused, since
+    no path means one (LWA drops tab, CR and LF silently, so it would poll a path other than the one written);
+    a space, non-ASCII text (as UTF-8), a stray `%` and the other bytes a target cannot hold are percent-encoded."""
+    if path.isascii() and path.isprintable() and not _CHECKED.intersection(path):
+        return path  # the usual case: nothing to do
+    if any(ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0 for char in path):
+        raise ValueError(f"must not hold control characters (tab, CR, LF...), got {text!r}")
+    try:
+        raw = path.encode("utf-8", "surrogateescape")  # undecodable bytes in the environment, as they were
+    except UnicodeEncodeError:
+        raise ValueError(f"is not text a path can hold, got {text!r}") from None
+    out: list[str] = []
+    for index, byte in enumerate(raw):
+        escape = raw[index + 1:index + 3]
+        if byte in _ENCODED or (byte == 0x25 and not (len(escape) == 2 and _HEX.issuperset(escape))):
+            out.append(f"%{byte:02X}")
+        else:
+            out.append(chr(byte))
+    return "".join(out)
+
+
 def parse_path(text: str) -> str:
     path = text.strip()
     if not path.startswith("/"):
         raise ValueError(f"must start with '/', got {text!r}")
-    return path
+    return _request_path(text, path)
 
 
 def parse_base_path(text: str) -> str:
     path = text.strip().rstrip("/")
     if path and not path.startswith("/"):
         raise ValueError(f"must start with '/', got {text!r}")
-    return path
+    return _request_path(text, path)  # compared with the request's raw (percent-encoded) path
 
 
 def parse_choice(*choices: str) -> Callable[[str], str]:

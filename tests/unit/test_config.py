@@ -9,13 +9,17 @@ import pytest
 from reweb.config import SPECS, ConfigError, Settings, load
 
 APP = {"REWEB_APPLICATION_EXEC": "python app.py"}
+# No path means these: refused at start (naming the setting) rather than sent, or silently dropped as LWA does.
+CONTROL_PATHS = ["/a\nb", "/a\r\nX-Injected: 1", "/a\tb", "/a\x00b", "/a\x7fb", "/a\x85b"]
 
 # field -> ([(raw, parsed)...], [bad raw...])
 CASES: dict[str, tuple[list[tuple[str, Any]], list[str]]] = {
     "application_exec": ([("node server.js --port 8080", "node server.js --port 8080")], []),
     "port": ([("8080", 8080), (" 3000 ", 3000), ("1024", 1024), ("65535", 65535)],
              ["80", "1023", "65536", "http", "", "8080x", "-1", "8_080", "+8080", "\uff18\uff10\uff18\uff10"]),
-    "wait_path": ([("/healthz", "/healthz"), ("/", "/"), ("/ready?full=1", "/ready?full=1")], ["healthz", "http://x/"]),
+    "wait_path": ([("/healthz", "/healthz"), ("/", "/"), ("/ready?full=1", "/ready?full=1"),
+                   ("/health check", "/health%20check"), ("/caf\u00e9", "/caf%C3%A9"), ("/100%", "/100%25"),
+                   ("/a%20b", "/a%20b")], ["healthz", "http://x/", *CONTROL_PATHS]),
     "wait_codes": ([("200", frozenset({200})), ("200,204", frozenset({200, 204})),
                     ("200-202,404", frozenset({200, 201, 202, 404})), (" 200 , 301 ", frozenset({200, 301}))],
                    ["", ",", "abc", "99", "600", "300-200", "200-", "2xx"]),
@@ -23,8 +27,10 @@ CASES: dict[str, tuple[list[tuple[str, Any]], list[str]]] = {
     "readiness_port": ([("9000", 9000)], ["1", "nope"]),
     "async_init": ([("true", True), ("1", True), ("YES", True), ("on", True), ("false", False), ("0", False),
                     ("off", False)], ["maybe", "2", "truee"]),
-    "remove_base_path": ([("/api", "/api"), ("/api/", "/api"), ("/v1/api", "/v1/api"), ("/", "")], ["api"]),
-    "pass_through_path": ([("/events", "/events"), ("/sqs", "/sqs")], ["events"]),
+    "remove_base_path": ([("/api", "/api"), ("/api/", "/api"), ("/v1/api", "/v1/api"), ("/", ""),
+                          ("/my api/", "/my%20api")], ["api", *CONTROL_PATHS]),
+    "pass_through_path": ([("/events", "/events"), ("/sqs", "/sqs"), ("/my events", "/my%20events")],
+                          ["events", *CONTROL_PATHS]),
     "enable_compression": ([("true", True), ("false", False)], ["gzip"]),
     # re:Web's switches: whatever a re:Web user set is on, except an explicit off word.
     "force_gzip": ([("1", True), ("0", False), ("always", True), ("enabled", True), ("OFF", False)], []),
@@ -43,8 +49,9 @@ CASES: dict[str, tuple[list[tuple[str, Any]], list[str]]] = {
     "offload_bucket": ([("my-bucket", "my-bucket"), ("a.b-c/answers/", "a.b-c/answers"),
                         ("b12/x/y", "b12/x/y")], ["ab", "My_Bucket", "-bucket/x", "bücket"]),
     "offload_expires": ([("1", 1), ("300", 300), ("604800", 604800)], ["0", "604801", "5m"]),
-    "snapstart_before_checkpoint_path": ([("/__snap/before", "/__snap/before")], ["before", "x/y"]),
-    "snapstart_after_restore_path": ([("/hooks/after-restore", "/hooks/after-restore")], ["after"]),
+    "snapstart_before_checkpoint_path": ([("/__snap/before", "/__snap/before"), ("/snap {x}", "/snap%20%7Bx%7D")],
+                                         ["before", "x/y", *CONTROL_PATHS]),
+    "snapstart_after_restore_path": ([("/hooks/after-restore", "/hooks/after-restore")], ["after", *CONTROL_PATHS]),
     "concurrency": ([("1", 1), ("64", 64), ("1024", 1024)], ["0", "1025", "many"]),
 }
 DEFAULTS = Settings()
@@ -188,3 +195,24 @@ def test_the_typed_fields_of_settings_are_exactly_the_settings_fields() -> None:
 
     assert set(Settings.__annotations__) == set(SETTING_FIELDS)  # a field without a type, or a type without a spec
     assert set(SETTING_FIELDS) == set(WRITTEN_DEFAULTS)
+
+
+PATH_FIELDS = [spec for spec in SPECS if spec.field.endswith("_path")]
+# Everything RFC 3986 lets a path and query hold as it is; the rest must come percent-encoded.
+TARGET_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@/?%")
+
+
+@pytest.mark.parametrize("spec", PATH_FIELDS, ids=[spec.field for spec in PATH_FIELDS])
+@pytest.mark.parametrize("raw", ["/health check", '/a"b<c>d', "/a#b", "/x\\y", "/^`{|}", "/caf\u00e9/\u30c6",
+                                 "/50%", "/%zz", "/%4", "/x\udcff"])
+def test_a_path_setting_is_a_request_target_that_reads_back_as_written(spec: Any, raw: str) -> None:
+    from urllib.parse import unquote_to_bytes
+
+    from reweb.http1 import request_head
+
+    path = getattr(load({**APP, spec.names[0]: raw}), spec.field)
+    assert set(path) <= TARGET_CHARS, path
+    hexdigits = set("0123456789ABCDEFabcdef")
+    assert all(set(piece[:2]) <= hexdigits and len(piece) >= 2 for piece in path.split("%")[1:]), path
+    request_head("GET", path, [("Host", "x")])  # the one request writer takes it
+    assert unquote_to_bytes(path) == raw.encode("utf-8", "surrogateescape")  # and it means what was written
