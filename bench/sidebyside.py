@@ -542,6 +542,7 @@ def main(argv: list[str] | None = None) -> int:
                  {s.strip() for s in args.only.split(",")} if args.only else None, not args.no_strace, command)
     if not result["runtimes"]:
         return 2
+    result["recorded"] = args.record  # the table's header says "Recorded by ... --record" only then
     show(result)
     if args.record:
         record(result)

@@ -54,3 +54,21 @@ def test_a_cell_shows_median_spread_and_ratio() -> None:
     assert perf_doc._cell([12_000.0, 14_000.0], "us") == "13.0 (12.0-14.0) ms"
     assert perf_doc._cell([4_702.0, 4_124.0, 5_202.0], "us") == "4.70 (4.12-5.20) ms"
     assert perf_doc._cell(None, "us") == "-"
+
+
+def test_the_header_claims_a_recording_only_for_a_recorded_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(perf_doc.ROOT / "bench"))
+    import sidebyside
+
+    recorded = json.loads(perf_doc.SIDE_RESULTS.read_text(encoding="utf-8"))
+    shown: list[str] = []
+    written: list[object] = []
+    monkeypatch.setattr(sidebyside, "run", lambda *args: dict(recorded))
+    monkeypatch.setattr(sidebyside, "show", lambda result: shown.append(perf_doc.render_perf(result)))
+    monkeypatch.setattr(sidebyside, "record", written.append)
+    monkeypatch.setattr(perf_doc, "main", lambda argv: 0)  # --record regenerates the docs: not here
+    sidebyside.main(["--quick"])
+    assert not written and "--record" not in shown[-1] and "Recorded by" not in shown[-1], shown[-1][:300]
+    assert f"`{recorded['command']}`" in shown[-1]  # still says how it was measured
+    sidebyside.main(["--quick", "--record"])
+    assert written and f"Recorded by `{recorded['command']} --record`" in shown[-1]

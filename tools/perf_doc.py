@@ -90,8 +90,12 @@ def _setting(result: dict[str, Any]) -> str:
     during = m.get("load_during", [])
     go = result["runtimes"].get(REFERENCE)
     counts = result.get("counts", {})
+    # A run without --record is shown, not kept: its header must not claim a recording (a file holds only
+    # recorded runs, so one without the key was recorded).
+    how = (f"Recorded by `{result['command']} --record`" if result.get("recorded", True)
+           else f"Measured (not recorded) by `{result['command']}`")
     lines = [
-        f"Recorded by `{result['command']} --record` on {result['when']} at reweb `{result['commit']}` in "
+        f"{how} on {result['when']} at reweb `{result['commit']}` in "
         f"{result['seconds']} s: {result['rounds']} rounds, each starting every runtime in turn under its own "
         f"{result['rie']} (the order rotates every round), the same app (`bench/app.py`) and the same HTTP API v2 "
         f"events for all; per round {counts.get('1k_text', '?')} invocations of 1 KB, {counts.get('1m_text', '?')} "
