@@ -47,7 +47,7 @@ def test_an_untyped_answer_gets_what_the_front_door_gives(source: str, stream: b
     try:
         for path, body in (("/untyped", b"no type here"), ("/untyped-chunks", b"firstsecond")):
             status, content_type, got = get(local.port, path)
-            assert (status, got) == (200, body), (path, status, got[:200])
+            assert (status, got) == (200, body), (path, status, got[:200], "\n".join(local.lines))
             assert content_type == EXPECTED[source, stream], (path, content_type)
     finally:
         local.stop()

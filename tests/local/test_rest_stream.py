@@ -7,13 +7,17 @@ https://docs.aws.amazon.com/apigateway/latest/developerguide/response-transfer-m
 from __future__ import annotations
 
 import http.client
+import json
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from reweb.local.gateways import gateway_for
-from tests.support.localharness import APPS, start_local
+from tests.support.http_client import Reply, fetch
+from tests.support.localharness import APPS, FAKE_RUNTIME, Local, start_local
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -175,3 +179,45 @@ def test_a_rest_stream_idle_past_the_gateways_timeout_is_cut_and_the_rest_draine
     assert got == b"one"
     assert "rest ended the stream: 0.3 s without a byte (its idle timeout)" in log
     assert draining == 0
+
+
+def wait_for_row(local: Local, path: str) -> None:
+    """Until the dashboard has a row for a request to `path` (bounded: 30 s of polls)."""
+    for _ in range(300):
+        doc = json.loads(fetch(local.port, "/__reweb/api/state").body)
+        if any(row["path"] == path for row in doc["invocations"]):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"no request to {path} reached the front door; log:\n" + "\n".join(local.lines))
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize(("method", "path", "status", "body"), [("GET", "/stream-sized", 200, b"whole"),
+                                                                ("HEAD", "/stream", 201, b"")])
+def test_a_request_right_after_a_whole_streamed_answer_waits_for_its_instance(
+        tmp_path: Path, method: str, path: str, status: int, body: bytes) -> None:
+    """A client that has the whole of a streamed answer (every byte its Content-Length announced, or the head of a
+    HEAD answer) may ask again before the runtime's terminating chunk reaches the Runtime API. At --concurrency 1
+    that request waits for the instance, as one does while the runtime's /next is on its way, rather than being
+    throttled (REST's 500): under load a client was that quick (issue #22). Here the fake runtime keeps its stream
+    open until the test opens the gate, so that instant lasts as long as the test needs (events, no clock)."""
+    gate = tmp_path / "gate"
+    local = start_local(["--source", "rest", "--stream", "--concurrency", "1"], runtime=FAKE_RUNTIME,
+                        env={"FAKE_GATE": str(gate)})
+    try:
+        first = fetch(local.port, path, method=method)
+        assert (first.status, first.body) == (status, body)
+        second: list[Reply] = []
+        asker = threading.Thread(target=lambda: second.append(fetch(local.port, "/echo")), daemon=True)
+        asker.start()
+        # The front door makes a request's row and asks the pool for an instance in one step of its event loop
+        # (nothing is awaited in between for a request without a body), so once the dashboard, served by that same
+        # loop, shows the row, the pool has decided: throttled, or waiting for this instance.
+        wait_for_row(local, "/echo")
+        assert not second or second[0].status != 200  # no answer yet, unless a throttle: the stream is still open
+        gate.touch()
+        asker.join(timeout=30)
+        assert second and second[0].status == 200, (second, "\n".join(local.lines))
+        assert local.count("throttled:") == 0
+    finally:
+        local.stop()

@@ -565,8 +565,11 @@ class Pool:
             inst.move("freeze")
 
     def _finishing(self) -> int:
-        """Busy instances whose invocation has ended: idle as soon as their runtime calls /next."""
-        return sum(1 for i in self._in("busy") if (inv := i.current()) is not None and inv.finished.is_set())
+        """Busy instances whose invocation has ended (idle as soon as their runtime calls /next), or whose client
+        already has the whole answer (a streamed one whose terminating chunk is still on its way: a client that
+        read a Content-Length body, or the head of a HEAD answer, can ask again before it arrives)."""
+        return sum(1 for i in self._in("busy")
+                   if (inv := i.current()) is not None and (inv.finished.is_set() or inv.delivered))
 
     def _first_waiter(self) -> asyncio.Future[Instance] | None:
         while self.waiters:
@@ -623,8 +626,8 @@ class Pool:
             await self._spawn(fut)
         elif self.queue_when_full or self._finishing() > sum(1 for w in self.waiters if not w.done()):
             # This machine's limit, not Lambda's; or an instance has answered and is about to ask for more (its
-            # runtime's /next is on its way): the request waits for that instance rather than being throttled
-            # in that instant.
+            # runtime's end of the stream or its /next is on its way): the request waits for that instance rather
+            # than being throttled in that instant.
             self.waiters.append(fut)
         else:
             self.throttles += 1

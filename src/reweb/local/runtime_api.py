@@ -72,6 +72,10 @@ class Invocation:
     outcome: asyncio.Future[Outcome] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     # Set when the runtime has finished answering (for streams: the last chunk), or it failed.
     finished: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set by the front door when its client has the whole answer while the stream may still be open: the head of a
+    # HEAD or bodiless answer, or every byte its Content-Length announced. The client may ask again at once, before
+    # the runtime's terminating chunk arrives; the pool counts such an instance as finishing, not as busy.
+    delivered: bool = False
     instance: int = 0  # the number of the instance that runs it, once given to one
 
     def settle(self, outcome: Outcome) -> None:

@@ -225,7 +225,10 @@ class FrontDoor:
             fail = self.gateway.failure(Failure.MALFORMED, ctx or self.context(request))
             return web.Response(status=fail.status, headers=CIMultiDict(fail.headers), body=fail.body)
 
-    async def send(self, response: web.StreamResponse, data: bytes, pace: Pace, ctx: Context) -> None:
+    async def send(self, response: web.StreamResponse, data: bytes, pace: Pace, ctx: Context, inv: Invocation,
+                   owed: int | None) -> int | None:
+        """Relay `data` of a stream. `owed`: the bytes its client still needs for a whole answer (None: the answer
+        ends with the stream), returned less these."""
         delay, crossed = pace.take(len(data), time.monotonic())
         if crossed and pace.throttle is not None:
             free, rate = pace.throttle
@@ -233,8 +236,13 @@ class FrontDoor:
                           f"as {self.gateway.name} on AWS paces a stream")
         if delay > 0:
             await asyncio.sleep(delay)
+        if owed is not None:
+            owed -= len(data)
+            if owed <= 0:
+                inv.delivered = True  # these bytes make the answer whole: said before they go (Pool._finishing)
         with contextlib.suppress(ConnectionError):
             await response.write(data)  # a client gone early must not stall the runtime's stream
+        return owed
 
     async def relay_stream(self, request: web.Request, inv: Invocation, stream: Streamed,
                            ctx: Context) -> web.StreamResponse:
@@ -265,22 +273,30 @@ class FrontDoor:
             status, headers = prelude.status, prelude.headers
         response = _Untouched(status=status)
         _untouched(response, headers)
+        length: int | None = None
         for name, value in headers:
             lower = name.lower()
             if lower == "content-length" and value.isascii() and value.isdigit():
                 # Kept, as in the buffered path (assumed of the real front door: not confirmed against AWS):
                 # the body goes out as is, not chunked; a HEAD answer announces the GET body's size.
-                response.content_length = int(value)
+                length = response.content_length = int(value)
             elif lower not in _FRAMING:
                 response.headers.add(name, value)
         for name, value in gateway_headers(gw, ctx):
             response.headers.setdefault(name, value)
-        await response.prepare(request)
         head = request.method == "HEAD"
+        # The bytes the client still needs for a whole answer: none past the head of a HEAD or bodiless one, the
+        # Content-Length's, or (None) all up to the end of the stream. A whole answer may reach the client before
+        # the runtime's terminating chunk: the invocation says so (delivered), and the pool lets a request that
+        # comes in that instant wait for this instance rather than throttle it (Pool._finishing).
+        owed = 0 if head or status in (204, 304) else length
+        if owed == 0:
+            inv.delivered = True  # before the head goes out: it is the whole answer
+        await response.prepare(request)
         pace = Pace(gw.stream_throttle)
         began = time.monotonic()
         if first and not head:
-            await self.send(response, first, pace, ctx)
+            owed = await self.send(response, first, pace, ctx, inv, owed)
         while True:
             wait, why = stream_wait(gw, time.monotonic() - began)
             try:
@@ -300,7 +316,7 @@ class FrontDoor:
                 break
             if head:
                 continue  # HEAD: no body reaches the client, as in the buffered path
-            await self.send(response, item, pace, ctx)
+            owed = await self.send(response, item, pace, ctx, inv, owed)
         if item.error_type:
             # Mid-stream failure: the client sees the body cut off (no terminating chunk), as on AWS.
             self.log.note(f"{ctx.request_id}: stream ended with {item.error_type}")

@@ -9,6 +9,8 @@ Behaviour is chosen by the request path found in the event (any event kind):
   /big/N         a text body of N bytes
   /stream        streamed answer: prelude, "first", wait for /tmp file or 2 s, "second"
   /stream-fail   streamed answer that fails mid-stream (error trailers)
+  /stream-sized  streamed answer with a Content-Length: prelude, "whole"; the terminating chunk only once the
+                 /tmp file exists (or after 5 s): the client has the whole answer while the stream is still open
   /ticks         a background thread counts ticks; answer how many since the last call
   /init-fail     (as env FAKE_INIT=fail) POST /runtime/init/error and exit
 Env FAKE_INIT=slow:S sleeps S seconds before the first /next.
@@ -44,7 +46,14 @@ def post(path: str, body: bytes, headers: dict[str, str] | None = None) -> None:
         resp.read()
 
 
-def stream(request_id: str, prelude: dict[str, object], parts: list[bytes], fail: bool, gate: str) -> None:
+def wait_for(gate: str) -> None:
+    deadline = time.time() + 5
+    while not os.path.exists(gate) and time.time() < deadline:
+        time.sleep(0.01)
+
+
+def stream(request_id: str, prelude: dict[str, object], parts: list[bytes], fail: bool, gate: str,
+           hold: bool = False) -> None:
     host, port = API.split(":")
     sock = socket.create_connection((host, int(port)))
     head = (
@@ -62,11 +71,10 @@ def stream(request_id: str, prelude: dict[str, object], parts: list[bytes], fail
     chunk(json.dumps(prelude).encode() + b"\0" * 8)
     for i, part in enumerate(parts):
         if i:
-            # The test lets the second part go only after it has seen the first one.
-            deadline = time.time() + 5
-            while not os.path.exists(gate) and time.time() < deadline:
-                time.sleep(0.01)
+            wait_for(gate)  # the test lets the second part go only after it has seen the first one
         chunk(part)
+    if hold:
+        wait_for(gate)  # the end of the stream only when the test says so
     if fail:
         body = base64.b64encode(b'{"errorMessage":"boom","errorType":"Boom"}').decode()
         sock.sendall(b"0\r\nLambda-Runtime-Function-Error-Type: Boom\r\n"
@@ -130,6 +138,11 @@ def main() -> None:
             gate = os.environ.get("FAKE_GATE", "/nonexistent")
             stream(request_id, {"statusCode": 201, "headers": {"x-kind": "stream"}, "cookies": ["a=1", "b=2"]},
                    [b"first", b"second"], path == "/stream-fail", gate)
+            continue
+        if path == "/stream-sized":
+            gate = os.environ.get("FAKE_GATE", "/nonexistent")
+            stream(request_id, {"statusCode": 200, "headers": {"content-type": "text/plain", "content-length": "5"}},
+                   [b"whole"], False, gate, hold=True)
             continue
         post(f"/invocation/{request_id}/response", json.dumps(answer).encode())
 
