@@ -49,7 +49,11 @@ def _json_or_null(text: str) -> str:
 
 
 def prepare_request(request: HttpRequest, *, request_context: object, lambda_ctx: str, trace_id: str,
-                    authorization_source: str = "", base_path: str = "", tenant_id: str = "") -> HttpRequest:
+                    authorization_source: str = "", base_path: str = "", tenant_id: str = "",
+                    request_context_json: str | None = None) -> HttpRequest:
+    """`request_context_json`: the event's own JSON text of `request_context` (jsonenc.loads_with_raw), used as
+    the header when it is ASCII and on one line (whitespace between its tokens is still JSON); else, or when
+    None, request_context is encoded here."""
     headers: Headers = []
     auth_value = None
     auth_source = authorization_source.lower()
@@ -66,7 +70,10 @@ def prepare_request(request: HttpRequest, *, request_context: object, lambda_ctx
         headers = [(n, v) for n, v in headers if n.lower() != "authorization"]
         headers.append(("Authorization", auth_value))
     if request_context is not None:
-        headers.append(("x-amzn-request-context", dumps_ascii(request_context)))
+        raw = request_context_json
+        headers.append(("x-amzn-request-context",
+                        raw if raw is not None and raw.isascii() and "\n" not in raw and "\r" not in raw
+                        else dumps_ascii(request_context)))
     headers.append(("x-amzn-lambda-context", lambda_ctx))
     if trace_id:
         headers.append(("x-amzn-trace-id", trace_id))

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reweb import http1
-from reweb.jsonenc import dumps_ascii, dumps_utf8, loads, quote_ascii
+from reweb.jsonenc import dumps_ascii, dumps_utf8, loads, loads_with_raw, quote_ascii
 
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
@@ -73,3 +73,53 @@ def test_header_block_never_adds_a_line(headers: list[tuple[str, str]]) -> None:
     clean = all(not any(c in v for c in "\r\n\x00") for _, v in headers) and len(kept) == len(headers)
     if clean:
         assert block == "".join(f"{n}: {v}\r\n" for n, v in headers)
+
+
+def _with_raw(data: bytes) -> tuple[str, Any]:
+    """loads_with_raw's outcome, its raw text checked: when given, it decodes to the top-level member."""
+    outcome = _outcome(lambda d: loads_with_raw(d, "requestContext"), data)
+    if outcome[0] != "value":
+        return outcome
+    value, raw = outcome[1]
+    if raw is not None:
+        assert isinstance(value, dict) and repr(json.loads(raw)) == repr(value["requestContext"])
+    return "value", value
+
+
+@settings(max_examples=300, deadline=None)
+@given(_JSON, _JSON, st.sampled_from([(",", ":"), (", ", ": "), (",", " : "), (" , ", " :  ")]))
+def test_loads_with_raw_matches_json_loads(context: Any, other: Any, separators: tuple[str, str]) -> None:
+    events = [{"requestContext": context, "v": other}, {"v": other, "requestContext": context},
+              {"v": {"requestContext": other}, "requestContext": context},  # a nested lookalike comes first
+              {"v": {"requestContext": other}}, {"requestContext": other, "x": 1, "requestContext ": context}]
+    for event in events:
+        for ensure_ascii in (True, False):
+            data = json.dumps(event, separators=separators, ensure_ascii=ensure_ascii).encode("utf-8",
+                                                                                               "surrogatepass")
+            assert repr(_with_raw(data)) == repr(_outcome(json.loads, data))
+
+
+@pytest.mark.parametrize("data", [
+    b'{"requestContext":{"a":1}}', b'{"requestContext": {"a":1}}', b'{"requestContext" : {"a":1}}',
+    b'{"requestContext":\n{"a":1}}', b'{"requestContext":  {"a":1}}', b'{"requestContext":{"a":1},}',
+    b'{"requestContext":{"a":1}} ', b'{"requestContext":{"a":1}', b'{"requestContext":}', b'{"requestContext"',
+    b'{"requestContext":{"a":1},"requestContext":{"a":2}}',  # repeated: the last wins, as in json.loads
+    b'{"x\\"requestContext":{"forged":1},"requestContext":{"real":1}}',  # an escaped quote before the name
+    b'{"h":"\\"requestContext\\": {\\"forged\\":1}","requestContext":{"real":1}}',
+    b'{"a":{"requestContext":{"forged":1}},"requestContext":null}',
+    b'{"requestContext":"reweb-x"}', b'{"request\\u0043ontext":{"a":1}}', b'{"requestContext":{"a":"\xff"}}',
+    b'{"requestContext":{"a":NaN}}', b'{"requestContext":[1,{"b":2}]}', b'', b'[{"requestContext":1}]',
+    b'{"requestContext":{"a":"\xc3\xa9"}}', '{"requestContext":{"a":1}}'.encode("utf-16"),
+])
+def test_loads_with_raw_edge_cases(data: bytes) -> None:
+    assert repr(_with_raw(data)) == repr(_outcome(json.loads, data))
+
+
+def test_loads_with_raw_gives_the_top_level_members_text() -> None:
+    value, raw = loads_with_raw(b'{"a":{"requestContext":{"f":1}},"requestContext": {"x": [1, 2.50]}}',
+                                "requestContext")
+    assert value["requestContext"] == {"x": [1, 2.5]} and raw in (None, '{"x": [1, 2.50]}')
+    value, raw = loads_with_raw(b'{"v":1, "requestContext": {"x": "\\u00e9"}, "w":2}', "requestContext")
+    assert value == {"v": 1, "requestContext": {"x": "\u00e9"}, "w": 2} and raw == '{"x": "\\u00e9"}'
+    value, raw = loads_with_raw(b'{"requestContext":{"a":1},"requestContext":{"a":2}}', "requestContext")
+    assert value == {"requestContext": {"a": 2}} and raw is None

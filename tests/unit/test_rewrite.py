@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from unit_helpers import SETTINGS, values
 
 from reweb.http import HttpRequest, HttpResponse
+from reweb.jsonenc import dumps_ascii
 from reweb.rewrite import (
     fix_location,
     lambda_context,
@@ -89,6 +90,20 @@ def test_request_context_is_compact_json() -> None:
     out = prepare_request(req([]), request_context=context, lambda_ctx="{}", trace_id="")
     (value,) = values(out, "x-amzn-request-context")
     assert json.loads(value) == context and "\n" not in value
+
+
+@pytest.mark.parametrize("raw", ['{"stage": "live"}', '{"stage":"live"}'])
+def test_request_context_taken_from_the_events_text_when_clean(raw: str) -> None:
+    out = prepare_request(req([]), request_context={"stage": "live"}, lambda_ctx="{}", trace_id="",
+                          request_context_json=raw)
+    assert values(out, "x-amzn-request-context") == [raw]
+
+
+@pytest.mark.parametrize("raw", ['{"stage":\n"live"}', '{"stage":\r"live"}', '{"stage":"liv\u00e9"}'])
+def test_request_context_encoded_when_the_events_text_is_not_one_ascii_line(raw: str) -> None:
+    context = json.loads(raw)
+    out = prepare_request(req([]), request_context=context, lambda_ctx="{}", trace_id="", request_context_json=raw)
+    assert values(out, "x-amzn-request-context") == [dumps_ascii(context)]
 
 
 # --- base path ----------------------------------------------------------------------------------------------
