@@ -96,3 +96,26 @@ def test_large_body_marked_base64_that_is_not_is_rejected(damage: str) -> None:
     assert len(text) >= b64.FAST_MIN
     with pytest.raises(ValueError, match="marked base64"):
         decode_body(text, True)
+
+
+def _quote_outcome(fn: object, text: str) -> tuple[str, str]:
+    try:
+        return "value", fn(text)  # type: ignore[operator]
+    except (EventError, UnicodeEncodeError):
+        return "refused", ""
+
+
+_TRICKY = ["", "+", "%", "%%", "%2B", "a b", "\u00e9", "\x00", "\x1f", "\x7f", "\x80", "~", "-._~", "!$'()*,;:@/?",
+           "&=#[]{}|\\^`\"<>", "\U0001f600", "\ud800", "x\udfff", "\ufeff", "abc", "A" * 300, "\u2028"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.sampled_from(_TRICKY), st.text(), st.text(st.characters(max_codepoint=0x7f))))
+def test_query_component_quote_is_urllib_parse_quote(text: str) -> None:
+    from urllib.parse import quote  # the reference; url.py does its own to keep urllib.parse out of Init
+
+    from reweb.events.url import _COMPONENT_SAFE, _component
+
+    want = _quote_outcome(lambda t: quote(t, safe=_COMPONENT_SAFE, encoding="utf-8"), text)
+    assert _quote_outcome(_component, text) == want
+    assert _quote_outcome(_component, text)[1].__class__ is str
