@@ -17,10 +17,10 @@ the connection is reused only when the last answer ended exactly on its framing 
 
 from __future__ import annotations
 
+import _socket  # not socket: socket.py builds its enums and imports selectors, math, array (ms of every Init)
 import io
 import re
 import select
-import socket
 from collections.abc import Iterator
 from time import monotonic
 
@@ -29,7 +29,7 @@ from .http import Headers, header_value
 MAX_LINE = 65536
 MAX_HEADERS = 256
 MAX_INTERIM = 32  # 1xx answers before the real one; more is an app stuck in a loop
-_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
+_QUICKACK = getattr(_socket, "TCP_QUICKACK", None)
 _HEX = b"0123456789abcdefABCDEF"
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _KNOWN_NAMES: set[str] = set()  # header names already checked: the same few dozen recur on every message
@@ -91,7 +91,7 @@ class _SocketReader(io.RawIOBase):
     app that trickles a byte a second run forever. No settimeout() per read: that is an ioctl each time.
     In `probing` mode it reads nothing at all, so a peek() shows only what is already buffered."""
 
-    def __init__(self, sock: socket.socket, timed: bool) -> None:
+    def __init__(self, sock: _socket.socket, timed: bool) -> None:
         self.sock = sock
         self.timed = timed
         self.deadline: float | None = None
@@ -132,7 +132,7 @@ class Connection:
         self.port = port
         self.quickack = quickack and _QUICKACK is not None
         self.timed = timed
-        self.sock: socket.socket | None = None
+        self.sock: _socket.socket | None = None
         self.raw: _SocketReader | None = None
         self.reader: io.BufferedReader = io.BufferedReader(io.BytesIO())  # replaced on connect
         self.poll_out: select.poll | None = None
@@ -145,7 +145,7 @@ class Connection:
         self.close()
         timeout = None if self.deadline is None else _poll_ms(self.deadline) / 1000
         sock = open_socket(self.host, self.port, timeout)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
         sock.settimeout(0.0 if self.timed else None)  # timed: non-blocking, we poll ourselves
         self.sock = sock
         self.raw = _SocketReader(sock, self.timed)
@@ -192,7 +192,7 @@ class Connection:
         if not raw.poll_in.poll(0):
             return 0  # the common case: one poll() syscall
         try:  # readable: stray bytes or the peer's FIN; the connection is closed either way
-            count = raw.sock.recv_into(bytearray(4096), 4096, socket.MSG_DONTWAIT)
+            count = raw.sock.recv_into(bytearray(4096), 4096, _socket.MSG_DONTWAIT)
         except BlockingIOError:
             return 0
         except OSError:
@@ -211,7 +211,7 @@ class Connection:
         if self.quickack:
             # Our request turned on delayed ACKs. An app that writes headers and body in two sends
             # (Nagle on its side) would wait ~40 ms for our ACK of the first: ask for immediate ACKs.
-            self.sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)  # type: ignore[union-attr,arg-type]
+            self.sock.setsockopt(_socket.IPPROTO_TCP, _QUICKACK, 1)  # type: ignore[union-attr,arg-type]
 
     def send_parts(self, parts: list[bytes]) -> None:
         """Scatter-gather send: one syscall, no concatenation of large bodies."""
@@ -600,16 +600,19 @@ def request_head(method: str, target: str, headers: Headers | str, length: int |
 # -- sockets --------------------------------------------------------------------------------------------------------
 
 
-def open_socket(host: str, port: int, timeout: float | None) -> socket.socket:
+def open_socket(host: str, port: int, timeout: float | None) -> _socket.socket:
     """A numeric address (the app's loopback, the Runtime API's IP) is connected to directly: getaddrinfo(),
     which socket.create_connection calls, encodes the host with the idna codec, and its first use imports
-    encodings.idna, stringprep and unicodedata (3-9 ms of a cold start). A name still goes through it."""
+    encodings.idna, stringprep and unicodedata (3-9 ms of a cold start). A name still goes through it (and only
+    then is the socket module imported)."""
     try:
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        socket.inet_pton(family, host)
+        family = _socket.AF_INET6 if ":" in host else _socket.AF_INET
+        _socket.inet_pton(family, host)
     except OSError:
+        import socket
+
         return socket.create_connection((host, port), timeout=timeout)
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = _socket.socket(family, _socket.SOCK_STREAM)
     try:
         sock.settimeout(timeout)
         sock.connect((host, port))
