@@ -149,9 +149,24 @@ def test_stream_prelude_cookies_and_midstream_failure(run_local: Run, tmp_path: 
     local.wait_for("stream ended with Boom")
 
 
+def _wait_until_idle(port: int, within: float = 30.0) -> None:
+    """Until the dashboard shows one instance, warm and idle (its runtime is back on /next), bounded in time."""
+    end = time.monotonic() + within
+    while time.monotonic() < end:
+        instances = json.loads(fetch(port, "/__reweb/api/state").body)["instances"]
+        if [i["state"] for i in instances] in (["warm"], ["frozen"]) and instances[0]["detail"] != "invoking":
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no idle instance within {within} s: {instances}")
+
+
 def test_report_lines(run_local: Run) -> None:
     local = fake(run_local, "--source", "http-api", "--memory", "256")
     assert fetch(local.port, "/echo").status == 200
+    # The second request must find the instance idle, as a warm invocation on Lambda does: the client can have
+    # the answer before the runtime's /next arrives, and below the concurrency limit a request in that instant
+    # starts a second instance (a cold start of its own, as Lambda may too).
+    _wait_until_idle(local.port)
     assert fetch(local.port, "/echo").status == 200
     local.wait_for("REPORT RequestId", count=2)
     reports = [line for line in local.lines if line.startswith("REPORT RequestId")]
