@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import threading
 import time
 
@@ -12,6 +11,12 @@ from . import tree
 from .config import Settings
 from .http1 import Connection, ProtocolError, open_socket, request_head
 from .log import Log
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import signal as _signal
+else:  # the C module: `signal` builds three enums at import (~5% of the executable's init); describe_exit
+    import _signal  # imports it for a signal's name
 
 POLL_INTERVAL = 0.010  # readiness poll: the port is noticed within ~10 ms of opening
 # For the first second the grid is finer: most apps are ready within it, and each probe of a port nobody
@@ -35,6 +40,8 @@ def describe_exit(status: int, who: str = "the app") -> str:
     if status == EXIT_UNKNOWN:
         return f"{who} exited (its exit status is no longer known)"
     if status < 0:
+        import signal  # only to name a signal: its enums never at init
+
         try:
             name = signal.Signals(-status).name
         except ValueError:
@@ -151,7 +158,7 @@ class App:
             try:
                 # setsigdef: Python ignores SIGPIPE and SIGXFSZ, and ignored signals survive exec.
                 pid = os.posix_spawnp(argv[0], argv, env, setsid=True,
-                                      setsigdef=(signal.SIGPIPE, signal.SIGXFSZ), file_actions=_STDIN_ACTIONS)
+                                      setsigdef=(_signal.SIGPIPE, _signal.SIGXFSZ), file_actions=_STDIN_ACTIONS)
             except OSError as exc:
                 raise AppStartError(tree.describe_spawn_error(argv[0], exc)) from None
             self.pid, self.status, self.ready = pid, None, False
@@ -265,15 +272,15 @@ class App:
             return
         self.ready = False
         if self.status is None:
-            self._signal_group(signal.SIGTERM)
+            self._signal_group(_signal.SIGTERM)
             self.wait_exit(grace)
-        self._signal_group(signal.SIGKILL)
+        self._signal_group(_signal.SIGKILL)
         # Servers that left the group (setsid daemons) but not our tree: we are their subreaper.
         stray = [pid for pid in tree.descendants(os.getpid()) if pid != self.lifeline_pid]
         tree.kill_all(stray)
         self.wait_exit(1.0)
 
-    def _signal_group(self, sig: signal.Signals) -> None:
+    def _signal_group(self, sig: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, sig)
 

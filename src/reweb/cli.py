@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import gc
 import os
-import signal
 import sys
 import time
 
 TYPE_CHECKING = False  # typing itself costs milliseconds of import at every cold start
 if TYPE_CHECKING:
+    import signal as _signal
+
     from .adapter import Adapter
     from .app import App
     from .config import Settings
+else:  # the C module: `signal` builds three enums at import (~5% of the executable's init), and only the
+    import _signal  # numbers are needed here
 
 USAGE = """usage: reweb [OPTIONS] [-- CMD ARGS...]
        reweb local [LOCAL OPTIONS] -- CMD ARGS...
@@ -231,12 +234,12 @@ class _Init:
 
         def shutdown(signum: int, _frame: object) -> None:
             # Lambda allows 500 ms after SIGTERM (internal extension): the app gets most of it, then SIGKILL.
-            log.info("shutting down", signal=signal.Signals(signum).name)
+            log.info("shutting down", signal="SIGTERM" if signum == _signal.SIGTERM else "SIGINT")
             app.stop(grace=SHUTDOWN_GRACE)
             os._exit(0)
 
-        signal.signal(signal.SIGTERM, shutdown)
-        signal.signal(signal.SIGINT, shutdown)
+        _signal.signal(_signal.SIGTERM, shutdown)
+        _signal.signal(_signal.SIGINT, shutdown)
         if any(name.startswith("REWEB_SECRET_") for name in os.environ):  # else nothing of it is even imported
             from .secrets import SecretError, resolve
 

@@ -5,14 +5,35 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
-import signal
 import stat
 from collections.abc import Iterator
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import signal
+else:  # the C module: `signal` builds three enums at import (~5% of the executable's init); numbers suffice here
+    import _signal as signal
+
 # Characters that only a shell gives meaning to. Quotes and backslashes alone do not need one (shlex splits
-# them the same way); `~` and `#` only at the start of a word.
-_SHELL_SYNTAX = re.compile(r"[;&|()<>`$\n*?\[]|(?:^|\s)[~#]")
+# them the same way); `~` and `#` only at the start of a word. Plain string tests, not a regex: compiling one
+# costs the executable's init more than the few commands it ever checks.
+_SHELL_CHARS = frozenset(";&|()<>`$\n*?[")
+_WORD_START_CHARS = "~#"
+
+
+def has_shell_syntax(command: str) -> bool:
+    """Whether `command` needs a shell: one of _SHELL_CHARS anywhere, or `~` or `#` at the start of a word
+    (at the start, or after whitespace as str.isspace tells it)."""
+    if not _SHELL_CHARS.isdisjoint(command):
+        return True
+    for char in _WORD_START_CHARS:
+        at = command.find(char)
+        while at >= 0:
+            if at == 0 or command[at - 1].isspace():
+                return True
+            at = command.find(char, at + 1)
+    return False
+
 # Shell keywords and builtins: these need a shell even in a plain command line.
 _SHELL_WORDS = frozenset({
     "!", "{", ".", ":", "alias", "bg", "break", "case", "cd", "command", "continue", "eval", "exec", "exit",
@@ -33,7 +54,7 @@ def command_argv(command: str) -> list[str]:
     words = command.split()
     if not words:
         raise CommandError("the app's command is empty")
-    if (_SHELL_SYNTAX.search(command) or words[0] in _SHELL_WORDS
+    if (has_shell_syntax(command) or words[0] in _SHELL_WORDS
             or ("=" in words[0] and not words[0].startswith(("=", "/", ".")))):
         if not os.access(SHELL, os.X_OK):
             raise CommandError(f"the app's command needs a shell (it has shell syntax: {command[:80]!r}) "
