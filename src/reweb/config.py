@@ -226,7 +226,8 @@ SPECS: tuple[Spec, ...] = (
     Spec("host", ("REWEB_APPLICATION_HOST", "AWS_LWA_HOST"), "127.0.0.1",
          parse_host, "Loopback address the app listens on: `127.0.0.1`, another `127.x.x.x`, or `::1`."),
     Spec("wait_path", ("REWEB_WAIT_PATH", "AWS_LWA_READINESS_CHECK_PATH", "READINESS_CHECK_PATH"), "/",
-         parse_path, "Path polled until the app is ready."),
+         parse_path, "Path polled until the app is ready (spaces and non-ASCII are percent-encoded, as in LWA; "
+         "control characters are refused; the other path settings alike)."),
     Spec("wait_codes", ("REWEB_WAIT_CODE", "AWS_LWA_READINESS_CHECK_HEALTHY_STATUS"), "100-499",
          parse_wait_codes, "Status codes that mean ready: `200`, `200,204`, `200-399,404`."),
     Spec("readiness_protocol", ("REWEB_READINESS_CHECK_PROTOCOL", "AWS_LWA_READINESS_CHECK_PROTOCOL",
@@ -244,11 +245,12 @@ SPECS: tuple[Spec, ...] = (
     Spec("pass_through_path", ("REWEB_PASS_THROUGH_PATH", "AWS_LWA_PASS_THROUGH_PATH"), "/events",
          parse_path, "Where non-HTTP events (SQS, S3, EventBridge...) are POSTed as JSON."),
     Spec("enable_compression", ("REWEB_ENABLE_COMPRESSION", "AWS_LWA_ENABLE_COMPRESSION"), "false",
-         parse_bool, "Gzip compressible responses when the client accepts gzip (buffered, and streamed piece "
-         "by piece)."),
+         parse_bool, "Compress text-like responses the client accepts compressed: Brotli where it weighs `br` at "
+         "least as high as gzip, else gzip (buffered, and streamed piece by piece)."),
     Spec("force_gzip", ("REWEB_FORCE_GZIP",), "false",
-         parse_reweb_flag, "Gzip every response that is not already encoded (the original re:Web switch; any "
-         "value but false/0/no/off is on, as in re:Web)."),
+         parse_reweb_flag, "Gzip every response of any type and size, whatever the client accepts (the original "
+         "re:Web switch; any value but false/0/no/off is on, as in re:Web); never an answer already encoded, a "
+         "part (206, `Content-Range`), `no-transform`, 204, 304 or HEAD."),
     Spec("invoke_mode", ("REWEB_INVOKE_MODE", "AWS_LWA_INVOKE_MODE"), "buffered",
          parse_invoke_mode, "`buffered` or `response_stream` (must match the function URL's invoke mode)."),
     Spec("authorization_source", ("REWEB_AUTHORIZATION_SOURCE", "AWS_LWA_AUTHORIZATION_SOURCE"), "",
