@@ -256,8 +256,12 @@ class _Init:
                               str(exc)) from None
 
     def make_adapter(self) -> None:
+        from .extension import Registration
+
+        # Sent before the adapter's modules load, its answer read after: Lambda answers meanwhile. After the
+        # app's start: the lifeline is forked before any thread exists (finish() starts the extension's).
+        registration = Registration(self.lambda_address or self.address, self.log)
         from .adapter import Adapter
-        from .extension import register
 
         env_config = {
             "function_name": os.environ.get("AWS_LAMBDA_FUNCTION_NAME", ""),
@@ -267,8 +271,7 @@ class _Init:
             "log_group": os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", ""),
         }
         self.adapter = Adapter(self.settings, self.log, self.address, env_config, self.app)
-        # After the start: the lifeline is forked before any thread exists.
-        register(self.lambda_address or self.address, self.log)
+        registration.finish()
 
     def wait_for_app(self) -> None:
         from .app import AppExited
