@@ -3,11 +3,12 @@ were re-parented to us. Linux only, like Lambda; nothing here runs on the hot pa
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 from collections.abc import Iterator
 
+# Not contextlib either (try/except instead of contextlib.suppress): its 18 classes are built at import, ~1.7 M
+# instructions of the executable's init, and nothing else on the init path needs it.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import signal
@@ -133,10 +134,14 @@ def descendants(root: int, parents: dict[int, int] | None = None) -> list[int]:
 def kill_all(pids: list[int]) -> None:
     """SIGKILL each process and its process group (a server may have made a group of its own)."""
     for pid in pids:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
+        try:  # noqa: SIM105 (no contextlib at init)
             os.killpg(pid, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError, PermissionError):
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:  # noqa: SIM105 (no contextlib at init)
             os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def _listening_sockets() -> dict[str, int]:
@@ -159,12 +164,16 @@ def _socket_owners(sockets: dict[str, int], pids: list[int]) -> dict[int, int]:
     """port -> pid for the sockets held open by any of `pids`."""
     owners: dict[int, int] = {}
     for pid in pids:
-        with contextlib.suppress(OSError):
+        try:
             for fd in os.listdir(f"/proc/{pid}/fd"):
-                with contextlib.suppress(OSError):
+                try:
                     port = sockets.get(os.readlink(f"/proc/{pid}/fd/{fd}"))
                     if port is not None:
                         owners.setdefault(port, pid)
+                except OSError:
+                    pass
+        except OSError:
+            pass
     return owners
 
 
@@ -218,11 +227,13 @@ def start_lifeline() -> tuple[int, int]:
     Python) and names it in _REWEB_LIFELINE=PID:FD: adopted here, and taken out of the environment the app gets."""
     given = os.environ.pop("_REWEB_LIFELINE", "")
     if given:
-        with contextlib.suppress(ValueError, OSError):
+        try:
             pid_text, _, fd_text = given.partition(":")
             pid, fd = int(pid_text), int(fd_text)
             if stat.S_ISFIFO(os.fstat(fd).st_mode):  # still the pipe: else fork one below
                 return pid, fd
+        except (ValueError, OSError):
+            pass
     read_end, write_end = os.pipe()  # both close-on-exec: the app never holds the write end open
     pid = os.fork()
     if pid:
@@ -236,10 +247,12 @@ def start_lifeline() -> tuple[int, int]:
         # would never see the pipe close. Had reweb died before this, the pipe is closed already.
         # ctypes is absent from the one-file executable (its C main sets the subreaper instead): without it the
         # lifeline must still run, so an ImportError only costs the wake-up, never the lifeline itself.
-        with contextlib.suppress(OSError, AttributeError, ImportError):
+        try:
             import ctypes  # already loaded by set_child_subreaper where it exists
 
             ctypes.CDLL(None).prctl(1, signal.SIGCONT, 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError, ImportError):
+            pass
         os.closerange(0, read_end)
         os.closerange(read_end + 1, 1 << 16)
         group = 0
@@ -252,7 +265,9 @@ def start_lifeline() -> tuple[int, int]:
             for line in lines:
                 group = int(line or b"0")
         if group > 0:
-            with contextlib.suppress(OSError):
+            try:  # noqa: SIM105 (no contextlib at init)
                 os.killpg(group, signal.SIGKILL)
+            except OSError:
+                pass
     finally:
         os._exit(0)

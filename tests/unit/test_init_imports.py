@@ -33,3 +33,11 @@ def test_signal_names_still_come_from_signal() -> None:
                            "by SIGKILL', describe_exit(-9); assert describe_exit(-200) == 'the app was killed by "
                            "signal 200'")
     assert "signal" in loaded
+
+
+def test_reweb_init_modules_do_not_import_contextlib() -> None:
+    # contextlib builds 18 classes at import; the modules reweb's init runs from use try/except instead.
+    # (reweb.adapter is left out: its own import of contextlib goes with the hot path's modules.)
+    loaded = _loaded_after("import reweb.cli, reweb.app, reweb.tree, reweb.log, reweb.extension")
+    assert "reweb.app" in loaded
+    assert "contextlib" not in loaded
