@@ -150,42 +150,54 @@ def test_workers_survive_crashes_next_failures_and_restarts_under_load() -> None
            "REWEB_APPLICATION_EXEC": f"{sys.executable} {ECHO} {app_port}"}
     process = subprocess.Popen(reweb_argv(), env=env, start_new_session=True,
                                stderr=subprocess.PIPE, text=True)
+    stderr = ""
     try:
-        assert api.done.wait(60), f"only {len(api.results)} of {count} results arrived"
-        assert api.failed_nexts >= 10
-        crashes = 0
-        for i, path in enumerate(paths):
-            result = json.loads(api.results[f"req-{i}"])
-            if result["statusCode"] == 200:
-                assert path != "/crash"
-                assert json.loads(result["body"])["query"] == f"n={i}"  # its own answer, never another's
-            else:
-                # A crash answers 502 to the invocation that caused it, and to others in flight at that moment.
-                assert result["statusCode"] == 502, result
-                # ...or, when it hit the app between a crash and the restart, says that (any phase).
-                assert result["body"].startswith(("reweb: the app exited with status 3",
-                                                  "reweb: the app refused the connection")), result
-                crashes += path == "/crash"
-        assert crashes == paths.count("/crash")
-        assert process.poll() is None, "reweb exited"
-        # After the storm: every worker is alive and the app is back, so a second wave all answers 200.
-        api.fail_every = 0
-        with api.lock:
-            api.done.clear()
-            api.total += 16
-            for i in range(count, count + 16):
-                event = {**events[0], "rawQueryString": f"n={i}"}
-                api.pending.put((f"req-{i}", json.dumps(event).encode()))
-        assert api.done.wait(30), f"only {len(api.results) - count} of 16 results of the second wave arrived"
-        for i in range(count, count + 16):
-            result = json.loads(api.results[f"req-{i}"])
-            assert result["statusCode"] == 200 and json.loads(result["body"])["query"] == f"n={i}", result
-    finally:
+        _storm_and_second_wave(api, paths, events, process)
+    except AssertionError as exc:  # reweb's log says what happened to the app: part of the failure
         os.killpg(process.pid, signal.SIGTERM)
         _, stderr = process.communicate(timeout=10)
+        raise AssertionError(f"{exc}\nreweb's log (last 6000 characters):\n{stderr[-6000:]}") from None
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            _, stderr = process.communicate(timeout=10)
         api.shutdown()
     assert "reweb/adapter.py" not in stderr and "reweb/cli.py" not in stderr, stderr  # no traceback of reweb's
     assert "retrying" in stderr
+
+
+def _storm_and_second_wave(api: RuntimeApi, paths: list[str], events: list[dict[str, object]],
+                           process: subprocess.Popen[str]) -> None:
+    count = len(paths)
+    assert api.done.wait(60), f"only {len(api.results)} of {count} results arrived"
+    assert api.failed_nexts >= 10
+    crashes = 0
+    for i, path in enumerate(paths):
+        result = json.loads(api.results[f"req-{i}"])
+        if result["statusCode"] == 200:
+            assert path != "/crash"
+            assert json.loads(result["body"])["query"] == f"n={i}"  # its own answer, never another's
+        else:
+            # A crash answers 502 to the invocation that caused it, and to others in flight at that moment.
+            assert result["statusCode"] == 502, result
+            # ...or, when it hit the app between a crash and the restart, says that (any phase).
+            assert result["body"].startswith(("reweb: the app exited with status 3",
+                                              "reweb: the app refused the connection")), result
+            crashes += path == "/crash"
+    assert crashes == paths.count("/crash")
+    assert process.poll() is None, "reweb exited"
+    # After the storm: every worker is alive and the app is back, so a second wave all answers 200.
+    api.fail_every = 0
+    with api.lock:
+        api.done.clear()
+        api.total += 16
+        for i in range(count, count + 16):
+            event = {**events[0], "rawQueryString": f"n={i}"}
+            api.pending.put((f"req-{i}", json.dumps(event).encode()))
+    assert api.done.wait(30), f"only {len(api.results) - count} of 16 results of the second wave arrived"
+    for i in range(count, count + 16):
+        result = json.loads(api.results[f"req-{i}"])
+        assert result["statusCode"] == 200 and json.loads(result["body"])["query"] == f"n={i}", result
 
 
 def test_reweb_exits_non_zero_when_the_runtime_api_is_gone() -> None:
