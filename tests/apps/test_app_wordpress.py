@@ -6,6 +6,7 @@ comment POST answered by a Location with a fragment and three cookies, fonts and
 from __future__ import annotations
 
 import re
+import shutil
 import urllib.parse
 from pathlib import Path
 
@@ -20,6 +21,9 @@ WP = Path("/usr/share/wordpress")
 
 def _prepare() -> None:
     fresh_dir("/tmp/apache-wp")
+    # start.sh copies wp-content afresh, as the app's user; a copy left by another run's user (each run has its
+    # own) is not that user's to remove: root clears it, as a new sandbox's /tmp is empty.
+    shutil.rmtree("/tmp/wp-content", ignore_errors=True)
     mysql("DROP DATABASE IF EXISTS wordpress; CREATE DATABASE wordpress CHARACTER SET utf8mb4;"
           "CREATE USER IF NOT EXISTS 'wp'@'%' IDENTIFIED BY 'wp'; GRANT ALL ON wordpress.* TO 'wp'@'%';")
 
