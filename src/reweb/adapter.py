@@ -52,8 +52,10 @@ class Adapter:
 
     def worker(self) -> Worker:
         settings = self.settings
-        return Worker(self, RuntimeClient(self.runtime_address),
-                      Upstream(settings.port, settings.host, self.log, settings.pool_idle_timeout))
+        worker = Worker(self, RuntimeClient(self.runtime_address),
+                        Upstream(settings.port, settings.host, self.log, settings.pool_idle_timeout))
+        worker.upstream.app_lives = worker.app_lives
+        return worker
 
     def run(self) -> int:
         """Serve invocations until the Runtime API is gone (then 1): in this thread, or in N threads for
@@ -248,6 +250,10 @@ class Worker:
             return error_response(502, f"{exc} before it was ready; restarting it")
         self.log.error("the app is still not ready at the invocation deadline")
         return error_response(504, "the app did not become ready before the invocation deadline")
+
+    def app_lives(self) -> bool:
+        """Whether the app process this exchange talks to lives on: asked only before a request is sent again."""
+        return not self.app.exiting(self.exchange_pid)
 
     def exited_during(self, exc: UpstreamError, deadline: float | None) -> int | None:
         """The exit status of the app this exchange talked to, if it died. A dying app's sockets close just

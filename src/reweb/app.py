@@ -268,6 +268,11 @@ class App:
             self.exited.wait_for(lambda: status() is not None, max(wait, 0.0))
             return status()
 
+    def exiting(self, pid: int) -> bool:
+        """Whether the app process `pid` is exiting or has exited: certain as soon as the kernel closes its
+        sockets, before its exit is reaped (0, no app yet: False)."""
+        return bool(pid) and (pid in self.exits or _exiting(pid))
+
     def stop(self, grace: float = 2.0) -> None:
         """SIGTERM the app's group, SIGKILL whatever of its tree is left after `grace` seconds."""
         if not self.pid:
@@ -342,7 +347,10 @@ class App:
                 raise AppExited(status)
             last = self.last_check = self._check()
             if last == "ready":
-                self.ready = True
+                with self.exited:  # an app that died right after its probe is not ready: the reaper said so
+                    if self.status is not None:
+                        raise AppExited(self.status)
+                    self.ready = True
                 now = time.monotonic()
                 # after_ms: this wait; since_spawn_ms: the app's own start, from its spawn to the probe that
                 # found it ready (what it would take without reweb, to one probe interval).

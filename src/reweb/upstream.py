@@ -7,7 +7,7 @@ timeout -> 504, garbage -> 502, too large -> 502 with the size. No exception of 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from .http import HttpRequest, HttpResponse
 from .http1 import (
@@ -55,12 +55,16 @@ class Upstream:
       buffered or readable (checked without waiting just before the next request goes out, so bytes that
       arrive late are caught too);
     - a request is sent again only when it cannot have been processed: the connection was seen closed before
-      sending, or the method is idempotent and not one byte of answer came back;
+      sending, or the method is idempotent, not one byte of answer came back and the app lives on (`app_lives`:
+      an app that is exiting closed the connection because this request killed it, and a second copy would
+      kill its restarted successor too);
     - any failure closes the connection.
     """
 
-    def __init__(self, port: int, host: str = "127.0.0.1", log: Log | None = None, idle_timeout: float = 0.0) -> None:
+    def __init__(self, port: int, host: str = "127.0.0.1", log: Log | None = None, idle_timeout: float = 0.0,
+                 app_lives: Callable[[], bool] = lambda: True) -> None:
         self.conn = Connection(host, port, quickack=True, timed=True)
+        self.app_lives = app_lives  # asked only before sending a request again (never on the hot path)
         self.log = log
         self.idle_timeout = idle_timeout  # 0: reuse however long the connection was idle
         self.idle_since = 0.0
@@ -114,7 +118,7 @@ class Upstream:
             except (PeerClosed, ConnectionResetError, BrokenPipeError) as exc:
                 answered = conn.received  # before close(), which forgets it
                 conn.close()
-                if reused and attempt == 0 and not answered and request.method in _IDEMPOTENT:
+                if reused and attempt == 0 and not answered and request.method in _IDEMPOTENT and self.app_lives():
                     continue  # a keep-alive race: the app closed as we sent; nothing was processed
                 raise _failure(exc, "before answering" if not answered else "inside its answer's head") from None
             except ConnectionRefusedError:

@@ -196,3 +196,30 @@ def test_an_app_on_another_loopback_address() -> None:
         assert function.invoke(event)["statusCode"] == 200, function.logs()
     finally:
         function.close()
+
+
+STANDBY = Path(__file__).resolve().parent.parent / "support" / "standby_app.py"
+
+
+def test_a_request_that_killed_the_app_is_not_sent_again(tmp_path: Path) -> None:
+    """A GET on a kept-alive connection that closes without a byte of answer is sent again once (the app may have
+    closed the idle connection as it went out), but not when the app is exiting: that request killed it, and a
+    second copy would reach whatever listens on the port next (here the app's standby; after a restart, the new
+    app, dead of it too)."""
+    port = free_port()
+    log = tmp_path / "requests.log"
+    function = RieFunction({"REWEB_APPLICATION_PORT": str(port), "REWEB_WAIT_PATH": "/ready",
+                            "REWEB_APPLICATION_EXEC": f"{sys.executable} {STANDBY} {port} {log}"})
+    try:
+        def event(path: str) -> dict[str, object]:
+            return {"version": "2.0", "rawPath": path, "rawQueryString": "", "headers": {"host": "x"},
+                    "requestContext": {"http": {"method": "GET", "path": path}, "stage": "$default"}}
+
+        assert function.invoke(event("/first"))["statusCode"] == 200, function.logs()  # the connection is kept
+        crashed = function.invoke(event("/crash"))
+        assert crashed["statusCode"] == 502, function.logs()
+        assert crashed["body"].startswith("reweb: the app exited with status 3 while handling GET /crash"), crashed
+        received = log.read_text().splitlines()
+        assert received.count("parent /crash") == 1 and "standby /crash" not in received, received
+    finally:
+        function.close()
