@@ -47,17 +47,25 @@ def stage_times(case: Case) -> list[tuple[str, float]]:
     event = json.loads(payload)
     kind = events.detect(event)
     request = kind.decode(event)
+    loads_with_raw = _get("reweb.jsonenc", "loads_with_raw")  # the adapter's decode (and the context's text)
+    context_json = None
+    if loads_with_raw is not None:
+        decode_stage = ("jsonenc.loads_with_raw(event)", _best(lambda: loads_with_raw(payload, "requestContext")))
+        context_json = loads_with_raw(payload, "requestContext")[1]
+    else:
+        decode_stage = ("json.loads(event)", _best(lambda: json.loads(payload)))
     out: list[tuple[str, float]] = [
-        ("json.loads(event)", _best(lambda: json.loads(payload))),
+        decode_stage,
         ("events.detect", _best(lambda: events.detect(event))),
         (f"{kind.name} decode -> HttpRequest", _best(lambda: kind.decode(event))),
     ]
     prepare = _get("reweb.rewrite", "prepare_request")
     if prepare is not None:
         context = event.get("requestContext")
+        extra = {} if context_json is None else {"request_context_json": context_json}
         out.append(("rewrite.prepare_request", _best(lambda: prepare(
             request, request_context=context, lambda_ctx="{}", trace_id="Root=1-x", authorization_source="",
-            base_path=""))))
+            base_path="", **extra))))
     serialize = _get("reweb.upstream", "serialize_head")
     if serialize is not None:
         out.append(("upstream.serialize_head", _best(lambda: serialize(request))))
