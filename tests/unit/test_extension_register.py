@@ -3,6 +3,7 @@ adapter, before the adapter's modules load; its answer is read after, so Lambda 
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Iterator
@@ -27,10 +28,8 @@ class ExtensionsApi:
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self) -> None:
-        try:
+        with contextlib.suppress(OSError):  # closed by the test
             self._exchange()
-        except OSError:  # closed by the test
-            pass
 
     def _exchange(self) -> None:
         conn, _ = self.server.accept()
