@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from reweb import cli
+from reweb import app, cli
 
 Reports = list[tuple[str, str]]
 
@@ -18,6 +18,9 @@ Reports = list[tuple[str, str]]
 def reports(monkeypatch: pytest.MonkeyPatch) -> Iterator[Reports]:
     seen: Reports = []
     monkeypatch.setattr(cli, "_report_init_error", lambda address, kind, message, log: seen.append((kind, message)))
+    # In pytest's own process: no reaper thread (its waitid(P_ALL) would collect every later test's subprocess, whose
+    # exit status then reads 0), no subreaper, no lifeline. These apps never start (no such file), so none is needed.
+    monkeypatch.setattr(app.App, "_supervise", lambda self: None)
     for name in ("AWS_LAMBDA_RUNTIME_API", "AWS_LWA_LAMBDA_RUNTIME_API_PROXY", "REWEB_APPLICATION_EXEC",
                  "AWS_LAMBDA_INITIALIZATION_TYPE"):
         monkeypatch.delenv(name, raising=False)
