@@ -45,6 +45,7 @@ ROWS: tuple[tuple[str, str, str, bool], ...] = (
     ("Init: the RIE's INIT REPORT, app ready at once", "init_ms", "ms", False),
     ("idle RSS, the runtime's processes together", "idle_rss_mb", "MB", False),
     ("idle RSS, its largest process", "idle_rss_main_mb", "MB", False),
+    ("idle private memory (RssAnon), the runtime's processes together", "idle_anon_mb", "MB", False),
 )
 
 
@@ -142,7 +143,10 @@ def side_by_side(result: dict[str, Any]) -> str:
         f"{_median(procs[k]):.0f}" if procs.get(k) else "-" for k in keys) + " |")
     lines += ["", "CPU is utime+stime of the runtime's processes (the adapter and what it forked, e.g. reweb's "
               "lifeline; never the app) from `/proc`, or the per-thread `schedstat` sum when it agrees, over a "
-              "batch of invocations, divided by their number. A ratio is reweb's median over re:Web's."]
+              "batch of invocations, divided by their number. A ratio is reweb's median over re:Web's. RSS "
+              "includes the pages of the program's file it has mapped, which move with the page cache (the same "
+              "executable shows 5 MB more when its file was written in one go); RssAnon is the runtime's own "
+              "memory."]
     return "\n".join(lines)
 
 
