@@ -34,7 +34,9 @@ fi
 # -- 2. dockerd ----------------------------------------------------------------------------------------------
 if ! timeout 20 "$DOCKER" version >/dev/null 2>&1; then
   log "starting dockerd (log: $CACHE/dockerd.log)"
-  setsid dockerd >>"$CACHE/dockerd.log" 2>&1 < /dev/null 9>&- &
+  # From /: it outlives this run, and BuildKit runs git (a git:// context) in the daemon's working directory,
+  # which must not be a checkout that is removed later ("unable to get current working directory").
+  (cd / && exec setsid dockerd >>"$CACHE/dockerd.log" 2>&1 < /dev/null 9>&-) &
   echo $! > "$CACHE/dockerd.pid"
   for _ in $(seq 1 120); do
     timeout 5 "$DOCKER" version >/dev/null 2>&1 && break
