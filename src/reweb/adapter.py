@@ -54,6 +54,7 @@ class Adapter:
         worker = Worker(self, RuntimeClient(self.runtime_address),
                         Upstream(settings.port, settings.host, self.log, settings.pool_idle_timeout))
         worker.upstream.app_lives = worker.app_lives
+        worker.upstream.app_pid = worker.current_app_pid
         return worker
 
     def run(self) -> int:
@@ -252,9 +253,17 @@ class Worker:
         self.log.error("the app is still not ready at the invocation deadline")
         return error_response(504, "the app did not become ready before the invocation deadline")
 
+    def current_app_pid(self) -> int:
+        return self.app.pid
+
+    def peer_pid(self) -> int:
+        """The app process this exchange talks to: the one that listened when its connection was opened (a
+        worker can be delayed past a crash and a restart between taking the app's pid and connecting)."""
+        return self.upstream.peer_pid or self.exchange_pid
+
     def app_lives(self) -> bool:
         """Whether the app process this exchange talks to lives on: asked only before a request is sent again."""
-        return not self.app.exiting(self.exchange_pid)
+        return not self.app.exiting(self.peer_pid())
 
     def exited_during(self, exc: UpstreamError, deadline: float | None) -> int | None:
         """The exit status of the app this exchange talked to, if it died. A dying app's sockets close just
@@ -264,9 +273,9 @@ class Worker:
         now = time.monotonic()
         if exc.kind in ("refused", "closed"):
             until = deadline if deadline is not None else now + RESTART_WAIT
-            status = self.app.exit_of(self.exchange_pid, min(0.2, until - now), until)
+            status = self.app.exit_of(self.peer_pid(), min(0.2, until - now), until)
         else:
-            status = self.app.exit_of(self.exchange_pid, 0.0, now)
+            status = self.app.exit_of(self.peer_pid(), 0.0, now)
         if status is not None:
             self.restart_needed = True  # before the next invocation, not inside it
         return status

@@ -62,9 +62,13 @@ class Upstream:
     """
 
     def __init__(self, port: int, host: str = "127.0.0.1", log: Log | None = None, idle_timeout: float = 0.0,
-                 app_lives: Callable[[], bool] = lambda: True) -> None:
+                 app_lives: Callable[[], bool] = lambda: True, app_pid: Callable[[], int] = lambda: 0) -> None:
         self.conn = Connection(host, port, quickack=True, timed=True)
         self.app_lives = app_lives  # asked only before sending a request again (never on the hot path)
+        self.app_pid = app_pid  # the app process of the moment, asked at each connect (not per request)
+        # The app process that listened when this connection was opened (0: unknown, or no connection): after a
+        # restart the port is another process's, and a failure must be laid at the door of the one it talked to.
+        self.peer_pid = 0
         self.log = log
         self.idle_timeout = idle_timeout  # 0: reuse however long the connection was idle
         self.idle_since = 0.0
@@ -112,7 +116,7 @@ class Upstream:
                     else:
                         reused = True
                 if not conn.connected:
-                    conn.connect()
+                    self._connect()
                 conn.send(head_bytes, request.body)
                 return conn.read_head(head_request=request.method == "HEAD")
             except (PeerClosed, ConnectionResetError, BrokenPipeError) as exc:
@@ -129,6 +133,20 @@ class Upstream:
                 conn.close()
                 raise _failure(exc, "before answering" if not answered else "inside its answer's head") from None
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def _connect(self) -> None:
+        """Connect, and note which app process listened: the same before and after the connect, or, when a
+        restart fell in between (the peer could be either), once more."""
+        conn = self.conn
+        self.peer_pid = 0
+        for _ in (0, 1):
+            pid = self.app_pid()
+            conn.connect()
+            if self.app_pid() == pid:
+                self.peer_pid = pid
+                return
+            conn.close()
+        conn.connect()  # restarted twice meanwhile: the peer stays unknown (0)
 
     def _finish(self, head: ResponseHead, request: HttpRequest) -> None:
         """After a complete answer. Whether more bytes follow it is checked just before the next request goes

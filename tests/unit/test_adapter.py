@@ -88,6 +88,7 @@ class FakeUpstream:
 
     def __init__(self, answer: Callable[[HttpRequest], tuple[int, list[tuple[str, str]], list[bytes]]]) -> None:
         self.answer = answer
+        self.peer_pid = 0  # as Upstream's: no connection, so the exchange's app is the one of the moment
         self.requests: list[tuple[HttpRequest, int | None, bool]] = []
         self.streams: list[Closing] = []
 
