@@ -38,15 +38,15 @@ options:
                         folder (Dockerfile, SAM or Terraform template)
 """
 
-_FLAGS = {"--port": "port", "--wait-path": "wait_path", "--wait-code": "wait_codes",
-          "--invoke-mode": "invoke_mode", "--pass-through-path": "pass_through_path",
-          "--remove-base-path": "remove_base_path", "--readiness-protocol": "readiness_protocol"}
 INIT_ASYNC_LIMIT = 9.8  # Lambda gives init 10 s; stop just before and finish inside the first invocation
 SHUTDOWN_GRACE = 0.35  # seconds between the app's SIGTERM and its SIGKILL at shutdown (Lambda allows 0.5)
 
 
 def parse_args(argv: list[str]) -> tuple[dict[str, str], tuple[str, ...]]:
-    """Hand-rolled: argparse costs milliseconds of import on every cold start."""
+    """Hand-rolled: argparse costs milliseconds of import on every cold start. The options and their fields are
+    config.FLAGS (loaded by init's first step anyway), so a bad value's error names the option given."""
+    from .config import FLAGS
+
     overrides: dict[str, str] = {}
     i = 0
     while i < len(argv):
@@ -63,18 +63,19 @@ def parse_args(argv: list[str]) -> tuple[dict[str, str], tuple[str, ...]]:
             if "--verbose" in argv or "-v" in argv:
                 sys.stdout.write(_build_sbom())
             raise SystemExit(0)
-        if arg == "--debug":
+        if FLAGS.get(arg) == "debug":  # the one switch
             overrides["debug"] = "true"
             i += 1
             continue
         name, eq, value = arg.partition("=")
-        if name in _FLAGS:
+        field = FLAGS.get(name)
+        if field and field != "debug":  # the switch takes no value: `--debug=...` is unknown, as before
             if not eq:
                 if i + 1 >= len(argv):
                     raise SystemExit(f"reweb: {name} needs a value")
                 value = argv[i + 1]
                 i += 1
-            overrides[_FLAGS[name]] = value
+            overrides[field] = value
             i += 1
             continue
         if not arg.startswith("-"):
@@ -104,8 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             from .local.main import main as local_main
         except ModuleNotFoundError as exc:  # the [local] extra (aiohttp), or the one-file executable
-            sys.stderr.write(f"reweb local needs what this installation of reweb lacks ({exc.name}): "
-                             "pip install 'reweb-lambda[local]' (the one-file executable has only the adapter)\n")
+            sys.stderr.write(f"reweb local needs what this installation of reweb lacks ({exc.name}): its [local] "
+                             "extra, from a checkout: pip install -e '.[local]' (from PyPI after the first release: "
+                             "pip install 'reweb-lambda[local]'); the one-file executable has only the adapter\n")
             return 2
         return local_main(args[1:])
     if args and args[0] == "init":

@@ -198,19 +198,21 @@ def parse_offload_expires(text: str) -> int:
 
 
 class Spec:
-    """One setting: its field, its names (reweb's own first, then aliases), default, parser, help text, and
-    `unset`: the field's value when nothing sets it and the default is "" (off)."""
+    """One setting: its field, its names (reweb's own first, then aliases), default, parser, help text,
+    `unset`: the field's value when nothing sets it and the default is "" (off), and `flag`: its `reweb` option,
+    if it has one (the one home of the option names: the command line reads FLAGS, errors name spec.flag)."""
 
-    __slots__ = ("default", "field", "help", "names", "parse", "unset")
+    __slots__ = ("default", "field", "flag", "help", "names", "parse", "unset")
 
     def __init__(self, field: str, names: tuple[str, ...], default: str, parse: Callable[[str], Any],
-                 help: str, unset: object = "") -> None:
+                 help: str, unset: object = "", flag: str = "") -> None:
         self.field = field
         self.names = names
         self.default = default
         self.parse = parse
         self.help = help
         self.unset = unset
+        self.flag = flag
 
     def default_value(self) -> Any:
         return self.parse(self.default) if self.default else self.unset
@@ -222,17 +224,18 @@ SPECS: tuple[Spec, ...] = (
          str, "Command line that starts the app (executed directly; through /bin/sh -c only if it has shell "
          "syntax), or `reweb -- CMD ARGS`."),
     Spec("port", ("REWEB_APPLICATION_PORT", "AWS_LWA_PORT", "PORT"), "8080",
-         parse_port, "Port the app listens on, on 127.0.0.1."),
+         parse_port, "Port the app listens on, on 127.0.0.1.", flag="--port"),
     Spec("host", ("REWEB_APPLICATION_HOST", "AWS_LWA_HOST"), "127.0.0.1",
          parse_host, "Loopback address the app listens on: `127.0.0.1`, another `127.x.x.x`, or `::1`."),
     Spec("wait_path", ("REWEB_WAIT_PATH", "AWS_LWA_READINESS_CHECK_PATH", "READINESS_CHECK_PATH"), "/",
          parse_path, "Path polled until the app is ready (spaces and non-ASCII are percent-encoded, as in LWA; "
-         "control characters are refused; the other path settings alike)."),
+         "control characters are refused; the other path settings alike).", flag="--wait-path"),
     Spec("wait_codes", ("REWEB_WAIT_CODE", "AWS_LWA_READINESS_CHECK_HEALTHY_STATUS"), "100-499",
-         parse_wait_codes, "Status codes that mean ready: `200`, `200,204`, `200-399,404`."),
+         parse_wait_codes, "Status codes that mean ready: `200`, `200,204`, `200-399,404`.", flag="--wait-code"),
     Spec("readiness_protocol", ("REWEB_READINESS_CHECK_PROTOCOL", "AWS_LWA_READINESS_CHECK_PROTOCOL",
                                 "READINESS_CHECK_PROTOCOL"), "http",
-         parse_choice("http", "tcp"), "`http` (GET the wait path) or `tcp` (port accepts connections)."),
+         parse_choice("http", "tcp"), "`http` (GET the wait path) or `tcp` (port accepts connections).",
+         flag="--readiness-protocol"),
     Spec("readiness_port", ("REWEB_READINESS_CHECK_PORT", "AWS_LWA_READINESS_CHECK_PORT", "READINESS_CHECK_PORT"), "",
          parse_port, "Port for the readiness check, if not the app's port."),
     Spec("readiness_timeout", ("REWEB_READINESS_CHECK_TIMEOUT_SECONDS", "AWS_LWA_READINESS_CHECK_TIMEOUT_SECONDS"),
@@ -241,9 +244,11 @@ SPECS: tuple[Spec, ...] = (
     Spec("async_init", ("REWEB_ASYNC_INIT", "AWS_LWA_ASYNC_INIT", "ASYNC_INIT"), "false",
          parse_bool, "Stop waiting at 9.8 s of init and finish the wait in the first invocation."),
     Spec("remove_base_path", ("REWEB_REMOVE_BASE_PATH", "AWS_LWA_REMOVE_BASE_PATH", "REMOVE_BASE_PATH"), "",
-         parse_base_path, "Path prefix removed from requests (whole segments only), e.g. `/api`."),
+         parse_base_path, "Path prefix removed from requests (whole segments only), e.g. `/api`.",
+         flag="--remove-base-path"),
     Spec("pass_through_path", ("REWEB_PASS_THROUGH_PATH", "AWS_LWA_PASS_THROUGH_PATH"), "/events",
-         parse_path, "Where non-HTTP events (SQS, S3, EventBridge...) are POSTed as JSON."),
+         parse_path, "Where non-HTTP events (SQS, S3, EventBridge...) are POSTed as JSON.",
+         flag="--pass-through-path"),
     Spec("enable_compression", ("REWEB_ENABLE_COMPRESSION", "AWS_LWA_ENABLE_COMPRESSION"), "false",
          parse_bool, "Compress text-like responses the client accepts compressed: Brotli where it weighs `br` at "
          "least as high as gzip, else gzip (buffered, and streamed piece by piece)."),
@@ -252,14 +257,15 @@ SPECS: tuple[Spec, ...] = (
          "re:Web switch; any value but false/0/no/off is on, as in re:Web); never an answer already encoded, a "
          "part (206, `Content-Range`), `no-transform`, 204, 304 or HEAD."),
     Spec("invoke_mode", ("REWEB_INVOKE_MODE", "AWS_LWA_INVOKE_MODE"), "buffered",
-         parse_invoke_mode, "`buffered` or `response_stream` (must match the function URL's invoke mode)."),
+         parse_invoke_mode, "`buffered` or `response_stream` (must match the function URL's invoke mode).",
+         flag="--invoke-mode"),
     Spec("authorization_source", ("REWEB_AUTHORIZATION_SOURCE", "AWS_LWA_AUTHORIZATION_SOURCE"), "",
          parse_header_name, "Header whose value is moved into `Authorization`."),
     Spec("error_status_codes", ("REWEB_ERROR_STATUS_CODES", "AWS_LWA_ERROR_STATUS_CODES"), "",
          parse_status_set, "App status codes that become invocation errors, e.g. `500,502-504`.", unset=frozenset()),
     Spec("debug", ("REWEB_DEBUG",), "false",
          parse_reweb_flag, "Log every request and response line (also AWS_LAMBDA_LOG_LEVEL=DEBUG; any value but "
-         "false/0/no/off is on, as in re:Web)."),
+         "false/0/no/off is on, as in re:Web).", flag="--debug"),  # a switch: `--debug` alone sets it
     Spec("pool_idle_timeout", ("REWEB_POOL_IDLE_TIMEOUT_SECONDS", "AWS_LWA_POOL_IDLE_TIMEOUT_SECONDS"), "",
          parse_seconds, "A keep-alive connection to the app idle longer than this is replaced, not reused.",
          unset=0.0),  # an idle connection is reused while the app keeps it open
@@ -284,6 +290,11 @@ SPECS: tuple[Spec, ...] = (
     Spec("concurrency", ("AWS_LAMBDA_MAX_CONCURRENCY",), "1",
          parse_concurrency, "Set by Lambda Managed Instances: number of workers polling for invocations."),
 )
+
+
+# The `reweb` options and the field each sets: the command line reads them from here. All take a value but
+# `--debug`, a switch (on by its presence).
+FLAGS = {spec.flag: spec.field for spec in SPECS if spec.flag}
 
 
 # LWA's unprefixed names, deprecated by LWA 1.0 (to go in 2.0): still read, with a warning naming the new one.
@@ -382,7 +393,7 @@ def load(env: Mapping[str, str], overrides: Mapping[str, str] | None = None,
     for spec in SPECS:
         source, raw = None, None
         if overrides and spec.field in overrides:
-            source, raw = "--" + spec.field.replace("_", "-"), overrides[spec.field]
+            source, raw = spec.flag or spec.names[0], overrides[spec.field]
         else:
             for name in spec.names:
                 if env.get(name, "") != "":

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
 import pytest
 
-from reweb.cli import main, parse_args
+from reweb.cli import USAGE, main, parse_args
+from reweb.config import FLAGS, SPECS, ConfigError, load
 
 
 def test_help_works_outside_lambda(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -41,6 +43,27 @@ def test_outside_lambda_says_what_to_do(capsys: pytest.CaptureFixture[str], monk
 ])
 def test_options_and_command(argv: list[str], overrides: dict[str, str], command: tuple[str, ...]) -> None:
     assert parse_args(argv) == (overrides, command)
+
+
+def test_a_bad_value_names_the_option_given() -> None:
+    overrides, command = parse_args(["--wait-code", "abc", "--", "srv"])
+    with pytest.raises(ConfigError, match=r"^--wait-code: ") as error:
+        load({}, overrides, command)
+    assert "--wait-codes" not in str(error.value)
+
+
+def test_every_option_in_the_usage_sets_a_field_and_back() -> None:
+    """config.SPECS is the one home of the option names: the usage text, the parser and the errors follow it."""
+    listed = set(re.findall(r"^ {2}(?:-\w, )?(--[a-z-]+)", USAGE, re.MULTILINE)) - {"--version", "--help"}
+    assert listed == set(FLAGS)
+    fields = {spec.field: spec for spec in SPECS}
+    for flag, field in FLAGS.items():
+        assert fields[field].flag == flag
+        given = [flag] if field == "debug" else [flag, "x"]
+        assert parse_args([*given, "--", "srv"])[0] == {field: "true" if field == "debug" else "x"}
+        if field != "debug":  # "x" is a bad value for every option that takes one; the error names the option
+            with pytest.raises(ConfigError, match=f"^{re.escape(flag)}: "):
+                load({}, {field: "x"}, ("srv",))
 
 
 def test_option_without_value_is_an_error() -> None:

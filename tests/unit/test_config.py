@@ -126,7 +126,7 @@ def test_overrides_win_and_are_named_as_flags() -> None:
     assert load({**APP, "REWEB_APPLICATION_PORT": "3000"}, overrides={"port": "4000"}).port == 4000
     with pytest.raises(ConfigError, match=r"^--port: "):
         load({**APP, "REWEB_APPLICATION_PORT": "3000"}, overrides={"port": "http"})
-    with pytest.raises(ConfigError, match=r"^--wait-codes: "):
+    with pytest.raises(ConfigError, match=r"^--wait-code: "):  # the real option (not one made from the field)
         load(APP, overrides={"wait_codes": "abc"})
 
 
