@@ -203,15 +203,46 @@ class Worker:
                            target=request.target[:200], status=response.status,
                            ms=round((time.monotonic() - started) * 1000, 2))
         if response.status in settings.error_status_codes:
-            if response.stream is not None:
-                response.stream.close()  # type: ignore[attr-defined]
-            # The app's body is kept in the message (LWA #668: without it the error says nothing of why).
-            body = response.body[:ERROR_BODY_KEPT].decode("utf-8", "replace")
-            self.runtime.error(invocation.request_id, "HttpError",
-                               f"the app answered {response.status}, listed in REWEB_ERROR_STATUS_CODES: {body}"
-                               if response.origin == "app" else body.strip())
+            self.error_status(invocation, response)
             return
         responder.send(invocation, request, kind, response)
+
+    def error_status(self, invocation: Invocation, response: HttpResponse) -> None:
+        """A status listed in REWEB_ERROR_STATUS_CODES: an invocation error (POST /error) carrying the status and
+        the first ERROR_BODY_KEPT bytes of the app's body, buffered or streamed alike (LWA #668: without the body
+        the error says nothing of why). Nothing of it is streamed: a stream could only report the error after
+        its status and body had gone out as a response."""
+        if response.origin != "app":  # reweb's own answer (the app failed): its message is the error
+            self.runtime.error(invocation.request_id, "HttpError",
+                               response.body[:ERROR_BODY_KEPT].decode("utf-8", "replace").strip())
+            return
+        body, cut = self.body_excerpt(response, ERROR_BODY_KEPT)
+        self.runtime.error(invocation.request_id, "HttpError",
+                           f"the app answered {response.status}, listed in REWEB_ERROR_STATUS_CODES: "
+                           f"{body.decode('utf-8', 'replace')}{cut}")
+
+    def body_excerpt(self, response: HttpResponse, size: int) -> tuple[bytes, str]:
+        """The first `size` bytes of the app's body, read from its stream as far as needed (within the
+        invocation's deadline), then the stream closed; and a note when that is not the whole body."""
+        body = response.body
+        stream = response.stream
+        if stream is not None:
+            pieces = [body]
+            read = len(body)
+            try:
+                while read <= size:  # one byte past `size` tells whether the body goes on
+                    chunk = next(stream, None)
+                    if chunk is None:
+                        break
+                    pieces.append(chunk)
+                    read += len(chunk)
+            except UpstreamError as exc:
+                self.exited_during(exc, self.deadline)  # a restart before the next invocation, if it died
+                return b"".join(pieces)[:size], f" [its body broke off: {exc.detail}]"
+            finally:
+                stream.close()  # type: ignore[attr-defined]  # read to its end: the connection is kept
+            body = b"".join(pieces)
+        return (body[:size], f" [the first {size} bytes of its body]") if len(body) > size else (body, "")
 
     def call_app(self, invocation: Invocation, request: HttpRequest, kind: Kind,
                  responder: Responder) -> HttpResponse:

@@ -16,7 +16,7 @@ import pytest
 from unit_helpers import load
 
 from reweb import events
-from reweb.adapter import Adapter, Worker
+from reweb.adapter import ERROR_BODY_KEPT, Adapter, Worker
 from reweb.config import Settings
 from reweb.http import HttpRequest, HttpResponse
 from reweb.log import Log
@@ -244,9 +244,41 @@ def test_a_listed_error_status_is_an_invocation_error_with_the_apps_body(invoke_
     w.handle(invocation(http_api()))
     [call] = runtime.calls
     assert call[:2] == ("error", "HttpError") and "503" in call[2]
-    # Streamed, the body is still unread when the status decides (reported to the lead, not changed here).
-    assert call[2].endswith("db down") or invoke_mode == "response_stream"
+    assert call[2].endswith(": db down")  # streamed too: the body is read for the error, nothing is streamed
     assert all(s.closed for s in upstream.streams)
+
+
+@pytest.mark.parametrize("invoke_mode", ["buffered", "response_stream"])
+def test_a_listed_error_status_keeps_the_first_64_kb_of_the_apps_body(invoke_mode: str) -> None:
+    pieces = [b"%05d " % i * 1000 for i in range(20)]  # 120 KB in 6 KB pieces
+    w, runtime, upstream = worker(lambda r: (500, [], pieces), error_status_codes=frozenset({500}),
+                                  invoke_mode=invoke_mode)
+    w.handle(invocation(http_api()))
+    [call] = runtime.calls
+    kept = b"".join(pieces)[:ERROR_BODY_KEPT].decode()
+    assert call[:2] == ("error", "HttpError")
+    assert call[2].endswith(f": {kept} [the first {ERROR_BODY_KEPT} bytes of its body]")
+    if invoke_mode == "response_stream":  # read no further than needed, then closed
+        [stream] = upstream.streams
+        assert stream.closed and next(stream, None) is not None
+
+
+def test_a_streamed_error_body_that_breaks_off_keeps_what_came() -> None:
+    class Breaking(FakeUpstream):
+        def exchange(self, request: HttpRequest, deadline: float | None, limit: int | None,
+                     stream: bool = False) -> HttpResponse:
+            rest = Closing([b"half of ", b"it"], UpstreamError("closed", "the app closed the connection"))
+            self.streams.append(rest)
+            return HttpResponse(502, [], b"", "", rest)
+
+    w, runtime, _ = worker(error_status_codes=frozenset({502}), invoke_mode="response_stream")
+    upstream = Breaking(lambda r: (0, [], []))
+    w.streaming.upstream = upstream
+    w.handle(invocation(http_api()))
+    [call] = runtime.calls
+    assert call[:2] == ("error", "HttpError")
+    assert call[2].endswith(": half of it [its body broke off: the app closed the connection]")
+    assert upstream.streams[0].closed
 
 
 def test_an_app_that_refuses_the_connection_is_a_502() -> None:
