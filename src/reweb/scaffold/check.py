@@ -16,21 +16,34 @@ import urllib.error
 import urllib.request
 from typing import IO, Any
 
+from ..config import parse_path
 from ..log import parse as parse_record
 from .plan import Plan, ScaffoldError
 
 CHECK_TIMEOUT = 30.0  # seconds for the whole check: reweb local gives init 10 s, plus its own start
 
 
+def probe_path(plan: Plan) -> str:
+    """The path the adapter polls for --wait-path: parsed as the adapter parses REWEB_WAIT_PATH, with
+    config.parse_path (spaces and non-ASCII percent-encoded, control characters refused), so the check sends the
+    very same request target."""
+    try:
+        return parse_path(plan.wait_path)
+    except ValueError as exc:
+        raise ScaffoldError(f"--wait-path {exc}") from None
+
+
 def check_app(plan: Plan) -> None:
     """Start the app under `reweb local` with the chosen front door and port, send one request, stop it."""
+    wait_path = probe_path(plan)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         front_port = s.getsockname()[1]
     argv = [sys.executable, "-m", "reweb", "local", "--port", str(front_port), "--source", plan.front_door,
             "--app-port", str(plan.port), "--concurrency", "1", "--no-freeze", "--memory", str(plan.memory),
             "--timeout", str(plan.timeout), *(["--stream"] if plan.stream else []), "--", *plan.command]
-    # The adapter in the instance logs JSON records: the check reads their fields, never the wording.
+    # The adapter in the instance logs JSON records: the check reads their fields, never the wording. It gets
+    # REWEB_WAIT_PATH as the templates write it and parses it itself (to wait_path, as probe_path does).
     env = {**os.environ, "REWEB_LOCAL_DASHBOARD": "off", "REWEB_WAIT_PATH": plan.wait_path, **plan.env,
            "AWS_LAMBDA_LOG_FORMAT": "JSON"}
     with tempfile.TemporaryFile(mode="w+", prefix="reweb-init-") as log:
@@ -40,12 +53,12 @@ def check_app(plan: Plan) -> None:
         except OSError as exc:
             raise ScaffoldError(f"cannot run reweb local: {exc}") from None
         try:
-            _check(plan, process, front_port, log)
+            _check(plan, wait_path, process, front_port, log)
         finally:
             _stop(process)
 
 
-def _check(plan: Plan, process: subprocess.Popen[bytes], front_port: int, log: IO[str]) -> None:
+def _check(plan: Plan, wait_path: str, process: subprocess.Popen[bytes], front_port: int, log: IO[str]) -> None:
     def output() -> str:
         log.seek(0)
         return log.read()
@@ -54,7 +67,7 @@ def _check(plan: Plan, process: subprocess.Popen[bytes], front_port: int, log: I
     answer: dict[str, object] = {}
 
     def request() -> None:
-        url = f"http://127.0.0.1:{front_port}{plan.wait_path}"
+        url = f"http://127.0.0.1:{front_port}{wait_path}"
         while time.monotonic() < deadline and "done" not in answer:
             try:
                 with urllib.request.urlopen(url, timeout=max(deadline - time.monotonic(), 1)) as response:
@@ -88,7 +101,7 @@ def _check(plan: Plan, process: subprocess.Popen[bytes], front_port: int, log: I
         reason = " ".join(str(error).split()).rstrip(": ")
         if "InitTimeout" in reason:
             raise ScaffoldError(f"the app did not answer on port {plan.port} within reweb local's init time (10 s; "
-                                f"ready means GET {plan.wait_path} answers 100-499): is --port right? ({reason})")
+                                f"ready means GET {wait_path} answers 100-499): is --port right? ({reason})")
         raise ScaffoldError(f"the app does not start under reweb local: {reason}")
 
 
