@@ -50,12 +50,7 @@ class Adapter:
         self.offload: Offload | None = None  # made at the first response over the limit (REWEB_OFFLOAD_BUCKET)
 
     def worker(self) -> Worker:
-        settings = self.settings
-        worker = Worker(self, RuntimeClient(self.runtime_address),
-                        Upstream(settings.port, settings.host, self.log, settings.pool_idle_timeout))
-        worker.upstream.app_lives = worker.app_lives
-        worker.upstream.app_pid = worker.current_app_pid
-        return worker
+        return Worker(self, RuntimeClient(self.runtime_address))
 
     def run(self) -> int:
         """Serve invocations until the Runtime API is gone (then 1): in this thread, or in N threads for
@@ -79,13 +74,17 @@ class Adapter:
 
 
 class Worker:
-    def __init__(self, adapter: Adapter, runtime: RuntimeClient, upstream: Upstream) -> None:
+    """One invocation slot; also the app view (upstream.AppView) of its own connection to the app, which it makes
+    (`upstream`: another connection, for tests)."""
+
+    def __init__(self, adapter: Adapter, runtime: RuntimeClient, upstream: Upstream | None = None) -> None:
+        settings = self.settings = adapter.settings
         self.adapter = adapter
-        self.settings = adapter.settings
         self.log = adapter.log
         self.app = adapter.app
         self.runtime = runtime
-        self.upstream = upstream
+        self.upstream = upstream if upstream is not None else Upstream(
+            settings.port, settings.host, adapter.log, settings.pool_idle_timeout, self)
         self.restart_needed = False
         self.deadline: float | None = None  # of the current invocation, monotonic
         self.exchange_pid = 0  # the app process the current exchange talks to (another may replace it meanwhile)
@@ -284,7 +283,8 @@ class Worker:
         self.log.error("the app is still not ready at the invocation deadline")
         return error_response(504, "the app did not become ready before the invocation deadline")
 
-    def current_app_pid(self) -> int:
+    def app_pid(self) -> int:
+        """The app process of the moment (asked by the upstream at each connect)."""
         return self.app.pid
 
     def peer_pid(self) -> int:

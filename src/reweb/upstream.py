@@ -7,7 +7,7 @@ timeout -> 504, garbage -> 502, too large -> 502 with the size. No exception of 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from .http import HttpRequest, HttpResponse
 from .http1 import (
@@ -22,7 +22,37 @@ from .http1 import (
 )
 from .log import Log
 
+TYPE_CHECKING = False  # typing itself costs milliseconds of import at every cold start
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class AppView(Protocol):
+        """The app as one connection to it sees it (a Worker): given to an Upstream when it is made."""
+
+        def app_pid(self) -> int:
+            """The app process of the moment (0: none known), asked at each connect (not per request)."""
+
+        def app_lives(self) -> bool:
+            """Whether the app process this exchange talks to lives on: asked only before a request is sent
+            again (never on the hot path)."""
+
 _BODYLESS_METHODS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS", "TRACE"})
+
+
+class Unwatched:
+    """The app view of a connection that no worker watches (the SnapStart hooks' one-off calls): no app process
+    is known (the peer stays 0), and a request is sent again whenever the other rules allow it."""
+
+    __slots__ = ()
+
+    def app_pid(self) -> int:
+        return 0
+
+    def app_lives(self) -> bool:
+        return True
+
+
+UNWATCHED = Unwatched()
 
 
 class UpstreamError(Exception):
@@ -55,17 +85,16 @@ class Upstream:
       buffered or readable (checked without waiting just before the next request goes out, so bytes that
       arrive late are caught too);
     - a request is sent again only when it cannot have been processed: the connection was seen closed before
-      sending, or the method is idempotent, not one byte of answer came back and the app lives on (`app_lives`:
+      sending, or the method is idempotent, not one byte of answer came back and the app lives on (`app.app_lives`:
       an app that is exiting closed the connection because this request killed it, and a second copy would
       kill its restarted successor too);
     - any failure closes the connection.
     """
 
     def __init__(self, port: int, host: str = "127.0.0.1", log: Log | None = None, idle_timeout: float = 0.0,
-                 app_lives: Callable[[], bool] = lambda: True, app_pid: Callable[[], int] = lambda: 0) -> None:
+                 app: AppView = UNWATCHED) -> None:
         self.conn = Connection(host, port, quickack=True, timed=True)
-        self.app_lives = app_lives  # asked only before sending a request again (never on the hot path)
-        self.app_pid = app_pid  # the app process of the moment, asked at each connect (not per request)
+        self.app = app  # which app process listens, and whether it lives on (AppView): fixed for life
         # The app process that listened when this connection was opened (0: unknown, or no connection): after a
         # restart the port is another process's, and a failure must be laid at the door of the one it talked to.
         self.peer_pid = 0
@@ -122,7 +151,7 @@ class Upstream:
             except (PeerClosed, ConnectionResetError, BrokenPipeError) as exc:
                 answered = conn.received  # before close(), which forgets it
                 conn.close()
-                if reused and attempt == 0 and not answered and request.method in _IDEMPOTENT and self.app_lives():
+                if reused and attempt == 0 and not answered and request.method in _IDEMPOTENT and self.app.app_lives():
                     continue  # a keep-alive race: the app closed as we sent; nothing was processed
                 raise _failure(exc, "before answering" if not answered else "inside its answer's head") from None
             except ConnectionRefusedError:
@@ -138,11 +167,12 @@ class Upstream:
         """Connect, and note which app process listened: the same before and after the connect, or, when a
         restart fell in between (the peer could be either), once more."""
         conn = self.conn
+        app = self.app
         self.peer_pid = 0
         for _ in (0, 1):
-            pid = self.app_pid()
+            pid = app.app_pid()
             conn.connect()
-            if self.app_pid() == pid:
+            if app.app_pid() == pid:
                 self.peer_pid = pid
                 return
             conn.close()

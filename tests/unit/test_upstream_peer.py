@@ -16,6 +16,19 @@ from reweb.upstream import Upstream
 LIMIT = 1 << 20
 
 
+class Pids:
+    """An app view whose app process is each of `pids` in turn, one per question."""
+
+    def __init__(self, *pids: int) -> None:
+        self.pids = iter(pids)
+
+    def app_pid(self) -> int:
+        return next(self.pids)
+
+    def app_lives(self) -> bool:
+        return True
+
+
 @pytest.fixture
 def server() -> Iterator[tuple[int, list[int]]]:
     """A keep-alive app on loopback that answers 200 "ok" to every request; the list counts its connections."""
@@ -50,7 +63,7 @@ def server() -> Iterator[tuple[int, list[int]]]:
 
 def test_a_connection_knows_the_app_process_that_listened(server: tuple[int, list[int]]) -> None:
     port, accepted = server
-    upstream = Upstream(port, app_pid=lambda: 4242)
+    upstream = Upstream(port, app=Pids(4242, 4242))
     assert upstream.peer_pid == 0
     assert upstream.exchange(HttpRequest("GET", "/"), time.monotonic() + 5, LIMIT).body == b"ok"
     assert upstream.peer_pid == 4242 and len(accepted) == 1
@@ -61,8 +74,7 @@ def test_a_restart_during_the_connect_makes_it_connect_again(server: tuple[int, 
     """The app's pid changed while connecting (a crash and a restart): the peer could be the old process or the
     new one, so that connection is dropped and another opened, whose peer is known."""
     port, accepted = server
-    pids = iter([100, 200, 200, 200])
-    upstream = Upstream(port, app_pid=lambda: next(pids))
+    upstream = Upstream(port, app=Pids(100, 200, 200, 200))
     assert upstream.exchange(HttpRequest("GET", "/"), time.monotonic() + 5, LIMIT).body == b"ok"
     assert upstream.peer_pid == 200
     assert len(accepted) == 2
