@@ -48,6 +48,35 @@ def _csrf(c: Client) -> str:
     return token
 
 
+#: The two pages tests/apps/install.d/mediawiki.sh adds to the suite's wiki, in that order (the second links the first).
+SEED_EDITS = [
+    ("Привет мир", "Привет, мир! [[Grüße ✓|zurück]]\n\n[[Category:Seed]]"),
+    ("Grüße ✓", "Grüße aus '''Lambda''' ✓. Siehe [[Привет мир]]."),
+]
+
+
+def seed_pages(c: Client) -> None:
+    """The suite's two seed pages, made through the wiki's own HTTP API, for a wiki that starts without them (the
+    guide's image): edits as Admin with a CSRF token, then a purge with a links update of both pages.
+
+    An edit updates the link tables (categories) after its answer is sent (a post-send update; no jobs run here,
+    $wgJobRunRate = 0), so the next request could come first: `action=purge&forcelinkupdate=1` does it again before
+    it answers, and the wiki is then as the installer leaves it.
+    """
+    _login(c)
+    token = _csrf(c)
+    for title, text in SEED_EDITS:
+        r = c.post_form("/api.php", [("action", "edit"), ("title", title), ("text", text), ("summary", "seed"),
+                                     ("createonly", "1"), ("token", token), ("format", "json")])
+        doc = r.json()
+        assert r.status == 200 and doc["edit"]["result"] == "Success", doc  # type: ignore[index]
+    r = c.post_form("/api.php", [("action", "purge"), ("titles", "|".join(title for title, _ in SEED_EDITS)),
+                                 ("forcelinkupdate", "1"), ("format", "json"), ("formatversion", "2")])
+    purged = r.json()["purge"]  # type: ignore[index]
+    assert r.status == 200 and sorted((p["title"], p.get("purged"), p.get("linkupdate")) for p in purged) == sorted(
+        (title, True, True) for title, _ in SEED_EDITS), purged
+
+
 def test_short_url_and_root_redirect(site: Site) -> None:
     c = site.client()
     r = c.get("/")

@@ -26,7 +26,7 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,8 +63,9 @@ class Guide:
     volumes: dict[str, str] = field(default_factory=dict)
     #: Files the app's tests read (Site.read_file), where the guide puts them when it differs from tests/apps.
     paths: dict[str, str] = field(default_factory=dict)
-    #: Test functions of the module that cannot run against an image, with the reason (host-side state...).
-    skip: dict[str, str] = field(default_factory=dict)
+    #: Content the suite's installer (tests/apps/install.d) adds to the host's app and the guide's image starts
+    #: without, added through the app's own HTTP interface once the image's app is up (after spec.after_start).
+    seed: Callable[[appkit.Client], None] | None = None
 
 
 #: In order of popularity (the order they were converted in).
@@ -91,9 +92,7 @@ GUIDES = [
                "PMA_BLOWFISH_SECRET": "test-only-32-bytes-blowfish-key!"}),
     Guide("mediawiki", "test_app_mediawiki", build_args={"MW_ADMIN_PASSWORD": "s3cret-Pass-123"},
           env={"MW_SERVER": "{base}"},
-          skip={name: "needs the suite's two seed pages (install.d/mediawiki.sh); the guide's wiki starts empty"
-                for name in ("test_short_url_and_root_redirect", "test_random_redirect_and_head",
-                             "test_titles_pipe_and_repeated_keys")}),
+          seed=lambda c: importlib.import_module("test_app_mediawiki").seed_pages(c)),
     Guide("adminer", "test_app_adminer", database="postgres"),
     Guide("caddy", "test_app_caddy", volumes={str(appkit.KIT / "caddy" / "site"): "/srv/site"}),
     Guide("prometheus", "test_app_prometheus"),
@@ -157,7 +156,7 @@ class RieFrontDoor:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 path, _, query = self.path.partition("?")
-                port = self.server.server_address[1]
+                port = door_port
                 ctx = Context(request_id=str(uuid.uuid4()), time_epoch_ms=int(time.time() * 1000),
                               trace_id=f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}",
                               host=self.headers.get("Host") or f"127.0.0.1:{port}", port=port)
@@ -177,14 +176,14 @@ class RieFrontDoor:
                     except (OSError, ValueError, MalformedResult):
                         out = gateway.failure(Failure.FUNCTION_ERROR, ctx)
                 self.send_response_only(out.status, out.reason)
-                length = str(len(out.body))
+                announced = str(len(out.body))
                 for name, value in out.headers:
                     if name.lower() == "content-length" and self.command == "HEAD" and not out.body:
-                        length = value  # a HEAD answer announces the size of the GET body (as reweb local does)
+                        announced = value  # a HEAD answer announces the size of the GET body (as reweb local does)
                     elif name.lower() not in ("content-length", "transfer-encoding", "connection"):
                         # On the wire as UTF-8, as reweb local's aiohttp writes them (http.server: latin-1 only).
                         self.send_header(name, value.encode("utf-8").decode("latin-1"))
-                self.send_header("Content-Length", length)
+                self.send_header("Content-Length", announced)
                 self.send_header("Connection", "close")
                 with contextlib.suppress(ConnectionError):  # a client that stopped reading (a test's timeout)
                     self.end_headers()
@@ -197,7 +196,8 @@ class RieFrontDoor:
                 pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        door_port = self.server.server_port
+        self.url = f"http://127.0.0.1:{door_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -269,19 +269,13 @@ def site(request: pytest.FixtureRequest, reweb_image: str) -> Iterator[appkit.Si
             site = appkit.Site(spec, "http-api", door.url, None,
                               read_file=lambda path: fn.read_file(guide.paths.get(path, path)))
             spec.after_start(site.client())
+            if guide.seed is not None:
+                guide.seed(site.client())
             yield site
         finally:
             if door is not None:
                 door.close()
             fn.close()
-
-
-@pytest.fixture(autouse=True)
-def _not_for_images(request: pytest.FixtureRequest) -> None:
-    fn = request.function
-    guide = next((g for g in GUIDES if g.module == fn.__module__), None)
-    if guide is not None and fn.__name__ in guide.skip:
-        pytest.skip(f"{guide.doc} image: {guide.skip[fn.__name__]}")
 
 
 # -- every guide is here -----------------------------------------------------------------------------------------
