@@ -120,26 +120,34 @@ class Streaming(Responder):
         settings = self.settings
         fix_location(response, request, settings.port)
         maybe_compress_stream(response, request, force=settings.force_gzip, negotiate=settings.enable_compression)
-        stream = self.runtime.stream(invocation.request_id, STREAM_CONTENT_TYPE)
-        stream.write(encode_json(kind.prelude(response)) + b"\0" * 8)
-        sent = 0
         try:
-            for chunk in response.chunks():
-                sent += len(chunk)
-                if sent > STREAM_LIMIT:
-                    raise UpstreamError("too_large", f"streamed response passed {STREAM_LIMIT} bytes", sent)
-                stream.write(chunk)
-        except UpstreamError as exc:
-            message = exc.detail
-            if exc.kind != "too_large":
-                exit_status = self.worker.exited_during(exc, self.worker.deadline)
-                if exit_status is not None:
-                    message = f"{describe_exit(exit_status)} while streaming its answer ({exc.detail}); restarting it"
-            self.log.error("stream failed", request_id=invocation.request_id, reason=message, sent=sent)
-            if response.stream is not None:
-                response.stream.close()  # type: ignore[attr-defined]
-            stream.finish("Runtime.StreamError", "reweb: " + message)
-            return
+            stream = self.runtime.stream(invocation.request_id, STREAM_CONTENT_TYPE)
+            stream.write(encode_json(kind.prelude(response)) + b"\0" * 8)
+            sent = 0
+            try:
+                for chunk in response.chunks():
+                    sent += len(chunk)
+                    if sent > STREAM_LIMIT:
+                        raise UpstreamError("too_large", f"streamed response passed {STREAM_LIMIT} bytes", sent)
+                    stream.write(chunk)
+            except UpstreamError as exc:
+                message = exc.detail
+                if exc.kind != "too_large":
+                    exit_status = self.worker.exited_during(exc, self.worker.deadline)
+                    if exit_status is not None:
+                        message = (f"{describe_exit(exit_status)} while streaming its answer ({exc.detail}); "
+                                   "restarting it")
+                self.log.error("stream failed", request_id=invocation.request_id, reason=message, sent=sent)
+                if response.stream is not None:
+                    response.stream.close()  # type: ignore[attr-defined]
+                stream.finish("Runtime.StreamError", "reweb: " + message)
+                return
+        except Exception:
+            # The Runtime API failed before the app's answer was read to its end: the rest of that answer is on
+            # the app connection, which must not carry the next request (an answer whose body was never started
+            # is not closed by its stream's close(), which does nothing then).
+            self.upstream.close()
+            raise
         stream.finish()
 
 

@@ -91,6 +91,7 @@ class FakeUpstream:
         self.peer_pid = 0  # as Upstream's: no connection, so the exchange's app is the one of the moment
         self.requests: list[tuple[HttpRequest, int | None, bool]] = []
         self.streams: list[Closing] = []
+        self.closed = 0  # close() calls: the connection dropped
 
     def exchange(self, request: HttpRequest, deadline: float | None, limit: int | None,
                  stream: bool = False) -> HttpResponse:
@@ -108,7 +109,7 @@ class FakeUpstream:
         return HttpResponse(status, headers, body)
 
     def close(self) -> None:
-        pass
+        self.closed += 1
 
 
 class FakeApp:
@@ -507,3 +508,20 @@ def test_a_workers_connection_to_the_app_is_made_with_that_worker_as_its_app_vie
     w = adapter.worker()
     assert w.upstream.app is w and w.upstream.app.app_pid() == FakeApp.pid
     assert w.streaming.upstream is w.upstream and w.buffered.upstream is w.upstream
+
+
+@pytest.mark.parametrize("fails_at", [0, 1])
+def test_a_stream_the_runtime_api_breaks_off_leaves_no_unread_answer_on_the_app_connection(fails_at: int) -> None:
+    """The Runtime API fails at the prelude (the app's body not started) or at the first chunk: the exception goes
+    up to the worker's loop, and the app connection, with the rest of the app's answer on it, is dropped."""
+    class Failing(FakeStream):
+        def write(self, data: bytes) -> None:
+            if len(self.calls) > fails_at:
+                raise OSError("the Runtime API went away")
+            self.calls.append(("write", data))
+
+    w, runtime, upstream = worker(lambda r: (200, [], [b"one", b"two"]), invoke_mode="response_stream")
+    runtime.stream = lambda request_id, content_type: Failing(runtime.calls, content_type)  # type: ignore[method-assign]
+    with pytest.raises(OSError):
+        w.handle(invocation(http_api()))
+    assert upstream.closed == 1
