@@ -154,8 +154,9 @@ def _wait_until_idle(port: int, within: float = 30.0) -> None:
     end = time.monotonic() + within
     while time.monotonic() < end:
         instances = json.loads(fetch(port, "/__reweb/api/state").body)["instances"]
-        if [i["state"] for i in instances] in (["warm"], ["frozen"]) and instances[0]["detail"] != "invoking":
-            return
+        if [i["state"] for i in instances] == ["frozen"] or (
+                [i["state"] for i in instances] == ["warm"] and instances[0]["detail"].startswith("idle ")):
+            return  # not invoking, nor answered without its /next yet
         time.sleep(0.05)
     raise AssertionError(f"no idle instance within {within} s: {instances}")
 

@@ -3,7 +3,6 @@ instance is moved through Instance.move as the pool and the Runtime API move it.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import itertools
 from typing import get_args
@@ -19,11 +18,9 @@ from reweb.local.instances import (
     Pool,
     ScalingRate,
     State,
-    Throttled,
 )
 from reweb.local.options import Options
 from reweb.local.report import Logger
-from reweb.local.runtime_api import Invocation, Streamed
 
 STATES: tuple[State, ...] = get_args(State)
 EVENTS: tuple[Event, ...] = get_args(Event)
@@ -39,6 +36,8 @@ EXPECTED: dict[tuple[State, Event], State] = {
     ("idle", "assign"): "busy",
     ("frozen", "assign"): "busy",
     ("busy", "release"): "idle",
+    ("busy", "answer"): "answered",
+    ("answered", "done"): "idle",
     ("busy", "done"): "idle",
     **{(s, "die"): "dead" for s in LIVE},
 }
@@ -152,33 +151,3 @@ def test_the_scaling_rate_bucket() -> None:
     assert not rate.take(20.0) and not rate.take(20.005)  # half a token is no instance
     assert rate.take(20.01) and not rate.take(20.01)  # 100 a second: one per hundredth
     assert not rate.take(20.015)
-
-
-def test_at_the_limit_a_request_waits_for_an_instance_whose_client_has_the_whole_answer() -> None:
-    """At the concurrency limit a request is throttled while the one instance streams; once the front door says its
-    client has the whole answer (delivered) the instance is only finishing: the next request waits for it and gets
-    it when its runtime asks for more, as when the invocation has ended and /next is on its way (issue #22)."""
-
-    async def run() -> None:
-        pool = Pool(Options(app_command=["app"], concurrency=1, freeze=False), Logger(io.StringIO()))
-        pool.queue_when_full = False  # Lambda's rule (each instance on a network of its own): throttle past the limit
-        inst = in_state(pool, "idle")
-        asking = asyncio.ensure_future(inst.next_invocation())
-        await asyncio.sleep(0)  # the runtime waits for work
-        assert await pool.acquire() is inst and inst.state == "busy"
-        inv = Invocation("first", b"{}", 0, "Root=1-0-0", "arn")
-        inst.give(inv)
-        assert await asking is inv
-        inv.settle(Streamed("application/vnd.awslambda.http-integration-response"))  # streaming, not finished
-        with pytest.raises(Throttled):
-            await pool.acquire()
-        inv.delivered = True  # the front door sent the last byte the answer's Content-Length announced
-        waiting = asyncio.ensure_future(pool.acquire())
-        await asyncio.sleep(0)
-        assert not waiting.done()  # in line for this instance, not throttled
-        inv.finished.set()  # the runtime's terminating chunk
-        asking = asyncio.ensure_future(inst.next_invocation())  # its /next: done, and given to the one in line
-        assert await waiting is inst and inst.state == "busy"
-        asking.cancel()
-
-    asyncio.run(run())

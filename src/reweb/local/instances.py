@@ -8,6 +8,15 @@ that finds no idle instance starts one and is served by that one, after its init
 scaling rate (1,000 execution environments every 10 seconds per function, refilled continuously). Only where this
 machine cannot run instances side by side (one network for all) do requests wait in line instead.
 
+An instance is busy until its runtime asks for the next event: Lambda's Invoke phase "ends after the runtime and all
+extensions signal that they are done by sending a Next API request", and "the function's timeout setting limits the
+duration of the entire Invoke phase" (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html).
+Its client may have the whole answer before that: the instance is then `answered`. A request in that window takes
+an idle instance, else starts one while the limit allows, else waits for an answered instance's /next (one request
+per answered instance; none to wait for: throttled). The wait is bounded: an instance still answered at its
+invocation's deadline is reset, as Lambda resets an environment whose Invoke phase times out, and the request in
+line gets the room it frees (docs/local.md, "Answered, not yet asking for more").
+
 Every instance's life is one state machine: `Instance.move(event, reason)` takes the only transitions TRANSITIONS
 allows (as h11's _state.py keeps every transition in one table), records why an instance died, and tells whoever
 watches (the pool's bookkeeping, the dashboard).
@@ -31,8 +40,8 @@ from .options import Options
 from .report import Logger
 from .runtime_api import Errored, Invocation, RuntimeApi
 
-State = Literal["init", "snapshot", "restoring", "idle", "frozen", "busy", "dead"]
-Event = Literal["ready", "checkpoint", "restore", "freeze", "assign", "release", "done", "die"]
+State = Literal["init", "snapshot", "restoring", "idle", "frozen", "busy", "answered", "dead"]
+Event = Literal["ready", "checkpoint", "restore", "freeze", "assign", "release", "answer", "done", "die"]
 
 # Every legal move: (state, event) -> next state. "die" is legal from every state but dead.
 TRANSITIONS: dict[tuple[State, Event], State] = {
@@ -44,9 +53,13 @@ TRANSITIONS: dict[tuple[State, Event], State] = {
     ("idle", "assign"): "busy",  # given to a request (thawed first when frozen)
     ("frozen", "assign"): "busy",
     ("busy", "release"): "idle",  # given to a request that gave up before its invocation began
-    ("busy", "done"): "idle",  # the runtime asked for the next invocation
+    # The runtime has answered (a whole payload, an error, a stream's end; or the front door's client has every byte
+    # of a streamed answer): the client may ask again at once, but the instance is still in its Invoke phase.
+    ("busy", "answer"): "answered",
+    ("answered", "done"): "idle",  # the runtime asked for the next invocation: its Invoke phase is over
+    ("busy", "done"): "idle",  # asked for more with nothing given to it yet that it could answer
 }
-for _state in ("init", "snapshot", "restoring", "idle", "frozen", "busy"):
+for _state in ("init", "snapshot", "restoring", "idle", "frozen", "busy", "answered"):
     TRANSITIONS[(_state, "die")] = "dead"
 
 
@@ -137,6 +150,8 @@ class Instance:
         self.tail: deque[str] = deque(maxlen=TAIL_LINES)  # the last lines of output: an init failure's cause
         self._work: asyncio.Queue[Invocation] = asyncio.Queue(maxsize=1)
         self._current: Invocation | None = None
+        self._given: Invocation | None = None  # the last invocation given to it
+        self.phase_over = asyncio.Event()  # cleared when it answers, set when it leaves "answered" (/next, death)
         self._tasks: list[asyncio.Task[None]] = []
 
     # ---- the state machine ------------------------------------------------------------------------------
@@ -150,6 +165,10 @@ class Instance:
         if event == "die":
             self.death = Death(was, reason or "shut down", error_type)
         self.state = new
+        if event == "answer":
+            self.phase_over.clear()
+        elif was == "answered":
+            self.phase_over.set()
         self.pool.tell(self, was, event)
         return new
 
@@ -312,10 +331,10 @@ class Instance:
         elif self.state == "restoring":
             self.restore_ms = (time.monotonic() - self.restore_started) * 1000
             self.move("ready")
-        elif self.state == "busy":
+        elif self.state in ("busy", "answered"):
             inv = self._current
             if inv is not None and not inv.finished.is_set():
-                # /next without answering the previous invocation: Lambda counts it as a failure.
+                # /next without answering the previous invocation: Lambda counts it as a failure (answered by it).
                 inv.settle(Errored("Runtime.NoResponse", "the runtime asked for more work instead"))
             self.move("done")
         self._current = None
@@ -377,7 +396,17 @@ class Instance:
     def give(self, inv: Invocation) -> None:
         self.invocations += 1
         inv.instance = self.number
+        inv.on_answered = lambda: self._answered(inv)
+        self._given = inv
         self._work.put_nowait(inv)
+
+    def given(self) -> Invocation | None:
+        return self._given
+
+    def _answered(self, inv: Invocation) -> None:
+        """`inv` has its answer (Invocation.finish or deliver): busy -> answered, if it is still this one's."""
+        if self.state == "busy" and self._given is inv:
+            self.move("answer")
 
 
 def _enter_mounts(fd: int, cwd: str) -> Callable[[], None]:
@@ -564,12 +593,8 @@ class Pool:
             inst.freeze()
             inst.move("freeze")
 
-    def _finishing(self) -> int:
-        """Busy instances whose invocation has ended (idle as soon as their runtime calls /next), or whose client
-        already has the whole answer (a streamed one whose terminating chunk is still on its way: a client that
-        read a Content-Length body, or the head of a HEAD answer, can ask again before it arrives)."""
-        return sum(1 for i in self._in("busy")
-                   if (inv := i.current()) is not None and (inv.finished.is_set() or inv.delivered))
+    def _in_line(self) -> list[asyncio.Future[Instance]]:
+        return [w for w in self.waiters if not w.done()]
 
     def _first_waiter(self) -> asyncio.Future[Instance] | None:
         while self.waiters:
@@ -591,12 +616,21 @@ class Pool:
                 for fut in self.waiters:
                     if not fut.done():
                         fut.set_exception(InitFailed(failure.error_type, failure.cause))
-        # Someone may still be waiting in line for the room this instance held (this machine's limit).
+        # Someone may still be waiting in line for the room this instance held (this machine's limit, or an
+        # answered instance that died or was reset instead of asking for more): a cold start of its own.
         if not self.closing and self.live < self.concurrency and not self.backing_off:
             if (waiting := self._first_waiter()) is not None:
                 self._background(self._spawn(waiting))
             else:
                 self.prepare_snapshot()
+        if not self.closing and not self.queue_when_full:
+            # Lambda's rule: one request in line per answered instance. Those left without one (it died, and no
+            # room could be had) get the throttle they were spared.
+            for fut in self._in_line()[len(self._in("answered")):]:
+                self.throttles += 1
+                fut.set_exception(Throttled(f"{self.live} instances busy: the concurrency limit (--concurrency "
+                                            f"{self.concurrency}); the answered instance this request waited for "
+                                            "died"))
 
     # ---- requests --------------------------------------------------------------------------------------
 
@@ -624,10 +658,10 @@ class Pool:
                 self.throttles += 1
                 raise Throttled("the concurrency scaling rate (1,000 new instances every 10 s) is used up")
             await self._spawn(fut)
-        elif self.queue_when_full or self._finishing() > sum(1 for w in self.waiters if not w.done()):
-            # This machine's limit, not Lambda's; or an instance has answered and is about to ask for more (its
-            # runtime's end of the stream or its /next is on its way): the request waits for that instance rather
-            # than being throttled in that instant.
+        elif self.queue_when_full or len(self._in("answered")) > len(self._in_line()):
+            # This machine's limit, not Lambda's; or, at the limit, an instance has answered and not yet asked for
+            # more (its Invoke phase ends with its runtime's /next): the request waits for that /next, one request
+            # per answered instance, bounded by that invocation's deadline (_await_next), rather than throttled.
             self.waiters.append(fut)
         else:
             self.throttles += 1
@@ -742,6 +776,25 @@ class Pool:
         self.log.report(inv.request_id, duration_ms=duration, memory_mb=memory,
                         max_used_mb=min(peak, memory), init_ms=init_ms, restore_ms=restore_ms, status=status,
                         error_type=error_type, instance=inst.number)
+        await self._await_next(inst, inv, deadline)
+
+    async def _await_next(self, inst: Instance, inv: Invocation, deadline: float) -> None:
+        """Lambda's function timeout bounds the whole Invoke phase, which ends with the runtime's /next: an instance
+        still answered at its invocation's deadline (monotonic) is reset, killed as Lambda resets the execution
+        environment; whoever waited for its /next gets the room it frees (_gone)."""
+        while inst.state == "answered" and inst.given() is inv:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timeout = self.opts.timeout
+                self.log.note(f"instance {inst.number}: no /next within the function timeout ({timeout:g} s) after "
+                              f"answering {inv.request_id}: reset, as Lambda resets an environment whose Invoke "
+                              "phase times out")
+                inst.die(f"killed: no /next within the function timeout ({timeout:g} s) after its answer",
+                         "Sandbox.Timedout")
+                inst.kill_now()
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(inst.phase_over.wait(), left)
 
     async def _reap(self) -> None:
         while True:

@@ -235,8 +235,11 @@ class InstanceWatch:
         return [e for e in self.seen.values() if e.inst.state != "dead"]
 
 
+ANSWERED = "answered: its runtime has not asked for more (/next)"
+
+
 def instance_view(entry: Seen, opts: Options) -> dict[str, Any]:
-    """State as the issue names them: initializing, warm (invoking, or idle unfrozen), frozen, dead."""
+    """State as the issue names them: initializing, warm (invoking, answered, or idle unfrozen), frozen, dead."""
     inst = entry.inst
     now = time.monotonic()
     pid = inst.proc.pid if inst.proc is not None else None
@@ -252,6 +255,8 @@ def instance_view(entry: Seen, opts: Options) -> dict[str, Any]:
             state, detail = "frozen", "SnapStart snapshot, restored by the next cold start"
         elif inst.state == "busy":
             state, detail = "warm", "invoking"
+        elif inst.state == "answered":
+            state, detail = "warm", ANSWERED
         elif inst.state == "frozen":
             state, detail = "frozen", f"idle {now - inst.idle_since:.1f} s, SIGSTOPped until the next invocation"
         else:

@@ -74,15 +74,33 @@ class Invocation:
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     # Set by the front door when its client has the whole answer while the stream may still be open: the head of a
     # HEAD or bodiless answer, or every byte its Content-Length announced. The client may ask again at once, before
-    # the runtime's terminating chunk arrives; the pool counts such an instance as finishing, not as busy.
+    # the runtime's terminating chunk arrives.
     delivered: bool = False
     instance: int = 0  # the number of the instance that runs it, once given to one
+    # Called once, at the first of finish() and deliver(): the instance that runs it has answered (Instance.give
+    # sets it; the instance moves busy -> answered).
+    on_answered: Callable[[], None] | None = None
 
     def settle(self, outcome: Outcome) -> None:
         if not self.outcome.done():
             self.outcome.set_result(outcome)
         if not isinstance(outcome, Streamed):
-            self.finished.set()
+            self.finish()
+
+    def finish(self) -> None:
+        """The runtime has finished answering (a whole payload, an error, a stream's end), or it failed."""
+        self.finished.set()
+        self._answered()
+
+    def deliver(self) -> None:
+        """The front door's client has the whole answer, though the runtime's stream may still be open."""
+        self.delivered = True
+        self._answered()
+
+    def _answered(self) -> None:
+        hook, self.on_answered = self.on_answered, None
+        if hook is not None:
+            hook()
 
 
 class Sandbox(Protocol):
@@ -282,7 +300,7 @@ class RuntimeApi:
                                 req.trailer("lambda-runtime-function-error-body"))
         finally:
             await stream.chunks.put(end)
-            inv.finished.set()
+            inv.finish()
 
 
 def _json(status: int, error_type: str, message: str) -> tuple[int, bytes, http11.Headers]:

@@ -239,7 +239,7 @@ class FrontDoor:
         if owed is not None:
             owed -= len(data)
             if owed <= 0:
-                inv.delivered = True  # these bytes make the answer whole: said before they go (Pool._finishing)
+                inv.deliver()  # these bytes make the answer whole: said before they go (the instance answered)
         with contextlib.suppress(ConnectionError):
             await response.write(data)  # a client gone early must not stall the runtime's stream
         return owed
@@ -287,11 +287,11 @@ class FrontDoor:
         head = request.method == "HEAD"
         # The bytes the client still needs for a whole answer: none past the head of a HEAD or bodiless one, the
         # Content-Length's, or (None) all up to the end of the stream. A whole answer may reach the client before
-        # the runtime's terminating chunk: the invocation says so (delivered), and the pool lets a request that
-        # comes in that instant wait for this instance rather than throttle it (Pool._finishing).
+        # the runtime's terminating chunk: the invocation says so (deliver), and its instance is answered from then
+        # on (a request in that instant is handled as in any answered instance's window: instances.py, TRANSITIONS).
         owed = 0 if head or status in (204, 304) else length
         if owed == 0:
-            inv.delivered = True  # before the head goes out: it is the whole answer
+            inv.deliver()  # before the head goes out: it is the whole answer
         await response.prepare(request)
         pace = Pace(gw.stream_throttle)
         began = time.monotonic()

@@ -11,6 +11,8 @@ Behaviour is chosen by the request path found in the event (any event kind):
   /stream-fail   streamed answer that fails mid-stream (error trailers)
   /stream-sized  streamed answer with a Content-Length: prelude, "whole"; the terminating chunk only once the
                  /tmp file exists (or after 5 s): the client has the whole answer while the stream is still open
+  /hold-next     200 as /echo, then the next /next only once the FAKE_GATE file exists (or after 60 s): the client
+                 has its answer while the instance has not asked for more (its Invoke phase not over)
   /ticks         a background thread counts ticks; answer how many since the last call
   /init-fail     (as env FAKE_INIT=fail) POST /runtime/init/error and exit
 Env FAKE_INIT=slow:S sleeps S seconds before the first /next.
@@ -46,8 +48,8 @@ def post(path: str, body: bytes, headers: dict[str, str] | None = None) -> None:
         resp.read()
 
 
-def wait_for(gate: str) -> None:
-    deadline = time.time() + 5
+def wait_for(gate: str, within: float = 5.0) -> None:
+    deadline = time.time() + within
     while not os.path.exists(gate) and time.time() < deadline:
         time.sleep(0.01)
 
@@ -145,6 +147,8 @@ def main() -> None:
                    [b"whole"], False, gate, hold=True)
             continue
         post(f"/invocation/{request_id}/response", json.dumps(answer).encode())
+        if path == "/hold-next":
+            wait_for(os.environ.get("FAKE_GATE", "/nonexistent"), 60.0)  # answered; /next when the test says so
 
 
 if __name__ == "__main__":
