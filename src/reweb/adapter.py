@@ -84,7 +84,8 @@ class Worker:
         self.app = adapter.app
         self.runtime = runtime
         self.upstream = upstream if upstream is not None else Upstream(
-            settings.port, settings.host, adapter.log, settings.pool_idle_timeout, self)
+            settings.port, settings.host, adapter.log, settings.pool_idle_timeout, self,
+            settings.error_status_codes)  # a listed status's body comes as a stream: body_excerpt reads 64 KB
         self.restart_needed = False
         self.deadline: float | None = None  # of the current invocation, monotonic
         self.exchange_pid = 0  # the app process the current exchange talks to (another may replace it meanwhile)
@@ -222,7 +223,9 @@ class Worker:
 
     def body_excerpt(self, response: HttpResponse, size: int) -> tuple[bytes, str]:
         """The first `size` bytes of the app's body, read from its stream as far as needed (within the
-        invocation's deadline), then the stream closed; and a note when that is not the whole body."""
+        invocation's deadline), then the stream closed; and a note when that is not the whole body. A listed
+        status always has its body in a stream, buffered too (Upstream.stream_statuses): a body over the source's
+        limit is cut here like any other, not refused as too large."""
         body = response.body
         stream = response.stream
         if stream is not None:
@@ -239,7 +242,8 @@ class Worker:
                 self.exited_during(exc, self.deadline)  # a restart before the next invocation, if it died
                 return b"".join(pieces)[:size], f" [its body broke off: {exc.detail}]"
             finally:
-                stream.close()  # type: ignore[attr-defined]  # read to its end: the connection is kept
+                # Read to its end: the connection is kept; else it is dropped, the rest of the body unread.
+                stream.close()  # type: ignore[attr-defined]
             body = b"".join(pieces)
         return (body[:size], f" [the first {size} bytes of its body]") if len(body) > size else (body, "")
 

@@ -8,8 +8,10 @@ answer is read (exchange) and how it is sent (send):
   Buffered     everything else: one JSON result, a 502 when it does not fit
 
 So `response.stream` has one meaning per responder: the body still to come (Streaming), the rest of a body over
-the limit (Offloading); Buffered and PassThrough read whole bodies. reweb's own refusals (malformed event, a
-SnapStart hook's path) are always one buffered result: Buffered.result().
+the limit (Offloading); Buffered and PassThrough read whole bodies. Except in one case, whatever the responder:
+a status listed in REWEB_ERROR_STATUS_CODES keeps its body unread in `stream` (however large: no limit applies)
+and never reaches send(); Worker.error_status reads what the error keeps of it and closes the rest. reweb's own
+refusals (malformed event, a SnapStart hook's path) are always one buffered result: Buffered.result().
 """
 
 from __future__ import annotations
@@ -156,7 +158,10 @@ class Offloading(Buffered):
     up to the limit, and what is left of a larger one stays in `response.stream`, to be uploaded as it comes."""
 
     def exchange(self, request: HttpRequest, kind: Kind, deadline: float | None) -> HttpResponse:
-        return self.read_up_to(self.upstream.exchange(request, deadline, None, stream=True), kind.response_limit)
+        response = self.upstream.exchange(request, deadline, None, stream=True)
+        if response.status in self.settings.error_status_codes:
+            return response  # an invocation error (Worker.error_status): it reads what it keeps of the body
+        return self.read_up_to(response, kind.response_limit)
 
     def send(self, invocation: Invocation, request: HttpRequest, kind: Kind, response: HttpResponse) -> None:
         settings = self.settings

@@ -92,8 +92,13 @@ class Upstream:
     """
 
     def __init__(self, port: int, host: str = "127.0.0.1", log: Log | None = None, idle_timeout: float = 0.0,
-                 app: AppView = UNWATCHED) -> None:
+                 app: AppView = UNWATCHED, stream_statuses: frozenset[int] = frozenset()) -> None:
         self.conn = Connection(host, port, quickack=True, timed=True)
+        # Answers with these statuses always come back with their body as a stream, never read whole nor checked
+        # against the limit: the caller reads as much of it as it needs, then closes the stream (which drops the
+        # connection if the body was not read to its end). REWEB_ERROR_STATUS_CODES: an invocation error keeps
+        # the first 64 KB of the body, however large the body is.
+        self.stream_statuses = stream_statuses
         self.app = app  # which app process listens, and whether it lives on (AppView): fixed for life
         # The app process that listened when this connection was opened (0: unknown, or no connection): after a
         # restart the port is another process's, and a failure must be laid at the door of the one it talked to.
@@ -108,8 +113,9 @@ class Upstream:
 
     def exchange(self, request: HttpRequest, deadline: float | None, limit: int | None,
                  stream: bool = False) -> HttpResponse:
-        """Send one request; return the response with its whole body (or a chunk iterator if `stream`).
-        `deadline` is monotonic seconds; `limit` caps a buffered body before it is read."""
+        """Send one request; return the response with its whole body (or a chunk iterator if `stream`, or if
+        its status is one of `stream_statuses`). `deadline` is monotonic seconds; `limit` caps a buffered body
+        before it is read."""
         head_bytes = serialize_head(request)
         conn = self.conn
         conn.set_deadline(deadline)
@@ -117,7 +123,7 @@ class Upstream:
             conn.close()  # idle too long (AWS_LWA_POOL_IDLE_TIMEOUT_SECONDS): a fresh connection, not a stale one
         head = self._send_and_read_head(request, head_bytes)
         response = HttpResponse(head.status, head.headers, b"", head.reason)
-        if stream:
+        if stream or head.status in self.stream_statuses:
             response.stream = self._stream(head, request)
             return response
         try:

@@ -14,6 +14,7 @@ from tests.support.echo import V2, echo_env, load, with_path
 from tests.support.rie import RieFunction, free_port
 
 pytestmark = pytest.mark.integration
+ALB = "alb-single/golang-alb-headers-only.json"
 PREFIX = "the app answered 503, listed in REWEB_ERROR_STATUS_CODES: "
 
 
@@ -61,3 +62,25 @@ def test_a_large_error_body_is_cut_at_the_same_size_in_either_mode(function: Rie
     # The connection the cut body was read from is not reused for the next request (its rest is unread).
     assert status_of(function, with_path(load(V2), "/status/404")) == 404
     assert "bytes beyond the end of an answer" not in function.logs()
+
+
+@pytest.mark.parametrize(("source", "sent"), [(V2, 5_400_000), (ALB, 1_100_000)])
+def test_a_listed_status_over_the_buffered_limit_is_the_same_error(function: RieFunction, source: str,
+                                                                    sent: int) -> None:
+    """The app echoes the request's body in base64: 5.4 MB sent is a 7.2 MB answer, over the 6 MB of a buffered
+    result; 1.1 MB sent to ALB is 1.5 MB, over its 1 MB. The listed 500 is still the invocation error, cut like
+    any other (not reweb's own 502 for a body too large), and the next invocation is served as usual."""
+    event = with_path(load(source), "/status/500")
+    if "httpMethod" in event:  # ALB
+        event["httpMethod"] = "POST"
+    else:
+        event["requestContext"]["http"]["method"] = "POST"
+    event["body"], event["isBase64Encoded"] = "b" * sent, False
+    message = str(error_of(function, event)["errorMessage"])
+    prefix = PREFIX.replace("503", "500")
+    note = f" [the first {ERROR_BODY_KEPT} bytes of its body]"
+    assert message.startswith(prefix + '{"method": "POST"') and message.endswith(note), message[:300]
+    assert len(message.encode()) == len(prefix) + ERROR_BODY_KEPT + len(note)
+    assert status_of(function, with_path(load(source), "/status/404")) == 404
+    logs = function.logs()
+    assert "bytes beyond the end of an answer" not in logs and "too large" not in logs

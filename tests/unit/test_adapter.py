@@ -84,10 +84,12 @@ class Closing:
 
 
 class FakeUpstream:
-    """Answers every exchange with `answer(request)`, honouring `limit` and `stream` as Upstream does."""
+    """Answers every exchange with `answer(request)`, honouring `limit`, `stream` and `stream_statuses` as
+    Upstream does (worker() sets the last from the settings, as Worker does for its own Upstream)."""
 
     def __init__(self, answer: Callable[[HttpRequest], tuple[int, list[tuple[str, str]], list[bytes]]]) -> None:
         self.answer = answer
+        self.stream_statuses: frozenset[int] = frozenset()
         self.peer_pid = 0  # as Upstream's: no connection, so the exchange's app is the one of the moment
         self.requests: list[tuple[HttpRequest, int | None, bool]] = []
         self.streams: list[Closing] = []
@@ -99,13 +101,13 @@ class FakeUpstream:
         status, headers, chunks = self.answer(request)
         if isinstance(chunks, UpstreamError):
             raise chunks
-        body = b"".join(chunks)
-        if limit is not None and len(body) > limit:
-            raise UpstreamError("too_large", "too large", len(body), exact=True)
-        if stream:
+        if stream or status in self.stream_statuses:
             rest = Closing(chunks)
             self.streams.append(rest)
             return HttpResponse(status, headers, b"", "", rest)
+        body = b"".join(chunks)
+        if limit is not None and len(body) > limit:
+            raise UpstreamError("too_large", "too large", len(body), exact=True)
         return HttpResponse(status, headers, body)
 
     def close(self) -> None:
@@ -141,6 +143,7 @@ def worker(answer: Callable[[HttpRequest], Any] | None = None, **settings: Any) 
     runtime, upstream = FakeRuntime(), FakeUpstream(answer or (lambda r: (200, [("Content-Type", "text/plain")],
                                                                           [b"hello"])))
     adapter = Adapter(Settings(**{**APP, **settings}), Log("FATAL"), "127.0.0.1:9", {}, app=FakeApp())  # type: ignore[arg-type]
+    upstream.stream_statuses = adapter.settings.error_status_codes
     return Worker(adapter, runtime, upstream), runtime, upstream  # type: ignore[arg-type]
 
 
@@ -249,19 +252,31 @@ def test_a_listed_error_status_is_an_invocation_error_with_the_apps_body(invoke_
     assert all(s.closed for s in upstream.streams)
 
 
-@pytest.mark.parametrize("invoke_mode", ["buffered", "response_stream"])
-def test_a_listed_error_status_keeps_the_first_64_kb_of_the_apps_body(invoke_mode: str) -> None:
+@pytest.mark.parametrize("mode", ["buffered", "response_stream", "offload"])
+def test_a_listed_error_status_keeps_the_first_64_kb_of_the_apps_body(mode: str) -> None:
     pieces = [b"%05d " % i * 1000 for i in range(20)]  # 120 KB in 6 KB pieces
     w, runtime, upstream = worker(lambda r: (500, [], pieces), error_status_codes=frozenset({500}),
-                                  invoke_mode=invoke_mode)
+                                  **({"offload_bucket": "bucket"} if mode == "offload" else {"invoke_mode": mode}))
     w.handle(invocation(http_api()))
     [call] = runtime.calls
     kept = b"".join(pieces)[:ERROR_BODY_KEPT].decode()
     assert call[:2] == ("error", "HttpError")
     assert call[2].endswith(f": {kept} [the first {ERROR_BODY_KEPT} bytes of its body]")
-    if invoke_mode == "response_stream":  # read no further than needed, then closed
-        [stream] = upstream.streams
-        assert stream.closed and next(stream, None) is not None
+    [stream] = upstream.streams  # read no further than needed, then closed, in every mode
+    assert stream.closed and next(stream, None) is not None
+
+
+@pytest.mark.parametrize("mode", ["buffered", "offload"])
+def test_a_listed_error_status_over_the_buffered_limit_is_the_same_error(mode: str) -> None:
+    pieces = [b"x" * 1024 * 1024] * 7  # 7 MB: over the 6 MB of a buffered result, yet no 502 of reweb's
+    w, runtime, upstream = worker(lambda r: (500, [], pieces), error_status_codes=frozenset({500, 502}),
+                                  **({"offload_bucket": "bucket"} if mode == "offload" else {}))
+    w.handle(invocation(http_api()))
+    [call] = runtime.calls
+    assert call == ("error", "HttpError", "the app answered 500, listed in REWEB_ERROR_STATUS_CODES: "
+                    f"{'x' * ERROR_BODY_KEPT} [the first {ERROR_BODY_KEPT} bytes of its body]")
+    [stream] = upstream.streams
+    assert stream.closed and next(stream, None) is not None
 
 
 def test_a_streamed_error_body_that_breaks_off_keeps_what_came() -> None:
