@@ -9,7 +9,7 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-from appkit import TEST_PNG, Client, Site, reason_phrase
+from appkit import KIT, TEST_PNG, Client, Site, reason_phrase
 from specs import DOKUWIKI
 
 pytestmark = [pytest.mark.apps, pytest.mark.timeout(300)]
@@ -55,6 +55,16 @@ def test_login_and_logout(site: Site) -> None:
     assert r.status == 302, r
     assert len(r.set_cookies) >= 1, r.set_cookies
     assert "Log In" in c.get("/doku.php?id=start").text()
+
+
+def test_cookie_salt_is_the_seeds(site: Site) -> None:
+    """Every instance starts from the seed, and its login cookie's salt is the seed's: one for all instances
+    (docs/apps/dokuwiki.md). DokuWiki would make one per instance at first use otherwise, and each instance would
+    refuse the logins of the others (tests/images/test_dokuwiki_instances.py runs two)."""
+    _login(site.client(), site)  # DokuWiki has read its salt (or made one)
+    seeded = site.read_file(str(KIT / "dokuwiki" / "seed" / "data" / "meta" / "_htcookiesalt2"))
+    assert len(seeded) >= 64
+    assert site.read_file("/tmp/dokuwiki/data/meta/_htcookiesalt2") == seeded
 
 
 def test_bad_password_403(site: Site) -> None:

@@ -18,7 +18,6 @@ import base64
 import dataclasses
 import json
 import os
-import secrets
 import shutil
 import time
 from collections.abc import Iterator
@@ -72,28 +71,21 @@ def browser_site(request: pytest.FixtureRequest) -> Iterator[Site]:
             pytest.skip(f"instances cannot be isolated here: {why}")
     plain = appkit.local_command
 
-    def default_concurrency(spec: AppSpec, _mode: str, port: int, base: str) -> tuple[list[str], dict[str, str]]:
-        argv, env = plain(spec, "http-api", port, base)
+    def default_concurrency(spec: AppSpec, mode: str, gateway_port: int, base: str) -> tuple[list[str], dict[str, str]]:
+        argv, env = plain(spec, "http-api", gateway_port, base)
         cut = argv.index("--network")  # DokuWiki needs no database on this machine's network: isolated, default 10
         assert argv[cut:cut + 4] == ["--network", "shared", "--concurrency", "1"], argv
         return argv[:cut] + argv[cut + 4:], env
 
-    # Several instances, each with its own copy of the seed in its own /tmp: DokuWiki would make a cookie salt per
-    # instance at first use, so a login (and every form token) made on one instance is refused by the next (412,
-    # no upload form). A deployment bakes one salt into the image for every instance; the kit's seed has none yet,
-    # so this scenario puts one there for its run (the suite's other runs then use it too: harmless).
-    salt = KIT / "dokuwiki" / "seed" / "data" / "meta" / "_htcookiesalt2"
-    made_salt = not salt.exists()
-    if made_salt:
-        salt.write_text(secrets.token_hex(64))
+    # Several instances, each with its own copy of the seed in its own /tmp: a login (and every form token) made on
+    # one instance holds on the next only because they all read the seed's cookie salt (docs/apps/dokuwiki.md; the
+    # kit's seed gets it from install.d/dokuwiki.sh, as the guide's image gets one at build time).
     appkit.local_command = default_concurrency  # run_site looks it up at each call
     try:
         with run_site(dataclasses.replace(SPEC, name="dokuwiki-browser-concurrency"), "http-api") as site:
             yield dataclasses.replace(site, mode=mode)
     finally:
         appkit.local_command = plain
-        if made_salt:
-            salt.unlink(missing_ok=True)
 
 
 # ---- the page, as a user works it: real mouse clicks and typing -----------------------------------------------------
