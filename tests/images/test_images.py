@@ -267,9 +267,9 @@ def check(result: dict[str, Any], fn: ImageFunction, status: int) -> dict[str, s
 
 # -- reweb's own image --------------------------------------------------------------------------------------
 
-def test_reweb_image_is_the_executable_alone(reweb_image: str) -> None:
+def test_reweb_image_is_the_executable_and_its_sbom(reweb_image: str) -> None:
     files = image_files(reweb_image)
-    assert list(files) == ["reweb"], files
+    assert sorted(files) == ["reweb", "reweb.cdx.json"], files  # and its SBOM: tests/release/test_sbom.py
     assert files["reweb"].size == len(EXPECTED["executable"])
     assert files["reweb"].mode & 0o111 == 0o111, oct(files["reweb"].mode)
     config = json.loads(docker("image", "inspect", "--format", "{{json .Config}}", reweb_image))
