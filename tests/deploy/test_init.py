@@ -281,6 +281,14 @@ BAD = {
                            "--env COLOR: control characters (here U+001B) cannot be written"),
     "longer than Lattice waits": (["--front-door", "lattice", "--timeout", "900"], APP,
                                   "--timeout: VPC Lattice cuts a request after at most 600 s"),
+    # The flag is the one source (the Dockerfile, the template's parameter and the check), whatever the name.
+    "the wait path by --env": (["--wait-path", "/healthz", "--env", "AWS_LWA_READINESS_CHECK_PATH=/ready"], APP,
+                               "--env AWS_LWA_READINESS_CHECK_PATH: reweb init sets REWEB_WAIT_PATH from its flag "
+                               "--wait-path"),
+    "the port by --env": (["--no-check", "--env", "PORT=9000"], APP, "use --port instead"),
+    # Without the check too, as the adapter refuses it (config.parse_path).
+    "a bad wait path without the check": (["--no-check", "--wait-path", "/ready\tnow"], APP,
+                                          "--wait-path must not hold control characters"),
 }
 
 

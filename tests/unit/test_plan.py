@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from reweb.scaffold.plan import DEFAULT_PORT, Plan, ScaffoldError, make_plan, parser
+from reweb.config import SPECS
+from reweb.scaffold.plan import DEFAULT_PORT, RENAMED, Plan, ScaffoldError, make_plan, parser
 
 APP = ["python3", "-m", "http.server", "8000"]
 
@@ -95,12 +96,15 @@ BAD = {
     "too little memory": (["--memory", "64"], APP, "--memory must be 128-10240 MB"),
     "too long": (["--timeout", "901"], APP, "--timeout must be 1-900 seconds"),
     "longer than Lattice waits": (["--front-door", "lattice", "--timeout", "601"], APP, "at most 600 s"),
-    "a relative wait path": (["--wait-path", "health"], APP, "--wait-path must start with /"),
+    "a relative wait path": (["--wait-path", "health"], APP, "--wait-path must start with '/'"),
     "an upper-case name": (["--name", "MyApp"], APP, "--name 'MyApp': use 1-32 lower-case"),
     "an --env without =": (["--env", "GREETING"], APP, "--env 'GREETING': expected NAME=VALUE"),
     "an --env name with a dash": (["--env", "A-B=1"], APP, "expected NAME=VALUE"),
     "a newline in --env": (["--env", "A=x\ny"], APP, "--env A: control characters (here U+000A)"),
-    "a control character in --wait-path": (["--wait-path", "/\x7f"], APP, "--wait-path: control characters"),
+    # As the adapter refuses REWEB_WAIT_PATH (config.parse_path), not as a Dockerfile value: the template's
+    # Environment, where a value the Dockerfile cannot hold goes, would not help.
+    "a control character in --wait-path": (["--wait-path", "/\x7f"], APP, "--wait-path must not hold control"),
+    "a tab in --wait-path": (["--wait-path", "/ready\tnow"], APP, "--wait-path must not hold control characters"),
     "a secret from elsewhere": (["--secret", "DB=vault:db"], APP, "must start with ssm: or secretsmanager:"),
     "--wheel without pip": (["--wheel", "x.whl"], APP, "--wheel goes with --install pip"),
     "a wheel of another name": (["--install", "pip", "--wheel", "/etc/hostname"], APP,
@@ -119,3 +123,36 @@ def test_bad_input_is_refused_with_its_reason(here: Path, case: str) -> None:
     assert message in str(refused.value)
     assert "\n" not in str(refused.value)
     assert list(here.iterdir()) == []  # planning writes nothing
+
+
+# -- a setting init has a flag for is not also given by --env -------------------------------------------------
+
+OPTIONS = parser()._option_string_actions  # init's flags
+# Every environment name (reweb's, LWA's aliases) of a setting init takes as a flag, from config.SPECS: reweb's
+# flag where init has it too, or init's own name for it (RENAMED: --stream for the invoke mode).
+FLAGGED = {name: RENAMED.get(spec.field) or spec.flag for spec in SPECS
+           if spec.field in RENAMED or spec.flag in OPTIONS for name in spec.names}
+UNFLAGGED = sorted({name for spec in SPECS for name in spec.names} - set(FLAGGED))
+
+
+def test_the_flagged_settings_are_init_flags() -> None:
+    assert {"REWEB_WAIT_PATH", "AWS_LWA_READINESS_CHECK_PATH", "READINESS_CHECK_PATH", "REWEB_APPLICATION_PORT",
+            "AWS_LWA_PORT", "PORT", "REWEB_INVOKE_MODE", "AWS_LWA_INVOKE_MODE"} <= set(FLAGGED)
+    assert set(FLAGGED.values()) <= set(OPTIONS)  # RENAMED names flags init has
+
+
+@pytest.mark.parametrize("name", sorted(FLAGGED))
+def test_a_flagged_setting_is_refused_by_env(here: Path, name: str) -> None:
+    """The Dockerfile let --env win over the flag, the SAM template's parameter set the function's environment
+    and the check used the flag: three answers. One source now, the flag, named in the one line."""
+    flag = FLAGGED[name]
+    with pytest.raises(ScaffoldError) as refused:
+        plan("--env", "GREETING=hello", "--env", f"{name}=/other", "--no-check")
+    message = str(refused.value)
+    assert message.startswith(f"--env {name}: ") and f"use {flag} instead" in message and "\n" not in message
+    assert list(here.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["GREETING", "APP_PORT", "reweb_wait_path", *UNFLAGGED])
+def test_an_env_without_a_flag_passes_through(here: Path, name: str) -> None:
+    assert plan("--env", f"{name}=/x y", "--wait-path", "/healthz").env == {name: "/x y"}

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..config import SPECS, Spec, parse_path
 from ..frontdoors import NAMES, FrontDoor, find
 
 API_GATEWAY_TIMEOUT = 29  # REST gives up at 29 s (raisable), HTTP APIs at 30 s: a longer function timeout is unused
@@ -27,6 +28,8 @@ BASES = (
 )
 DEBIAN_PACKAGES = {"python3": "python3", "python": "python3", "php": "php-cli", "node": "nodejs",
                    "busybox": "busybox", "ruby": "ruby", "java": "default-jre-headless"}
+# init's own flag for a setting whose `reweb` flag (config.SPECS) it does not take: the invoke mode is --stream.
+RENAMED = {"invoke_mode": "--stream"}
 
 
 class ScaffoldError(Exception):
@@ -98,7 +101,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--apt", action="append", default=[], metavar="PKG",
                    help="a Debian package the image needs (repeatable; Debian/Ubuntu bases)")
     p.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
-                   help="a setting of the app or reweb, baked into the image (repeatable; no secrets)")
+                   help="a setting of the app or reweb, baked into the image (repeatable; no secrets; not one "
+                        "of the settings init has a flag for, such as --port or --wait-path)")
     p.add_argument("--secret", action="append", default=[], metavar="NAME=ssm:...|secretsmanager:...",
                    help="the app gets NAME from SSM or Secrets Manager at init (repeatable; an ARN also grants "
                         "the function read access to it)")
@@ -109,6 +113,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite files that exist and differ")
     return p
 
+
+def flagged() -> dict[str, tuple[Spec, str]]:
+    """Every environment name (reweb's and its aliases, from config.SPECS) of a setting `reweb init` takes as a
+    flag of its own, with its Spec and that flag: the `reweb` flags init has too, and RENAMED's."""
+    options = parser()._option_string_actions  # its flags: argparse has no public view of them
+    names: dict[str, tuple[Spec, str]] = {}
+    for spec in SPECS:
+        flag = RENAMED.get(spec.field) or (spec.flag if spec.flag in options else "")
+        if flag:
+            names.update((name, (spec, flag)) for name in spec.names)
+    return names
 
 
 def make_plan(args: argparse.Namespace, command: list[str]) -> Plan:
@@ -132,13 +147,23 @@ def make_plan(args: argparse.Namespace, command: list[str]) -> Plan:
     if door == "lattice" and timeout > LATTICE_IDLE_MAX:
         raise ScaffoldError(f"--timeout: VPC Lattice cuts a request after at most {LATTICE_IDLE_MAX} s "
                             "(its idle timeout)")
-    if not args.wait_path.startswith("/"):
-        raise ScaffoldError("--wait-path must start with /")
+    # As the adapter parses REWEB_WAIT_PATH (and the check probes it), so that --no-check refuses it too.
+    try:
+        parse_path(args.wait_path)
+    except ValueError as exc:
+        raise ScaffoldError(f"--wait-path {exc}") from None
     context = Path.cwd()
     name = args.name or re.sub(r"[^a-z0-9-]+", "-", context.name.lower()).strip("-")[:32].strip("-") or "reweb-app"
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,31}", name):
         raise ScaffoldError(f"--name {name!r}: use 1-32 lower-case letters, digits and dashes (ALB and ECR names)")
     env = dict(_pair(item, "--env") for item in args.env)
+    # A setting with a flag of its own has one source: the Dockerfile, the template and the check all take the flag.
+    own = flagged()
+    for key in env:
+        if key in own:
+            spec, flag = own[key]
+            raise ScaffoldError(f"--env {key}: reweb init sets {spec.names[0]} from its flag {flag} (the Dockerfile, "
+                                f"the template and the check all read it there): use {flag} instead")
     secrets = dict(_pair(item, "--secret") for item in args.secret)
     for secret_name, ref in secrets.items():
         if not ref.startswith(("ssm:", "secretsmanager:")):
