@@ -123,7 +123,8 @@ class Upstream:
             conn.close()  # idle too long (AWS_LWA_POOL_IDLE_TIMEOUT_SECONDS): a fresh connection, not a stale one
         head = self._send_and_read_head(request, head_bytes)
         response = HttpResponse(head.status, head.headers, b"", head.reason)
-        if stream or head.status in self.stream_statuses:
+        statuses = self.stream_statuses
+        if stream or (statuses and head.status in statuses):  # most lists are empty: the lookup is then skipped
             response.stream = self._stream(head, request)
             return response
         try:
