@@ -64,7 +64,8 @@ def test_cookie_salt_is_the_seeds(site: Site) -> None:
     _login(site.client(), site)  # DokuWiki has read its salt (or made one)
     seeded = site.read_file(str(KIT / "dokuwiki" / "seed" / "data" / "meta" / "_htcookiesalt2"))
     assert len(seeded) >= 64
-    assert site.read_file("/tmp/dokuwiki/data/meta/_htcookiesalt2") == seeded
+    if site.mode == "direct":  # under `reweb local` the instance's /tmp is its own, out of this test's sight
+        assert site.read_file("/tmp/dokuwiki/data/meta/_htcookiesalt2") == seeded
 
 
 def test_bad_password_403(site: Site) -> None:

@@ -35,6 +35,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]  # the build, 
 GUIDE = BY_DOC["dokuwiki"]
 PASSWORD = GUIDE.build_args["DOKUWIKI_ADMIN_PASSWORD"]
 SALT_FILE = "/tmp/dokuwiki/data/meta/_htcookiesalt2"
+SEED_SALT = "/opt/reweb-apps/dokuwiki/seed/data/meta/_htcookiesalt2"  # made by the guide's Dockerfile
 ENV_SALT = "a-salt-from-secrets-manager-" + "5a17" * 16
 
 
@@ -107,7 +108,7 @@ def test_a_login_holds_on_another_instance(image: str) -> None:
         # The form token is made from the salt too: a form loaded from A is accepted by B.
         assert _sectok(a.get("/doku.php?id=start").text()) == _sectok(b.get("/doku.php?id=start").text())
         salt = fn_a.read_file(SALT_FILE)
-        assert len(salt) >= 64 and fn_b.read_file(SALT_FILE) == salt  # the image's, on both
+        assert len(salt) >= 64 and fn_b.read_file(SALT_FILE) == salt == fn_a.read_file(SEED_SALT)  # the image's
         assert not logged_in(forged(a, url_b)) and not logged_in(forged(a, url_a))
         assert logged_in(b)  # the forged one did not log the real one out
 
