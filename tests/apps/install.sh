@@ -44,15 +44,14 @@ install -d -m 755 "$KIT" "$KIT/py" "$KIT/node" "$KIT/testdata"
 # Project-owned configs are copied on every run so that a change in the repository reaches the kit. The apps' own
 # code and configs have one home, their guide's folder (docs/apps/<guide>/, the build context of the guide's
 # Dockerfile), copied in under the suite's names; then tests/apps/kit on top: what is test-only, and the suite's own
-# version of a file where it has to differ (the reason at the file's head). install.d/fastapi, nextjs, syncthing and
-# tomcat copy their own guide's folder.
+# version of a file where it has to differ (the reason at the file's head). install.d/dokuwiki, fastapi, nextjs, syncthing
+# and tomcat copy their own guide's folder.
 DOCS=$(cd "$HERE/../../docs/apps" && pwd)
 from_guide() { # from_guide GUIDE_DIR KIT_DIR: the folder's contents, over what the kit already has there
   install -d -m 755 "$KIT/$2" && cp -a "$DOCS/$1/." "$KIT/$2/"
 }
 from_guide caddy caddy
 from_guide django django_site
-from_guide dokuwiki dokuwiki
 from_guide hledger-web hledger
 from_guide mediawiki mediawiki
 from_guide node-red node-red
@@ -98,24 +97,6 @@ npm_app node-red node-red@4
 
 # WordPress: Debian's per-host config mechanism; content dir and uploads are copied to /tmp at cold start.
 install -m 644 "$KIT/wordpress/config-default.php" /etc/wordpress/config-default.php
-
-# DokuWiki: pages, media, ACL and users live under /tmp (copied from the seed at cold start).
-if ! grep -q "savedir'\] = '/tmp/dokuwiki/data'" /etc/dokuwiki/local.php; then
-  cat >> /etc/dokuwiki/local.php <<'PHP'
-$conf['savedir'] = '/tmp/dokuwiki/data';
-$conf['title'] = 'Lambda DokuWiki';
-$conf['userewrite'] = 0;
-$conf['fnencode'] = 'url';
-PHP
-fi
-ln -sfn /tmp/dokuwiki/acl/acl.auth.php /etc/dokuwiki/acl.auth.php
-ln -sfn /tmp/dokuwiki/acl/users.auth.php /etc/dokuwiki/users.auth.php
-if [ ! -d "$KIT/dokuwiki/seed/data" ]; then
-  mkdir -p "$KIT/dokuwiki/seed/acl" && cp -a /var/lib/dokuwiki/data "$KIT/dokuwiki/seed/data"
-  printf '*\t@ALL\t1\n*\t@user\t8\n' > "$KIT/dokuwiki/seed/acl/acl.auth.php"
-  printf 'admin:%s:Wiki Admin:admin@example.com:admin,user\n' \
-    "$(php -r 'echo password_hash("s3cret-Pass", PASSWORD_BCRYPT);')" > "$KIT/dokuwiki/seed/acl/users.auth.php"
-fi
 
 # More apps: each has its own installer in install.d/ (same rules: idempotent, root, kit under $KIT, writes in /tmp).
 for extra in "$HERE"/install.d/*.sh; do

@@ -5,8 +5,8 @@
 # build time: every instance of the app then reads the same salt, so a login made on one holds on the others
 # (DokuWiki would make a salt per instance at first use otherwise). DOKUWIKI_COOKIE_SALT in the app's environment
 # replaces it at start (the guide's start.sh).
-# Run by tests/apps/install.sh with KIT set (after its own DokuWiki steps, which this repeats: both idempotent); it
-# also installs this one app alone, as root: `bash tests/apps/install.d/dokuwiki.sh`.
+# Run by tests/apps/install.sh with KIT set (idempotent); it also installs this one app alone, as root:
+# `bash tests/apps/install.d/dokuwiki.sh`.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 KIT=${KIT:-/opt/reweb-apps}
