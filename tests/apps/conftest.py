@@ -39,10 +39,6 @@ def apps_installed() -> bool:
     return (KIT / ".installed").exists() and os.geteuid() == 0
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "apps: real third-party applications end to end (tests/apps/install.sh)")
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     here = Path(__file__).resolve().parent
     if REQUIRE or apps_installed():
