@@ -143,7 +143,7 @@ def test_dry_run_builds_everything_and_uploads_nothing(dry_run: subprocess.Compl
         with zipfile.ZipFile(files / f"reweb-layer-{arch}.zip") as layer:
             assert sorted(layer.namelist()) == ["bootstrap", "reweb"]
             assert layer.read("reweb") == (files / f"reweb-linux-{arch}").read_bytes()
-    # The image of each platform, kept locally; its /reweb is the released executable.
+    # The image of each platform, kept locally: its /reweb is the released executable, its /reweb.cdx.json the SBOM.
     for arch, docker_arch in (("x86_64", "amd64"), ("arm64", "arm64")):
         tag = f"reweb-release-test/reweb:{VERSION}-{arch}"
         inspected = subprocess.run([DOCKER, "image", "inspect", "--format", "{{.Architecture}}", tag],
@@ -152,14 +152,16 @@ def test_dry_run_builds_everything_and_uploads_nothing(dry_run: subprocess.Compl
         container = subprocess.run([DOCKER, "create", tag], capture_output=True, text=True, timeout=60,
                                    check=True).stdout.strip()
         try:
-            copied = subprocess.run([DOCKER, "cp", f"{container}:/reweb", "-"], capture_output=True, timeout=60,
-                                    check=True).stdout
+            for inside, released in (("/reweb", f"reweb-linux-{arch}"),
+                                     ("/reweb.cdx.json", f"reweb-linux-{arch}.cdx.json")):
+                copied = subprocess.run([DOCKER, "cp", f"{container}:{inside}", "-"], capture_output=True,
+                                        timeout=60, check=True).stdout
+                with tarfile.open(fileobj=io.BytesIO(copied)) as tar:
+                    member = tar.next()
+                    assert member is not None and member.isfile(), (tag, inside)
+                    assert tar.extractfile(member).read() == (files / released).read_bytes(), (tag, inside)  # type: ignore[union-attr]
         finally:
             subprocess.run([DOCKER, "rm", container], capture_output=True, timeout=60, check=False)
-        with tarfile.open(fileobj=io.BytesIO(copied)) as tar:
-            member = tar.next()
-            assert member is not None
-            assert tar.extractfile(member).read() == (files / f"reweb-linux-{arch}").read_bytes()  # type: ignore[union-attr]
     printed = subprocess.run([DOCKER, "run", "--rm", f"reweb-release-test/reweb:{VERSION}-x86_64", "--version",
                               "--verbose"], capture_output=True, text=True, timeout=120, check=True).stdout
     assert printed == f"reweb {VERSION}\n" + (files / "reweb-linux-x86_64.cdx.json").read_text()
