@@ -11,7 +11,7 @@ import pytest
 from reweb.config import load
 from reweb.local.ports import free_port
 from reweb.scaffold.check import check_app
-from reweb.scaffold.plan import Plan
+from reweb.scaffold.plan import Plan, ScaffoldError
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]  # every test starts reweb local and an app
 
@@ -40,3 +40,16 @@ def test_the_check_asks_for_the_path_the_adapter_polls(tmp_path: Path, front_doo
     targets = seen.read_text().splitlines()
     # The adapter's readiness polls, then the check's own request through the front door: one path for all.
     assert len(targets) >= 2 and set(targets) == {adapter_polls}, targets
+
+
+def test_an_app_never_ready_is_told_the_codes_it_must_answer(tmp_path: Path) -> None:
+    # The app answers 404, which the default (100-499) takes as ready; --env REWEB_WAIT_CODE=200 does not.
+    (tmp_path / "app.py").write_text(RECORDER.replace("send_response(200)", "send_response(404)"))
+    port = free_port()
+    plan = Plan(command=[sys.executable, str(tmp_path / "app.py"), str(port), str(tmp_path / "seen.txt")],
+                front_door="function-url", name="check", out=tmp_path / "out", context=tmp_path, port=port,
+                wait_path="/healthz", env={"REWEB_WAIT_CODE": "200"})
+    with pytest.raises(ScaffoldError, match=r"ready means GET /healthz answers 200\)") as caught:
+        check_app(plan)
+    assert "Runtime.InitTimeout" in str(caught.value), caught.value
+    assert "/healthz" in (tmp_path / "seen.txt").read_text(), "the adapter never polled the app"

@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 
 from reweb.config import load
-from reweb.scaffold.check import probe_path
+from reweb.scaffold.check import probe_path, ready_codes
 from reweb.scaffold.plan import Plan, ScaffoldError
 
 PATHS = ["/", "/healthz", "/ready now", "/état/prêt", "/a%20b", "/100%", "/q?x=a b&y=é", "/日本"]
 
 
-def _plan(wait_path: str) -> Plan:
+def _plan(wait_path: str, env: dict[str, str] | None = None) -> Plan:
     return Plan(command=["app"], front_door="function-url", name="app", out=Path("out"), context=Path("."),
-                wait_path=wait_path)
+                wait_path=wait_path, env=env or {})
 
 
 @pytest.mark.parametrize("wait_path", PATHS)
@@ -31,3 +31,12 @@ def test_the_check_asks_for_what_the_adapter_polls(wait_path: str) -> None:
 def test_a_path_the_adapter_refuses_is_one_line() -> None:
     with pytest.raises(ScaffoldError, match=r"^--wait-path must not hold control characters"):
         probe_path(_plan("/ready\tnow"))
+
+
+@pytest.mark.parametrize("env", [{}, {"REWEB_WAIT_CODE": "200,204"},
+                                 {"AWS_LWA_READINESS_CHECK_HEALTHY_STATUS": "200-399"},
+                                 {"REWEB_WAIT_CODE": "", "AWS_LWA_READINESS_CHECK_HEALTHY_STATUS": "204"}])
+def test_the_init_timeout_names_the_codes_the_instance_waits_for(env: dict[str, str]) -> None:
+    codes = ready_codes(_plan("/", env))
+    assert load(env, argv=("app",)).wait_codes == load({"REWEB_WAIT_CODE": codes}, argv=("app",)).wait_codes
+    assert codes == (next((v for v in env.values() if v), "100-499"))

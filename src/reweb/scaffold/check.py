@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 from typing import IO, Any
 
-from ..config import parse_path
+from ..config import SPECS, parse_path
 from ..log import parse as parse_record
 from .plan import Plan, ScaffoldError
 
@@ -31,6 +31,13 @@ def probe_path(plan: Plan) -> str:
         return parse_path(plan.wait_path)
     except ValueError as exc:
         raise ScaffoldError(f"--wait-path {exc}") from None
+
+
+def ready_codes(plan: Plan) -> str:
+    """The status codes that mean ready to the instance, as written: its --env setting (any of its names) or the
+    default; for the message when the app never answers them."""
+    spec = next(spec for spec in SPECS if spec.field == "wait_codes")
+    return next((plan.env[name] for name in spec.names if plan.env.get(name, "") != ""), spec.default)
 
 
 def check_app(plan: Plan) -> None:
@@ -101,7 +108,8 @@ def _check(plan: Plan, wait_path: str, process: subprocess.Popen[bytes], front_p
         reason = " ".join(str(error).split()).rstrip(": ")
         if "InitTimeout" in reason:
             raise ScaffoldError(f"the app did not answer on port {plan.port} within reweb local's init time (10 s; "
-                                f"ready means GET {wait_path} answers 100-499): is --port right? ({reason})")
+                                f"ready means GET {wait_path} answers {ready_codes(plan)}): is --port right? "
+                                f"({reason})")
         raise ScaffoldError(f"the app does not start under reweb local: {reason}")
 
 
