@@ -386,6 +386,31 @@ for _spec in SPECS:
 del _spec
 
 
+def given(spec: Spec, env: Mapping[str, str], overrides: Mapping[str, str] | None = None,
+          notes: list[str] | None = None) -> tuple[str | None, str | None]:
+    """Where a setting comes from and its text as given, (None, None) when nothing sets it: a flag (from
+    `overrides`, keyed by field) wins, then its names in order; the readiness codes also from LWA 0.x's lowest
+    unhealthy status. Old names add a line to `notes`."""
+    source, raw = None, None
+    if overrides and spec.field in overrides:
+        source, raw = spec.flag or spec.names[0], overrides[spec.field]
+    else:
+        source = next((name for name in spec.names if env.get(name, "") != ""), None)
+        raw = None if source is None else env[source]
+    if source in DEPRECATED and notes is not None:
+        notes.append(f"{source} is deprecated (as in AWS Lambda Web Adapter 1.0): use {DEPRECATED[source]}")
+    if raw is None and spec.field == "wait_codes" and env.get(MIN_UNHEALTHY, "") != "":
+        try:
+            lowest = int(env[MIN_UNHEALTHY].strip())
+        except ValueError:
+            raise ConfigError(f"{MIN_UNHEALTHY}: expected a status code, got {env[MIN_UNHEALTHY]!r}") from None
+        source, raw = MIN_UNHEALTHY, f"100-{lowest - 1}"
+        if notes is not None:
+            notes.append(f"{MIN_UNHEALTHY}={lowest} is from AWS Lambda Web Adapter 0.x: taken as "
+                         f"AWS_LWA_READINESS_CHECK_HEALTHY_STATUS={raw}; set that instead")
+    return source, raw
+
+
 def load(env: Mapping[str, str], overrides: Mapping[str, str] | None = None,
          argv: tuple[str, ...] = (), warnings: list[str] | None = None) -> Settings:
     """Settings from the environment; `overrides` (from flags, keyed by field) win over it. Names that still
@@ -393,24 +418,7 @@ def load(env: Mapping[str, str], overrides: Mapping[str, str] | None = None,
     values: dict[str, Any] = {}
     notes = warnings if warnings is not None else []
     for spec in SPECS:
-        source, raw = None, None
-        if overrides and spec.field in overrides:
-            source, raw = spec.flag or spec.names[0], overrides[spec.field]
-        else:
-            for name in spec.names:
-                if env.get(name, "") != "":
-                    source, raw = name, env[name]
-                    break
-        if source in DEPRECATED:
-            notes.append(f"{source} is deprecated (as in AWS Lambda Web Adapter 1.0): use {DEPRECATED[source]}")
-        if raw is None and spec.field == "wait_codes" and env.get(MIN_UNHEALTHY, "") != "":
-            try:
-                lowest = int(env[MIN_UNHEALTHY].strip())
-            except ValueError:
-                raise ConfigError(f"{MIN_UNHEALTHY}: expected a status code, got {env[MIN_UNHEALTHY]!r}") from None
-            source, raw = MIN_UNHEALTHY, f"100-{lowest - 1}"
-            notes.append(f"{MIN_UNHEALTHY}={lowest} is from AWS Lambda Web Adapter 0.x: taken as "
-                         f"AWS_LWA_READINESS_CHECK_HEALTHY_STATUS={raw}; set that instead")
+        source, raw = given(spec, env, overrides, notes)
         if raw is None:
             if spec.default == "":
                 continue

@@ -33,10 +33,14 @@ def test_a_path_the_adapter_refuses_is_one_line() -> None:
         probe_path(_plan("/ready\tnow"))
 
 
-@pytest.mark.parametrize("env", [{}, {"REWEB_WAIT_CODE": "200,204"},
-                                 {"AWS_LWA_READINESS_CHECK_HEALTHY_STATUS": "200-399"},
-                                 {"REWEB_WAIT_CODE": "", "AWS_LWA_READINESS_CHECK_HEALTHY_STATUS": "204"}])
-def test_the_init_timeout_names_the_codes_the_instance_waits_for(env: dict[str, str]) -> None:
+@pytest.mark.parametrize(("env", "named"), [
+    ({}, "100-499"),
+    ({"REWEB_WAIT_CODE": "200,204"}, "200,204"),
+    ({"AWS_LWA_READINESS_CHECK_HEALTHY_STATUS": "200-399"}, "200-399"),
+    ({"REWEB_WAIT_CODE": "", "AWS_LWA_READINESS_CHECK_HEALTHY_STATUS": "204"}, "204"),  # empty is unset
+    ({"AWS_LWA_READINESS_CHECK_MIN_UNHEALTHY_STATUS": "404"}, "100-403"),  # LWA 0.x's name, as load reads it
+])
+def test_the_init_timeout_names_the_codes_the_instance_waits_for(env: dict[str, str], named: str) -> None:
     codes = ready_codes(_plan("/", env))
+    assert codes == named
     assert load(env, argv=("app",)).wait_codes == load({"REWEB_WAIT_CODE": codes}, argv=("app",)).wait_codes
-    assert codes == (next((v for v in env.values() if v), "100-499"))

@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 from typing import IO, Any
 
-from ..config import SPECS, parse_path
+from ..config import SPECS, ConfigError, given, parse_path
 from ..log import parse as parse_record
 from .plan import Plan, ScaffoldError
 
@@ -34,10 +34,13 @@ def probe_path(plan: Plan) -> str:
 
 
 def ready_codes(plan: Plan) -> str:
-    """The status codes that mean ready to the instance, as written: its --env setting (any of its names) or the
-    default; for the message when the app never answers them."""
+    """The status codes that mean ready to the instance, as given (--env, any of its names, as config.load reads
+    them) or the default; for the message when the app never answers them."""
     spec = next(spec for spec in SPECS if spec.field == "wait_codes")
-    return next((plan.env[name] for name in spec.names if plan.env.get(name, "") != ""), spec.default)
+    try:
+        return given(spec, plan.env)[1] or spec.default
+    except ConfigError as exc:  # the instance refuses it too; the message says why
+        return f"codes it cannot read ({exc})"
 
 
 def check_app(plan: Plan) -> None:
