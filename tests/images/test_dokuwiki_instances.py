@@ -8,13 +8,15 @@ salt, a user who logged in on one instance is logged out on the next (and after 
 
 Checked here: the browser's cookies from instance A log in on instance B, and A's form token is B's; a forged auth
 cookie logs in nowhere; with DOKUWIKI_COOKIE_SALT set, the instances use that salt, and A's cookie (the image's salt)
-is refused by them.
+is refused by them; and the secret stops at start.sh: a PHP script run by the guide's php-fpm (`clear_env = no`: its
+scripts see the environment php-fpm got) finds neither it nor its name in getenv(), $_ENV, $_SERVER or phpinfo().
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import json
 import re
 import urllib.parse
 from collections.abc import Iterator
@@ -37,6 +39,32 @@ PASSWORD = GUIDE.build_args["DOKUWIKI_ADMIN_PASSWORD"]
 SALT_FILE = "/tmp/dokuwiki/data/meta/_htcookiesalt2"
 SEED_SALT = "/opt/reweb-apps/dokuwiki/seed/data/meta/_htcookiesalt2"  # made by the guide's Dockerfile
 ENV_SALT = "a-salt-from-secrets-manager-" + "5a17" * 16
+
+#: Run by the container's `php` (CLI): writes a PHP script under /tmp and has the guide's php-fpm run it, over its
+#: FastCGI socket as nginx would, then prints php-fpm's answer (headers, blank line, the script's JSON).
+PHP_PROBE = r"""<?php
+$probe = '/tmp/dokuwiki/run/env-probe.php';
+file_put_contents($probe, '<?php ob_start(); phpinfo(); $info = ob_get_clean();
+echo json_encode(["getenv" => getenv(), "env" => $_ENV, "server" => $_SERVER, "phpinfo" => $info]);');
+$s = stream_socket_client('unix:///tmp/dokuwiki/run/php-fpm.sock', $errno, $errstr, 10);
+if (!$s) { fwrite(STDERR, "connect: $errstr\n"); exit(1); }
+function rec(int $type, string $body): string { return pack('CCnnCx', 1, $type, 1, strlen($body), 0) . $body; }
+function nv(string $k, string $v): string { return chr(strlen($k)) . chr(strlen($v)) . $k . $v; }
+$params = nv('SCRIPT_FILENAME', $probe) . nv('SCRIPT_NAME', '/env-probe.php') . nv('REQUEST_METHOD', 'GET');
+fwrite($s, rec(1, pack('nCx5', 1, 0)) . rec(4, $params) . rec(4, '') . rec(5, ''));
+$out = '';
+for ($i = 0; $i < 10000; $i++) {
+  $h = stream_get_contents($s, 8);
+  if ($h === false || strlen($h) !== 8) { fwrite(STDERR, "php-fpm closed the connection\n"); exit(1); }
+  $r = unpack('Cversion/Ctype/nid/nlen/Cpad/Creserved', $h);
+  $body = $r['len'] ? stream_get_contents($s, $r['len']) : '';
+  if ($r['pad']) { stream_get_contents($s, $r['pad']); }
+  if ($r['type'] === 6) { $out .= $body; } elseif ($r['type'] === 7) { fwrite(STDERR, $body); }
+  elseif ($r['type'] === 3) { break; }
+}
+unlink($probe);
+echo $out;
+"""
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +152,23 @@ def test_the_salt_from_the_environment(image: str) -> None:
             assert fn_c.read_file(SALT_FILE) == ENV_SALT.encode() == fn_d.read_file(SALT_FILE)
             assert not logged_in(elsewhere(c, url_default))
             assert not logged_in(forged(c, url_d))
+
+
+
+def test_the_salt_is_not_passed_on_to_php(image: str) -> None:
+    """start.sh unsets DOKUWIKI_COOKIE_SALT before it starts the servers; php-fpm (`clear_env = no`) would otherwise
+    hand it to every PHP script. Asked here of a script php-fpm runs, as it runs DokuWiki's (/proc/<pid>/environ
+    cannot tell: php-fpm and nginx write their process titles over that memory, and it reads as zeros either way)."""
+    with instance(image, {"DOKUWIKI_COOKIE_SALT": ENV_SALT}) as (fn, url):
+        assert logged_in(log_in(url))  # php-fpm is up, and its workers have used the salt
+        assert fn.read_file(SALT_FILE) == ENV_SALT.encode()
+        headers, _, body = fn.exec(["php"], PHP_PROBE.encode()).partition(b"\r\n\r\n")
+        assert body.startswith(b"{"), (headers, body[:2000])
+        seen = json.loads(body)
+        # The script sees the function's environment (the image's ENV and Lambda's), as DokuWiki does ...
+        assert seen["getenv"].get("DOKUWIKI_PORT") == "8005", seen["getenv"]
+        assert "AWS_LAMBDA_FUNCTION_NAME" in seen["getenv"], seen["getenv"]
+        # ... but neither the salt nor its name.
+        for where, value in seen.items():
+            text = json.dumps(value, ensure_ascii=False)
+            assert "DOKUWIKI_COOKIE_SALT" not in text and ENV_SALT not in text, f"PHP's {where} has the salt"
