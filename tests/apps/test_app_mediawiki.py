@@ -6,8 +6,10 @@ Special:Random's 302, `titles=A|B` and a repeated query key."""
 
 from __future__ import annotations
 
+import json
 import re
 import urllib.parse
+from pathlib import Path
 
 import pytest
 from appkit import TEST_PNG, Client, Site
@@ -16,7 +18,12 @@ from specs import MEDIAWIKI
 pytestmark = [pytest.mark.apps, pytest.mark.timeout(300)]
 SPEC = MEDIAWIKI  # the app conftest.py's `site` fixture starts
 PASSWORD = "s3cret-Pass-123"
-SEED_PAGES = {"Main Page", "Grüße ✓", "Привет мир"}
+#: The two pages tests/apps/install.d/mediawiki.sh adds to the suite's wiki, in that order (the second links the
+#: first): (title, wikitext), from the one file both read (install.sh copies it into the kit).
+SEED_EDITS: list[tuple[str, str]] = [
+    (page["title"], page["text"])
+    for page in json.loads((Path(__file__).parent / "kit" / "mediawiki" / "seed-pages.json").read_text("utf-8"))]
+SEED_PAGES = {"Main Page", *(title for title, _ in SEED_EDITS)}
 
 
 def _q(title: str) -> str:
@@ -46,13 +53,6 @@ def _csrf(c: Client) -> str:
     token = doc["query"]["tokens"]["csrftoken"]  # type: ignore[index]
     assert isinstance(token, str) and token.endswith("+\\") and len(token) > 10, doc
     return token
-
-
-#: The two pages tests/apps/install.d/mediawiki.sh adds to the suite's wiki, in that order (the second links the first).
-SEED_EDITS = [
-    ("Привет мир", "Привет, мир! [[Grüße ✓|zurück]]\n\n[[Category:Seed]]"),
-    ("Grüße ✓", "Grüße aus '''Lambda''' ✓. Siehe [[Привет мир]]."),
-]
 
 
 def seed_pages(c: Client) -> None:
