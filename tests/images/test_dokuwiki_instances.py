@@ -154,7 +154,6 @@ def test_the_salt_from_the_environment(image: str) -> None:
             assert not logged_in(forged(c, url_d))
 
 
-
 def test_the_salt_is_not_passed_on_to_php(image: str) -> None:
     """start.sh unsets DOKUWIKI_COOKIE_SALT before it starts the servers; php-fpm (`clear_env = no`) would otherwise
     hand it to every PHP script. Asked here of a script php-fpm runs, as it runs DokuWiki's (/proc/<pid>/environ
