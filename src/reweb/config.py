@@ -263,8 +263,8 @@ SPECS: tuple[Spec, ...] = (
          parse_header_name, "Header whose value is moved into `Authorization`."),
     Spec("error_status_codes", ("REWEB_ERROR_STATUS_CODES", "AWS_LWA_ERROR_STATUS_CODES"), "",
          parse_status_set, "App status codes that become invocation errors (`HttpError`), e.g. `500,502-504`: "
-         "the error names the status and carries the first 64 KB of the app's body, buffered or streamed (such an "
-         "answer is never streamed).", unset=frozenset()),
+         "the error names the status and carries the first 64 KB of the app's body, whatever its size, buffered or "
+         "streamed (such an answer is never streamed).", unset=frozenset()),
     Spec("debug", ("REWEB_DEBUG",), "false",
          parse_reweb_flag, "Log every request and response line (also AWS_LAMBDA_LOG_LEVEL=DEBUG; any value but "
          "false/0/no/off is on, as in re:Web).", flag="--debug"),  # a switch: `--debug` alone sets it
