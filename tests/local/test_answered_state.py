@@ -7,19 +7,23 @@ process started, no clock read by an assertion. The same rule through a real rew
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import time
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from reweb.local import instances, procs
 from reweb.local.instances import Instance, Pool, Throttled
 from reweb.local.options import Options
 from reweb.local.report import Logger
 from reweb.local.runtime_api import Buffered, Errored, Invocation, Streamed
 
 STREAM = "application/vnd.awslambda.http-integration-response"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "local.md"
 
 
 def a_pool(concurrency: int) -> tuple[Pool, list[tuple[int, str, str]]]:
@@ -185,13 +189,15 @@ def test_with_room_a_request_in_the_window_starts_a_new_instance(monkeypatch: py
 
 
 def test_the_wait_is_bounded_by_the_answered_invocations_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """An instance still answered at its invocation's deadline is reset (Lambda's function timeout bounds the whole
-    Invoke phase); the request waiting for it gets the room it frees: a cold start."""
+    """An instance still answered at its invocation's deadline (and past the grace for its /next) is reset (Lambda's
+    function timeout bounds the whole Invoke phase); the request waiting for it gets the room it frees: a cold
+    start."""
 
     async def nothing(self: Instance) -> None:
         return None
 
     monkeypatch.setattr(Instance, "start", nothing)
+    monkeypatch.setattr(instances, "NEXT_GRACE", 0.0)
 
     async def go() -> None:
         pool, _ = a_pool(1)
@@ -208,6 +214,117 @@ def test_the_wait_is_bounded_by_the_answered_invocations_deadline(monkeypatch: p
         new = pool.instances[0]
         new.move("ready")
         assert await waiting is new and pool.throttles == 0
+
+    run(go)
+
+
+def test_a_next_just_past_the_deadline_within_the_grace_keeps_the_instance(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The answer came in time and its /next after the deadline, within NEXT_GRACE of the answer (the emulator's own
+    round trips): the Invoke phase ends there, nothing is killed. The grace is made an hour here, so that nothing
+    depends on how quickly this test runs."""
+    monkeypatch.setattr(instances, "NEXT_GRACE", 3600.0)
+
+    async def go() -> None:
+        pool, told = a_pool(1)
+        inst, inv, _ = await invoked(pool)
+        inv.settle(Buffered(b"{}"))
+        watch = asyncio.ensure_future(pool._await_next(inst, inv, time.monotonic() - 1))  # the deadline is past
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert (watch.done(), inst.state) == (False, "answered")  # held within the grace: not reset
+        asking = asyncio.ensure_future(inst.next_invocation())  # its /next, released now
+        await asyncio.wait_for(watch, 5)
+        assert inst.state == "idle" and inst.death is None and told[-1] == (1, "answered", "done")
+        asking.cancel()
+
+    run(go)
+
+
+def test_a_next_held_beyond_the_grace_is_reset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same, with the /next held past the grace: reset, as at the deadline."""
+    monkeypatch.setattr(instances, "NEXT_GRACE", 0.01)
+
+    async def go() -> None:
+        pool, told = a_pool(1)
+        inst, inv, _ = await invoked(pool)
+        inv.settle(Buffered(b"{}"))
+        await asyncio.wait_for(pool._await_next(inst, inv, time.monotonic() - 1), 5)  # no /next comes
+        assert inst.state == "dead" and inst.death is not None and told[-1] == (1, "answered", "die")
+        assert (inst.death.was, inst.death.error_type) == ("answered", "Sandbox.Timedout")
+        assert inst.death.reason == "killed: no /next within the function timeout (30 s) after its answer"
+
+    run(go)
+
+
+def test_the_grace_is_the_one_docs_local_states() -> None:
+    section = DOCS.read_text().split("**Answered, not yet asking for more.**")[1].split("\n\n")[0]
+    assert f"up to {instances.NEXT_GRACE:g} s after its answer" in " ".join(section.split())
+    assert "NEXT_GRACE" in section
+
+
+class Ended:
+    """A runtime process that has exited (status 1) or, for _supervise, one that runs until it is killed."""
+
+    pid = 1 << 30  # no process has it: nothing is signalled, nothing read (procs is replaced below)
+
+    def __init__(self, returncode: int | None) -> None:
+        self.returncode = returncode
+
+    async def wait(self) -> int:
+        return self.returncode or 0
+
+
+def no_processes(monkeypatch: pytest.MonkeyPatch, rss_mib: int) -> list[int]:
+    """What _supervise and _watch_exit do to processes, replaced: kills counted, memory as given."""
+    kills: list[int] = []
+    monkeypatch.setattr(Instance, "kill_now", lambda self: kills.append(self.number))
+    monkeypatch.setattr(procs, "kill", lambda pid, pgid: None)
+    monkeypatch.setattr(procs, "tree_rss_mib", lambda pid: rss_mib)
+    monkeypatch.setattr(procs, "tree_peak_mib", lambda pid: rss_mib)
+    return kills
+
+
+@pytest.mark.parametrize("kill", ["function timeout", "over its memory"])
+def test_a_killed_invocation_goes_busy_to_dead_never_through_answered(kill: str,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool ends an invocation it kills (the function timeout, the memory size) with an error for the client:
+    that is no answer of the instance's, so watchers see no `answer` and the death says it was busy."""
+
+    async def go() -> None:
+        pool, told = a_pool(1)
+        timed_out = kill == "function timeout"
+        kills = no_processes(monkeypatch, 1 if timed_out else pool.opts.memory + 1)
+        if timed_out:
+            pool.opts = dataclasses.replace(pool.opts, timeout=0.05)
+        inst, inv, _ = await invoked(pool)
+        inst.proc = Ended(None)  # type: ignore[assignment]
+        await asyncio.wait_for(pool._supervise(inst, inv), 10)  # nobody answers: killed
+        outcome = inv.outcome.result()
+        assert isinstance(outcome, Errored) and kills == [1]
+        assert "answer" not in [e for _, _, e in told] and told[-1] == (1, "busy", "die")
+        assert inst.death is not None
+        if timed_out:
+            assert outcome.error_type == "Sandbox.Timedout"
+            assert (inst.death.was, inst.death.reason) == ("busy", "killed: function timeout")
+        else:
+            assert outcome.error_type == "Runtime.OutOfMemory"
+            assert (inst.death.was, inst.death.reason) == ("busy", f"killed: over {pool.opts.memory} MB")
+
+    run(go)
+
+
+def test_a_runtime_that_exits_mid_invocation_dies_busy(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def go() -> None:
+        pool, told = a_pool(1)
+        no_processes(monkeypatch, 1)
+        inst, inv, _ = await invoked(pool)
+        inst.proc = Ended(1)  # type: ignore[assignment]
+        await asyncio.wait_for(inst._watch_exit(), 10)
+        outcome = inv.outcome.result()
+        assert isinstance(outcome, Errored) and outcome.error_type == "Runtime.ExitError"
+        assert "answer" not in [e for _, _, e in told] and told[-1] == (1, "busy", "die")
+        assert inst.death is not None and (inst.death.was, inst.death.reason) == ("busy",
+                                                                                 "runtime exited: exit status 1")
 
     run(go)
 

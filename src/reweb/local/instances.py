@@ -14,8 +14,9 @@ duration of the entire Invoke phase" (https://docs.aws.amazon.com/lambda/latest/
 Its client may have the whole answer before that: the instance is then `answered`. A request in that window takes
 an idle instance, else starts one while the limit allows, else waits for an answered instance's /next (one request
 per answered instance; none to wait for: throttled). The wait is bounded: an instance still answered at its
-invocation's deadline is reset, as Lambda resets an environment whose Invoke phase times out, and the request in
-line gets the room it frees (docs/local.md, "Answered, not yet asking for more").
+invocation's deadline (or NEXT_GRACE after its answer, if that is later) is reset, as Lambda resets an environment
+whose Invoke phase times out, and the request in line gets the room it frees (docs/local.md, "Answered, not yet
+asking for more").
 
 Every instance's life is one state machine: `Instance.move(event, reason)` takes the only transitions TRANSITIONS
 allows (as h11's _state.py keeps every transition in one table), records why an instance died, and tells whoever
@@ -97,6 +98,11 @@ TAIL_LINES = 12
 INIT_BACKOFF_FIRST = 1.0  # seconds without a new cold start after an init failure, doubling up to the max
 INIT_BACKOFF_MAX = 30.0
 RESTORE_TIMEOUT = 10.0  # Lambda's limit for the restore phase (the runtime's after-restore work included)
+# How long after its answer an instance may still call /next when that is past its invocation's deadline. The answer
+# (POST .../response) and the /next are round trips through this emulator's own event loop, which also serves the
+# front door and every other instance: an answer given in time must not be punished for that. Far above a loopback
+# round trip even on a loaded machine, yet under Lambda's smallest timeout (1 s): little room for more work.
+NEXT_GRACE = 0.5
 # Lambda's concurrency scaling rate, per function: 1,000 new execution environments every 10 seconds, refilled
 # continuously, unused rate not accumulated (https://docs.aws.amazon.com/lambda/latest/dg/scaling-behavior.html).
 BURST_CAPACITY = 1000
@@ -256,7 +262,7 @@ class Instance:
             reason = (f"init failed ({exit_text(status)})" if self.state in ("init", "restoring")
                       else f"runtime exited: {exit_text(status)}")
         if inv is not None and not inv.finished.is_set():
-            inv.settle(Errored(error_type, f"Runtime exited with error: {exit_text(status)}"))
+            inv.abandon(Errored(error_type, f"Runtime exited with error: {exit_text(status)}"))
         self.die(reason, error_type)
         await self._end_sandbox()
 
@@ -730,7 +736,7 @@ class Pool:
             left = deadline - time.monotonic()
             if left <= 0:
                 self.log.timed_out(inv.request_id, self.opts.timeout)
-                inv.settle(Errored("Sandbox.Timedout", f"Task timed out after {self.opts.timeout:.2f} seconds"))
+                inv.abandon(Errored("Sandbox.Timedout", f"Task timed out after {self.opts.timeout:.2f} seconds"))
                 status = "timeout"
                 break
             with contextlib.suppress(TimeoutError):
@@ -743,7 +749,7 @@ class Pool:
                 peak = max(peak, procs.tree_rss_mib(inst.proc.pid))
                 over = peak > memory
             if over and not inv.finished.is_set():
-                inv.settle(Errored("Runtime.OutOfMemory", "Runtime exited with error: signal: killed"))
+                inv.abandon(Errored("Runtime.OutOfMemory", "Runtime exited with error: signal: killed"))
                 status, error_type = "error", "Runtime.OutOfMemory"
                 break
         if status is None and inst.out_of_memory():  # killed by the kernel as the answer came: still an OOM
@@ -781,9 +787,11 @@ class Pool:
     async def _await_next(self, inst: Instance, inv: Invocation, deadline: float) -> None:
         """Lambda's function timeout bounds the whole Invoke phase, which ends with the runtime's /next: an instance
         still answered at its invocation's deadline (monotonic) is reset, killed as Lambda resets the execution
-        environment; whoever waited for its /next gets the room it frees (_gone)."""
+        environment; whoever waited for its /next gets the room it frees (_gone). Called once the invocation is
+        finished: its /next may come up to NEXT_GRACE after that, when that is past the deadline."""
+        until = max(deadline, time.monotonic() + NEXT_GRACE)
         while inst.state == "answered" and inst.given() is inv:
-            left = deadline - time.monotonic()
+            left = until - time.monotonic()
             if left <= 0:
                 timeout = self.opts.timeout
                 self.log.note(f"instance {inst.number}: no /next within the function timeout ({timeout:g} s) after "

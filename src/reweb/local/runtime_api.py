@@ -72,10 +72,6 @@ class Invocation:
     outcome: asyncio.Future[Outcome] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     # Set when the runtime has finished answering (for streams: the last chunk), or it failed.
     finished: asyncio.Event = field(default_factory=asyncio.Event)
-    # Set by the front door when its client has the whole answer while the stream may still be open: the head of a
-    # HEAD or bodiless answer, or every byte its Content-Length announced. The client may ask again at once, before
-    # the runtime's terminating chunk arrives.
-    delivered: bool = False
     instance: int = 0  # the number of the instance that runs it, once given to one
     # Called once, at the first of finish() and deliver(): the instance that runs it has answered (Instance.give
     # sets it; the instance moves busy -> answered).
@@ -87,14 +83,21 @@ class Invocation:
         if not isinstance(outcome, Streamed):
             self.finish()
 
+    def abandon(self, outcome: Errored) -> None:
+        """Settled by the emulator because the instance running it is being killed (function timeout, over its
+        memory, its runtime exited): the client gets `outcome`, but the instance never answered, so it goes from
+        busy to dead, not through answered (no `answer` for watchers, its Death says "busy")."""
+        self.on_answered = None
+        self.settle(outcome)
+
     def finish(self) -> None:
         """The runtime has finished answering (a whole payload, an error, a stream's end), or it failed."""
         self.finished.set()
         self._answered()
 
     def deliver(self) -> None:
-        """The front door's client has the whole answer, though the runtime's stream may still be open."""
-        self.delivered = True
+        """The front door's client has the whole answer, though the runtime's stream may still be open (the head of
+        a HEAD or bodiless answer, or every byte its Content-Length announced): it may ask again at once."""
         self._answered()
 
     def _answered(self) -> None:
@@ -224,7 +227,7 @@ class RuntimeApi:
                 # The kernel killed part of the instance over its memory limit (the app, say) and the runtime
                 # answers for it: on Lambda the whole sandbox is gone and this is the invocation's end.
                 await req.drain()
-                inv.settle(Errored("Runtime.OutOfMemory", "Runtime exited with error: signal: killed"))
+                inv.abandon(Errored("Runtime.OutOfMemory", "Runtime exited with error: signal: killed"))
                 return 202, b'{"status":"OK"}', [("Content-Type", "application/json")]
             if parts[3] == "response":
                 return await self._response(req, inv)
