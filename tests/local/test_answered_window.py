@@ -11,9 +11,7 @@ environment whose Invoke phase never ended (and the request gets the room it fre
 
 from __future__ import annotations
 
-import json
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,28 +19,11 @@ from typing import Any
 import pytest
 
 from tests.support.http_client import Reply, fetch
-from tests.support.localharness import FAKE_RUNTIME, Local
+from tests.support.localharness import FAKE_RUNTIME, Local, wait_state
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
 Run = Callable[..., Local]
-
-
-def state(local: Local) -> dict[str, Any]:
-    doc: dict[str, Any] = json.loads(fetch(local.port, "/__reweb/api/state").body)
-    return doc
-
-
-def wait_state(local: Local, check: Callable[[dict[str, Any]], bool], within: float = 30.0) -> dict[str, Any]:
-    """The dashboard's state once `check` holds (polled, bounded in time)."""
-    deadline = time.monotonic() + within
-    while True:
-        doc = state(local)
-        if check(doc):
-            return doc
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never matched:\n{json.dumps(doc, indent=1)}\nlog:\n" + "\n".join(local.lines))
-        time.sleep(0.05)
 
 
 def details(doc: dict[str, Any]) -> dict[int, str]:

@@ -31,7 +31,7 @@ from reweb.local.ports import free_port
 from reweb.local.report import Logger
 from tests.support.cdp import chromium, open_page
 from tests.support.http_client import fetch
-from tests.support.localharness import FAKE_RUNTIME, Local, descendants
+from tests.support.localharness import FAKE_RUNTIME, Local, descendants, state, wait_state
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -39,24 +39,6 @@ Run = Callable[..., Local]
 ROOT = Path(__file__).resolve().parents[2]
 SHOT_DIR = ROOT / "build" / "test-output"
 DOCS_IMG = ROOT / "docs" / "img" / "reweb-local-dashboard.png"
-
-
-def state(local: Local) -> dict[str, Any]:
-    r = fetch(local.port, "/__reweb/api/state")
-    assert r.status == 200 and (r.one("content-type") or "").startswith("application/json")
-    doc: dict[str, Any] = json.loads(r.body)
-    return doc
-
-
-def wait_state(local: Local, check: Callable[[dict[str, Any]], bool], timeout: float = 15.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        doc = state(local)
-        if check(doc):
-            return doc
-        if time.monotonic() > deadline:
-            raise AssertionError(f"dashboard state never matched:\n{json.dumps(doc, indent=1)}")
-        time.sleep(0.05)
 
 
 def states(doc: dict[str, Any]) -> dict[int, str]:

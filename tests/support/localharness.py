@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import select
 import signal
@@ -11,10 +12,13 @@ import sys
 import termios
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from reweb.local.ports import free_port
+from tests.support.http_client import fetch
 
 APPS = Path(__file__).resolve().parents[1] / "local" / "apps"  # the apps tests/local runs
 WEBAPP = [sys.executable, str(APPS / "webapp.py")]
@@ -122,6 +126,27 @@ class Local:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             raise
+
+
+def state(local: Local) -> dict[str, Any]:
+    """The dashboard's state, as scripts get it: GET /__reweb/api/state (JSON)."""
+    r = fetch(local.port, "/__reweb/api/state")
+    assert r.status == 200 and (r.one("content-type") or "").startswith("application/json"), r
+    doc: dict[str, Any] = json.loads(r.body)
+    return doc
+
+
+def wait_state(local: Local, check: Callable[[dict[str, Any]], bool], timeout: float = 30.0) -> dict[str, Any]:
+    """The dashboard's state once `check` holds (polled, bounded in time); else the last state and the log."""
+    deadline = time.monotonic() + timeout
+    while True:
+        doc = state(local)
+        if check(doc):
+            return doc
+        if time.monotonic() > deadline:
+            raise AssertionError(f"dashboard state never matched:\n{json.dumps(doc, indent=1)}\nlog:\n"
+                                 + "\n".join(local.lines))
+        time.sleep(0.05)
 
 
 def _take_terminal() -> None:
