@@ -85,21 +85,21 @@ class Upstream:
       buffered or readable (checked without waiting just before the next request goes out, so bytes that
       arrive late are caught too);
     - a request is sent again only when it cannot have been processed: the connection was seen closed before
-      sending, or the method is idempotent, not one byte of answer came back and the app lives on (`app.app_lives`:
+      sending, or the method is idempotent, not one byte of answer came back and the app lives on (`view.app_lives`:
       an app that is exiting closed the connection because this request killed it, and a second copy would
       kill its restarted successor too);
     - any failure closes the connection.
     """
 
     def __init__(self, port: int, host: str = "127.0.0.1", log: Log | None = None, idle_timeout: float = 0.0,
-                 app: AppView = UNWATCHED, stream_statuses: frozenset[int] = frozenset()) -> None:
+                 view: AppView = UNWATCHED, stream_statuses: frozenset[int] = frozenset()) -> None:
         self.conn = Connection(host, port, quickack=True, timed=True)
         # Answers with these statuses always come back with their body as a stream, never read whole nor checked
         # against the limit: the caller reads as much of it as it needs, then closes the stream (which drops the
         # connection if the body was not read to its end). REWEB_ERROR_STATUS_CODES: an invocation error keeps
         # the first 64 KB of the body, however large the body is.
         self.stream_statuses = stream_statuses
-        self.app = app  # which app process listens, and whether it lives on (AppView): fixed for life
+        self.view = view  # which app process listens, and whether it lives on (AppView): fixed for life
         # The app process that listened when this connection was opened (0: unknown, or no connection): after a
         # restart the port is another process's, and a failure must be laid at the door of the one it talked to.
         self.peer_pid = 0
@@ -158,7 +158,7 @@ class Upstream:
             except (PeerClosed, ConnectionResetError, BrokenPipeError) as exc:
                 answered = conn.received  # before close(), which forgets it
                 conn.close()
-                if reused and attempt == 0 and not answered and request.method in _IDEMPOTENT and self.app.app_lives():
+                if reused and attempt == 0 and not answered and request.method in _IDEMPOTENT and self.view.app_lives():
                     continue  # a keep-alive race: the app closed as we sent; nothing was processed
                 raise _failure(exc, "before answering" if not answered else "inside its answer's head") from None
             except ConnectionRefusedError:
@@ -174,12 +174,12 @@ class Upstream:
         """Connect, and note which app process listened: the same before and after the connect, or, when a
         restart fell in between (the peer could be either), once more."""
         conn = self.conn
-        app = self.app
+        view = self.view
         self.peer_pid = 0
         for _ in (0, 1):
-            pid = app.app_pid()
+            pid = view.app_pid()
             conn.connect()
-            if app.app_pid() == pid:
+            if view.app_pid() == pid:
                 self.peer_pid = pid
                 return
             conn.close()

@@ -521,7 +521,7 @@ def test_one_responder_per_kind_is_chosen_when_the_worker_starts(kind: Any, sett
 def test_a_workers_connection_to_the_app_is_made_with_that_worker_as_its_app_view() -> None:
     adapter = Adapter(Settings(**APP), Log("FATAL"), "127.0.0.1:9", {}, app=FakeApp())  # type: ignore[arg-type]
     w = adapter.worker()
-    assert w.upstream.app is w and w.upstream.app.app_pid() == FakeApp.pid
+    assert w.upstream.view is w and w.upstream.view.app_pid() == FakeApp.pid
     assert w.streaming.upstream is w.upstream and w.buffered.upstream is w.upstream
 
 

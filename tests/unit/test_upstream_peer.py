@@ -63,7 +63,7 @@ def server() -> Iterator[tuple[int, list[int]]]:
 
 def test_a_connection_knows_the_app_process_that_listened(server: tuple[int, list[int]]) -> None:
     port, accepted = server
-    upstream = Upstream(port, app=Pids(4242, 4242))
+    upstream = Upstream(port, view=Pids(4242, 4242))
     assert upstream.peer_pid == 0
     assert upstream.exchange(HttpRequest("GET", "/"), time.monotonic() + 5, LIMIT).body == b"ok"
     assert upstream.peer_pid == 4242 and len(accepted) == 1
@@ -74,7 +74,7 @@ def test_a_restart_during_the_connect_makes_it_connect_again(server: tuple[int, 
     """The app's pid changed while connecting (a crash and a restart): the peer could be the old process or the
     new one, so that connection is dropped and another opened, whose peer is known."""
     port, accepted = server
-    upstream = Upstream(port, app=Pids(100, 200, 200, 200))
+    upstream = Upstream(port, view=Pids(100, 200, 200, 200))
     assert upstream.exchange(HttpRequest("GET", "/"), time.monotonic() + 5, LIMIT).body == b"ok"
     assert upstream.peer_pid == 200
     assert len(accepted) == 2
