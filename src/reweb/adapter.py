@@ -32,6 +32,11 @@ if TYPE_CHECKING:
 DEADLINE_MARGIN = 0.1  # seconds kept back to answer 504 ourselves before Lambda kills the sandbox
 RESTART_WAIT = 10.0
 ERROR_BODY_KEPT = 64 * 1024  # of the app's body in an invocation error (REWEB_ERROR_STATUS_CODES)
+# Seconds the error's excerpt of the body may take (within the invocation's deadline). An error body follows its
+# head at once (most servers write both together; 64 KB over loopback is microseconds): one still coming seconds
+# later is an app that streams its error or hangs in it, and waiting to the deadline (up to 15 minutes) would hold
+# the invocation, and bill it, for nothing. 2 s, not less: room for an app slowed by a loaded or throttled CPU.
+ERROR_BODY_WAIT = 2.0
 RUNTIME_API_GIVE_UP = 5.0  # seconds of failed /next calls after which the Runtime API is taken to be gone
 _STATUS_FOR = {"refused": 502, "closed": 502, "garbage": 502, "too_large": 502, "timeout": 504, "bad_request": 400}
 
@@ -222,15 +227,16 @@ class Worker:
                            f"{body.decode('utf-8', 'replace')}{cut}")
 
     def body_excerpt(self, response: HttpResponse, size: int) -> tuple[bytes, str]:
-        """The first `size` bytes of the app's body, read from its stream as far as needed (within the
-        invocation's deadline), then the stream closed; and a note when that is not the whole body. A listed
-        status always has its body in a stream, buffered too (Upstream.stream_statuses): a body over the source's
-        limit is cut here like any other, not refused as too large."""
+        """The first `size` bytes of the app's body, read from its stream as far as needed (for ERROR_BODY_WAIT
+        seconds at most, within the invocation's deadline), then the stream closed; and a note when that is not
+        the whole body. A listed status always has its body in a stream, buffered too (Upstream.stream_statuses):
+        a body over the source's limit is cut here like any other, not refused as too large."""
         body = response.body
         stream = response.stream
         if stream is not None:
             pieces = [body]
             read = len(body)
+            own_bound = self.upstream.hurry(time.monotonic() + ERROR_BODY_WAIT)
             try:
                 while read <= size:  # one byte past `size` tells whether the body goes on
                     chunk = next(stream, None)
@@ -239,6 +245,10 @@ class Worker:
                     pieces.append(chunk)
                     read += len(chunk)
             except UpstreamError as exc:
+                if exc.kind == "timeout":  # the connection is dropped, the rest never read
+                    return b"".join(pieces)[:size], (f" [its body was still coming after {ERROR_BODY_WAIT:g} s]"
+                                                     if own_bound else
+                                                     " [its body was still coming at the invocation's deadline]")
                 self.exited_during(exc, self.deadline)  # a restart before the next invocation, if it died
                 return b"".join(pieces)[:size], f" [its body broke off: {exc.detail}]"
             finally:

@@ -10,8 +10,9 @@ answer is read (exchange) and how it is sent (send):
 So `response.stream` has one meaning per responder: the body still to come (Streaming), the rest of a body over
 the limit (Offloading); Buffered and PassThrough read whole bodies. Except in one case, whatever the responder:
 a status listed in REWEB_ERROR_STATUS_CODES keeps its body unread in `stream` (however large: no limit applies)
-and never reaches send(); Worker.error_status reads what the error keeps of it and closes the rest. reweb's own
-refusals (malformed event, a SnapStart hook's path) are always one buffered result: Buffered.result().
+and never reaches send(); Worker.error_status reads what the error keeps of it (ERROR_BODY_WAIT seconds at
+most) and closes the rest. reweb's own refusals (malformed event, a SnapStart hook's path) are always one
+buffered result: Buffered.result().
 """
 
 from __future__ import annotations

@@ -111,6 +111,15 @@ class Upstream:
     def close(self) -> None:
         self.conn.close()
 
+    def hurry(self, until: float) -> bool:
+        """The exchange under way (the rest of a body read from its stream) ends by `until` if that comes before
+        its own deadline; whether it does (Worker.body_excerpt)."""
+        conn = self.conn
+        if conn.deadline is not None and conn.deadline <= until:
+            return False
+        conn.set_deadline(until)
+        return True
+
     def exchange(self, request: HttpRequest, deadline: float | None, limit: int | None,
                  stream: bool = False) -> HttpResponse:
         """Send one request; return the response with its whole body (or a chunk iterator if `stream`, or if

@@ -1,6 +1,7 @@
 """REWEB_ERROR_STATUS_CODES under the real RIE, buffered and streamed alike: a listed status is an invocation error
-(POST /error, errorType HttpError) that carries the status and the first ERROR_BODY_KEPT bytes of the app's body;
-nothing of it goes out as a response, and the next invocation is served as usual."""
+(POST /error, errorType HttpError) that carries the status and the first ERROR_BODY_KEPT bytes of the app's body,
+or what came of it within ERROR_BODY_WAIT seconds; nothing of it goes out as a response, and the next invocation
+is served as usual."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from reweb.adapter import ERROR_BODY_KEPT
+from reweb.adapter import ERROR_BODY_KEPT, ERROR_BODY_WAIT
 from tests.support.echo import V2, echo_env, load, with_path
 from tests.support.rie import RieFunction, free_port
 
@@ -84,3 +85,26 @@ def test_a_listed_status_over_the_buffered_limit_is_the_same_error(function: Rie
     assert status_of(function, with_path(load(source), "/status/404")) == 404
     logs = function.logs()
     assert "bytes beyond the end of an answer" not in logs and "too large" not in logs
+
+
+@pytest.mark.parametrize("mode", ["buffered", "response_stream"])
+def test_a_listed_status_whose_body_does_not_end_is_the_error_long_before_the_deadline(mode: str) -> None:
+    """The echo app's /stream is a 200 whose body is a chunk every `delay` seconds: with 200 listed and a delay of
+    ten minutes, its body is one chunk, then nothing while the invocation has two minutes. The error comes with
+    that chunk and the note well within the client's wait (a third of the invocation's time), and the next
+    invocation is served on a new connection to the app."""
+    function = RieFunction(echo_env(free_port(), REWEB_ERROR_STATUS_CODES="200", REWEB_INVOKE_MODE=mode),
+                           timeout_s=120)
+    try:
+        _status, body = function.invoke_raw(json.dumps(with_path(load(V2), "/stream", "chunks=2&delay=600"))
+                                            .encode(), timeout=40)
+        error = json.loads(body)
+        assert error.get("errorType") == "HttpError", body[:300]
+        message = str(error["errorMessage"])
+        prefix = PREFIX.replace("503", "200") + "chunk 0 at "
+        assert message.startswith(prefix), message[:300]
+        assert message.endswith(f"\n [its body was still coming after {ERROR_BODY_WAIT:g} s]"), message[-300:]
+        assert status_of(function, with_path(load(V2), "/status/404")) == 404
+        assert "bytes beyond the end of an answer" not in function.logs()
+    finally:
+        function.close()

@@ -113,6 +113,9 @@ class FakeUpstream:
     def close(self) -> None:
         self.closed += 1
 
+    def hurry(self, until: float) -> bool:
+        return True  # its streams never wait
+
 
 class FakeApp:
     ready = True

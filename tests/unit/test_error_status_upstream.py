@@ -1,19 +1,24 @@
-"""REWEB_ERROR_STATUS_CODES with a body over the buffered limit, through a Worker's own Upstream (made from its
-settings) and a raw loopback app: the listed status is the invocation error with the first 64 KB of the body
-(not reweb's 502 for a body too large), whatever the body's framing; the rest of the body is not read (the app
-connection is dropped), and the next request gets its own answer on a new connection."""
+"""REWEB_ERROR_STATUS_CODES through a Worker's own Upstream (made from its settings) and a raw loopback app, in
+each framing of the body (Content-Length, chunked, end of connection):
+- a body over the buffered limit: the listed status is the invocation error with the first 64 KB of the body
+  (not reweb's 502 for a body too large); the rest of the body is not read (the app connection is dropped);
+- a body that does not end (a few bytes, then the app holds the connection): the error is posted once the
+  excerpt's own bound (ERROR_BODY_WAIT) has passed, not at the invocation's deadline, and says the body was still
+  coming; the connection is dropped.
+Either way the next request gets its own answer on a new connection."""
 
 from __future__ import annotations
 
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from reweb.adapter import ERROR_BODY_KEPT, Adapter, Worker
+from reweb.adapter import ERROR_BODY_KEPT, ERROR_BODY_WAIT, Adapter, Worker
 from reweb.config import Settings
 from reweb.log import Log
 from reweb.runtime import Invocation
@@ -21,12 +26,16 @@ from reweb.runtime import Invocation
 HUGE = 200 * 1024 * 1024  # what the app would send if it were read to its end
 PIECE = b"e" * 65536
 SMALL = b"own answer"
+HELD = b"busy!"  # all of the body a /held-* answer sends before it holds the connection
+HOLD = 30.0  # seconds the app holds it (a reweb that waited for the rest would post the error only then)
 
 
 class RawApp:
     """Answers /big-length, /big-chunked and /big-close with a 500 whose body is HUGE bytes (framed by
-    Content-Length, chunked, or by the end of the connection), written until the peer stops taking it; any other
-    path with a small 200. Records, per connection, the bytes of body written and whether the peer dropped it."""
+    Content-Length, chunked, or by the end of the connection), written until the peer stops taking it;
+    /held-length, /held-chunked and /held-close with a 503 whose body begins with HELD and goes on no further
+    (the connection held until the peer drops it, HOLD seconds at most); any other path with a small 200.
+    Records, per connection, the bytes of body written and whether the peer dropped it."""
 
     def __init__(self) -> None:
         self.sock = socket.create_server(("127.0.0.1", 0))
@@ -58,6 +67,14 @@ class RawApp:
                 head, _, buffer = buffer.partition(b"\r\n\r\n")
                 path = head.split(b" ")[1].decode()
                 record["paths"].append(path)
+                if path.startswith("/held-"):
+                    conn.sendall(b"HTTP/1.1 503 Service Unavailable\r\n" + {
+                        "length": b"Content-Length: 1000\r\n\r\n" + HELD,
+                        "chunked": b"Transfer-Encoding: chunked\r\n\r\n%x\r\n%s\r\n" % (len(HELD), HELD),
+                        "close": b"Connection: close\r\n\r\n" + HELD}[path.removeprefix("/held-")])
+                    conn.settimeout(HOLD)
+                    record["dropped"] = conn.recv(1) == b""  # the peer closed (a timeout raises: not dropped)
+                    return
                 if not path.startswith("/big-"):
                     conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(SMALL), SMALL))
                     continue
@@ -108,11 +125,11 @@ class App:
         return None
 
 
-def invocation(path: str) -> Invocation:
+def invocation(path: str, deadline_ms: int = 0) -> Invocation:
     event = {"version": "2.0", "rawPath": path, "rawQueryString": "", "headers": {"host": "example.com"},
              "requestContext": {"http": {"method": "GET", "path": path}, "stage": "$default"},
              "isBase64Encoded": False}
-    return Invocation("req-1", 0, "arn", "", "", "", "", json.dumps(event).encode())
+    return Invocation("req-1", deadline_ms, "arn", "", "", "", "", json.dumps(event).encode())
 
 
 @pytest.mark.parametrize("framing", ["length", "chunked", "close"])
@@ -137,3 +154,35 @@ def test_a_listed_status_over_the_limit_is_the_error_and_the_rest_is_not_read(ap
         threading.Event().wait(0.05)
     # Never the whole body: what was written is what the kernel's socket buffers took (tens of MB at most).
     assert big["dropped"] and big["sent"] < HUGE // 2
+
+
+@pytest.mark.parametrize("framing", ["length", "chunked", "close"])
+def test_a_listed_status_whose_body_does_not_end_is_the_error_without_waiting_for_the_deadline(
+        app: RawApp, framing: str) -> None:
+    """The invocation has 15 minutes (Lambda's longest); the app sends its 503 and a few bytes of body, then
+    holds the connection for HOLD seconds. The error comes (well) before the app lets go, carries what came of
+    the body and the note; the held connection is dropped and the next request is answered on a new one."""
+    settings = Settings(application_exec="app", port=app.port, error_status_codes=frozenset({503}))
+    runtime = Runtime()
+    worker = Worker(Adapter(settings, Log("FATAL"), "127.0.0.1:9", {}, app=App()),  # type: ignore[arg-type]
+                    runtime)  # type: ignore[arg-type]
+    before = len(app.connections)
+    held = threading.Thread(target=worker.handle,
+                            args=(invocation(f"/held-{framing}", int(time.time() * 1000) + 15 * 60_000),),
+                            daemon=True)
+    held.start()
+    held.join(HOLD - 5)  # generous (the bound is ERROR_BODY_WAIT): still running means it waited for the app
+    assert not held.is_alive(), "the error waited for the rest of a body that never came"
+    worker.handle(invocation("/next"))
+    error, result = runtime.calls
+    assert error == ("error", "HttpError", "the app answered 503, listed in REWEB_ERROR_STATUS_CODES: "
+                     f"{HELD.decode()} [its body was still coming after {ERROR_BODY_WAIT:g} s]")
+    assert result[0] == "result" and result[1]["statusCode"] == 200 and result[1]["body"] == SMALL.decode()
+    held_conn, fresh = app.connections[before:]
+    assert held_conn["paths"] == [f"/held-{framing}"] and fresh["paths"] == ["/next"]
+    worker.upstream.close()
+    for _ in range(100):  # the app sees the end of the dropped connection (bounded)
+        if held_conn["dropped"]:
+            break
+        threading.Event().wait(0.05)
+    assert held_conn["dropped"]
