@@ -74,7 +74,7 @@ class Invocation:
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     instance: int = 0  # the number of the instance that runs it, once given to one
     # Called once, at the first of finish() and deliver(): the instance that runs it has answered (Instance.give
-    # sets it; the instance moves busy -> answered).
+    # sets it; the instance moves busy -> answered). abandon() clears it: a killed instance never answered.
     on_answered: Callable[[], None] | None = None
 
     def settle(self, outcome: Outcome) -> None:
