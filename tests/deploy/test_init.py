@@ -23,10 +23,12 @@ from tests.conftest import ROOT
 # debian:bookworm-slim from debootstrap; dist/ and reweb:latest), reused rather than copied.
 from tests.images.test_images import (
     DOCKER,
+    REWEB_IMAGE,
     body_bytes,
     build,
     check,
     event,
+    file_in_image,
     function,
     image_files,
     reweb_image,  # noqa: F401 - a fixture, used below by name
@@ -78,6 +80,7 @@ def test_every_front_door_writes_a_folder_that_validates(project: Path) -> None:
     entrypoint = json.loads(dockerfile.split("ENTRYPOINT ", 1)[1])
     assert entrypoint == ["reweb", "--", *APP]
     assert "COPY --from=reweb /reweb /usr/local/bin/reweb" in dockerfile
+    assert "COPY --from=reweb /reweb.cdx.json /usr/share/sbom/reweb.cdx.json" in dockerfile  # its SBOM
     assert "FROM python:3.12-slim" in dockerfile  # inferred from `python3`
     # reweb reaches SSM and S3 over TLS: the CA bundle comes with it (apt works in the Debian-based python image).
     assert "apt-get install -y --no-install-recommends ca-certificates " in dockerfile
@@ -324,7 +327,7 @@ def docker(*args: str) -> bytes:
 @pytest.mark.usefixtures("reweb_image")  # reweb:latest, which the Dockerfile's COPY --from=reweb names
 def test_the_written_dockerfile_builds_and_serves_under_the_rie(project: Path) -> None:
     # debian:bookworm-slim is the debootstrap image tests/images/prepare.sh makes (no registry here); init adds
-    # Debian's python3 for the `python3` command, and reweb by its one-line COPY from reweb:latest.
+    # Debian's python3 for the `python3` command, and reweb (with its SBOM) by COPY from reweb:latest.
     done = init(project, "--front-door", "http-api", "--base", "debian:bookworm-slim", "--name", "init-e2e")
     assert done.returncode == 0, done.stderr
     dockerfile = (project / "reweb-deploy" / "Dockerfile").read_text()
@@ -333,6 +336,11 @@ def test_the_written_dockerfile_builds_and_serves_under_the_rie(project: Path) -
     build(tag, project, "-f", str(project / "reweb-deploy" / "Dockerfile"))
     files = image_files(tag)
     assert "app/www/index.html" in files and "app/reweb-deploy/Dockerfile" not in files  # its .dockerignore
+    # reweb and its SBOM, as reweb's image holds them: the SBOM where scanners find it (any *.cdx.json).
+    assert file_in_image(tag, "/usr/local/bin/reweb") == file_in_image(REWEB_IMAGE, "/reweb")
+    sbom = file_in_image(tag, "/usr/share/sbom/reweb.cdx.json")
+    assert sbom == file_in_image(REWEB_IMAGE, "/reweb.cdx.json")
+    assert json.loads(sbom)["bomFormat"] == "CycloneDX"
     with function(tag) as fn:
         result: dict[str, Any] = fn.invoke(event("golang-http-v2-no-authorizer-curl.json"))
         headers = check(result, fn, 200)

@@ -77,8 +77,10 @@ def dockerfile(plan: Plan, wheel: str = "") -> str:
         lines.append("RUN apt-get update && apt-get install -y --no-install-recommends "
                      f"{' '.join(plan.apt)} && rm -rf /var/lib/apt/lists/*")
     if plan.install == "copy":
-        lines += ["# reweb's image (docs/images.md): one static file, no Python needed in this image.",
-                  "COPY --from=reweb /reweb /usr/local/bin/reweb"]
+        lines += ["# reweb's image (docs/images.md): one static file, no Python needed in this image. Its SBOM",
+                  "# (CycloneDX) too, where scanners find it (Trivy, syft: any *.cdx.json), else reweb is opaque.",
+                  "COPY --from=reweb /reweb /usr/local/bin/reweb",
+                  "COPY --from=reweb /reweb.cdx.json /usr/share/sbom/reweb.cdx.json"]
     else:
         lines += ["# reweb from the wheel beside this file (reweb-lambda is not on PyPI yet): Python 3.11+ and pip.",
                   f"COPY {_rel(plan)}/{wheel} /tmp/",
@@ -257,8 +259,8 @@ def readme(plan: Plan) -> str:
     validate = f"python3 {templates_dir() / 'validate.py'} {rel}"
     platform = PLATFORMS[plan.arch]
     reweb_image = ("" if plan.install == "pip" else
-                   "The Dockerfile copies reweb from the image `reweb` (one static file). Until it is published, "
-                   "build it once\nfrom a checkout of reweb (docs/images.md): `bash scripts/build"
+                   "The Dockerfile copies reweb from the image `reweb` (one static file, and its SBOM). Until it is\n"
+                   "published, build it once from a checkout of reweb (docs/images.md): `bash scripts/build"
                    f"{' arm64' if plan.arch == 'arm64' else ''} &&\ndocker build --platform {platform} -f "
                    "packaging/docker/Dockerfile -t reweb .`\n\n")
     if plan.arch == "arm64":
