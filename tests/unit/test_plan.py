@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reweb.config import SPECS
-from reweb.scaffold.plan import DEFAULT_PORT, RENAMED, Plan, ScaffoldError, make_plan, parser
+from reweb.scaffold.plan import DEFAULT_PORT, INIT_FLAGS, Plan, ScaffoldError, make_plan, parser
 
 APP = ["python3", "-m", "http.server", "8000"]
 
@@ -127,18 +127,20 @@ def test_bad_input_is_refused_with_its_reason(here: Path, case: str) -> None:
 
 # -- a setting init has a flag for is not also given by --env -------------------------------------------------
 
-OPTIONS = parser()._option_string_actions  # init's flags
-# Every environment name (reweb's, LWA's aliases) of a setting init takes as a flag, from config.SPECS: reweb's
-# flag where init has it too, or init's own name for it (RENAMED: --stream for the invoke mode).
-FLAGGED = {name: RENAMED.get(spec.field) or spec.flag for spec in SPECS
-           if spec.field in RENAMED or spec.flag in OPTIONS for name in spec.names}
+OPTIONS = parser()._option_string_actions  # init's flags (argparse has no public view of them)
+# Every environment name (reweb's, LWA's aliases) of a setting init takes as a flag, from config.SPECS.
+FLAGGED = {name: INIT_FLAGS[spec.field] for spec in SPECS if spec.field in INIT_FLAGS for name in spec.names}
 UNFLAGGED = sorted({name for spec in SPECS for name in spec.names} - set(FLAGGED))
 
 
 def test_the_flagged_settings_are_init_flags() -> None:
     assert {"REWEB_WAIT_PATH", "AWS_LWA_READINESS_CHECK_PATH", "READINESS_CHECK_PATH", "REWEB_APPLICATION_PORT",
             "AWS_LWA_PORT", "PORT", "REWEB_INVOKE_MODE", "AWS_LWA_INVOKE_MODE"} <= set(FLAGGED)
-    assert set(FLAGGED.values()) <= set(OPTIONS)  # RENAMED names flags init has
+    assert set(INIT_FLAGS.values()) <= set(OPTIONS)  # flags init has
+    assert set(INIT_FLAGS) <= {spec.field for spec in SPECS}  # settings reweb has
+    # A `reweb` option init takes too (same name) sets the same setting, so it must be in INIT_FLAGS.
+    shared = {spec.field: spec.flag for spec in SPECS if spec.flag in OPTIONS}
+    assert shared.items() <= INIT_FLAGS.items(), shared
 
 
 @pytest.mark.parametrize("name", sorted(FLAGGED))
@@ -149,7 +151,7 @@ def test_a_flagged_setting_is_refused_by_env(here: Path, name: str) -> None:
     with pytest.raises(ScaffoldError) as refused:
         plan("--env", "GREETING=hello", "--env", f"{name}=/other", "--no-check")
     message = str(refused.value)
-    assert message.startswith(f"--env {name}: ") and f"use {flag} instead" in message and "\n" not in message
+    assert message.startswith(f"--env {name}: ") and f"use {flag}" in message and "\n" not in message
     assert list(here.iterdir()) == []
 
 

@@ -4,7 +4,7 @@
 
 It first runs CMD under `reweb local` (the chosen front door, the given port) and stops at the first answer, so
 a command that does not start, or a port the app never opens, is a one-line error with nothing written. Then it
-writes, into `--dir` (default `reweb-deploy/`): a Dockerfile (reweb added by its one-line `COPY --from=reweb`, or
+writes, into `--dir` (default `reweb-deploy/`): a Dockerfile (reweb and its SBOM added by `COPY --from=reweb`, or
 `--install pip`: pip installs the reweb-lambda wheel written beside it, built from this checkout or given with
 `--wheel`, as the package is not on PyPI yet), the SAM template of that front door (deploy/sam/, its parameters'
 defaults set to what was given) or the Terraform module with a main.tf calling it (`--iac terraform`), and a

@@ -16,21 +16,16 @@ import urllib.error
 import urllib.request
 from typing import IO, Any
 
-from ..config import SPECS, ConfigError, given, parse_path
+from ..config import SPECS, ConfigError, given
 from ..log import parse as parse_record
-from .plan import Plan, ScaffoldError
+from .plan import Plan, ScaffoldError, wait_target
 
 CHECK_TIMEOUT = 30.0  # seconds for the whole check: reweb local gives init 10 s, plus its own start
 
 
 def probe_path(plan: Plan) -> str:
-    """The path the adapter polls for --wait-path: parsed as the adapter parses REWEB_WAIT_PATH, with
-    config.parse_path (spaces and non-ASCII percent-encoded, control characters refused), so the check sends the
-    very same request target."""
-    try:
-        return parse_path(plan.wait_path)
-    except ValueError as exc:
-        raise ScaffoldError(f"--wait-path {exc}") from None
+    """The path the adapter polls for --wait-path, so the check sends the very same request target."""
+    return wait_target(plan.wait_path)
 
 
 def ready_codes(plan: Plan) -> str:

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import SPECS, Spec, parse_path
+from ..config import SPECS, parse_path
 from ..frontdoors import NAMES, FrontDoor, find
 
 API_GATEWAY_TIMEOUT = 29  # REST gives up at 29 s (raisable), HTTP APIs at 30 s: a longer function timeout is unused
@@ -28,8 +28,9 @@ BASES = (
 )
 DEBIAN_PACKAGES = {"python3": "python3", "python": "python3", "php": "php-cli", "node": "nodejs",
                    "busybox": "busybox", "ruby": "ruby", "java": "default-jre-headless"}
-# init's own flag for a setting whose `reweb` flag (config.SPECS) it does not take: the invoke mode is --stream.
-RENAMED = {"invoke_mode": "--stream"}
+# The settings (config.SPECS fields) init takes as flags of its own: each has one source, its flag, which the
+# Dockerfile, the template and the check all read, so --env refuses any of their names. The invoke mode is --stream.
+INIT_FLAGS = {"port": "--port", "wait_path": "--wait-path", "invoke_mode": "--stream"}
 
 
 class ScaffoldError(Exception):
@@ -114,16 +115,18 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def flagged() -> dict[str, tuple[Spec, str]]:
-    """Every environment name (reweb's and its aliases, from config.SPECS) of a setting `reweb init` takes as a
-    flag of its own, with its Spec and that flag: the `reweb` flags init has too, and RENAMED's."""
-    options = parser()._option_string_actions  # its flags: argparse has no public view of them
-    names: dict[str, tuple[Spec, str]] = {}
-    for spec in SPECS:
-        flag = RENAMED.get(spec.field) or (spec.flag if spec.flag in options else "")
-        if flag:
-            names.update((name, (spec, flag)) for name in spec.names)
-    return names
+# Every environment name of those settings (reweb's and its aliases) -> its Spec and init's flag.
+OWN_SETTINGS = {name: (spec, INIT_FLAGS[spec.field]) for spec in SPECS if spec.field in INIT_FLAGS
+                for name in spec.names}
+
+
+def wait_target(wait_path: str) -> str:
+    """The request target the adapter polls for --wait-path (config.parse_path: spaces and non-ASCII
+    percent-encoded, control characters refused), the one the check sends too."""
+    try:
+        return parse_path(wait_path)
+    except ValueError as exc:
+        raise ScaffoldError(f"--wait-path {exc}") from None
 
 
 def make_plan(args: argparse.Namespace, command: list[str]) -> Plan:
@@ -147,23 +150,19 @@ def make_plan(args: argparse.Namespace, command: list[str]) -> Plan:
     if door == "lattice" and timeout > LATTICE_IDLE_MAX:
         raise ScaffoldError(f"--timeout: VPC Lattice cuts a request after at most {LATTICE_IDLE_MAX} s "
                             "(its idle timeout)")
-    # As the adapter parses REWEB_WAIT_PATH (and the check probes it), so that --no-check refuses it too.
-    try:
-        parse_path(args.wait_path)
-    except ValueError as exc:
-        raise ScaffoldError(f"--wait-path {exc}") from None
+    wait_target(args.wait_path)  # so that --no-check refuses what the adapter would
     context = Path.cwd()
     name = args.name or re.sub(r"[^a-z0-9-]+", "-", context.name.lower()).strip("-")[:32].strip("-") or "reweb-app"
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,31}", name):
         raise ScaffoldError(f"--name {name!r}: use 1-32 lower-case letters, digits and dashes (ALB and ECR names)")
     env = dict(_pair(item, "--env") for item in args.env)
     # A setting with a flag of its own has one source: the Dockerfile, the template and the check all take the flag.
-    own = flagged()
     for key in env:
-        if key in own:
-            spec, flag = own[key]
+        if key in OWN_SETTINGS:
+            spec, flag = OWN_SETTINGS[key]
+            use = "--stream, or nothing for buffered" if flag == "--stream" else flag
             raise ScaffoldError(f"--env {key}: reweb init sets {spec.names[0]} from its flag {flag} (the Dockerfile, "
-                                f"the template and the check all read it there): use {flag} instead")
+                                f"the template and the check all read it there): use {use} instead")
     secrets = dict(_pair(item, "--secret") for item in args.secret)
     for secret_name, ref in secrets.items():
         if not ref.startswith(("ssm:", "secretsmanager:")):
