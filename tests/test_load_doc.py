@@ -2,13 +2,16 @@
 keep the recording complete and of reweb local's current scaling model."""
 
 import json
+from typing import Any
 
 import pytest
 from tools import load_doc
 
 
-def recording() -> dict:  # type: ignore[type-arg]
-    return json.loads(load_doc.RESULTS.read_text(encoding="utf-8"))
+def recording() -> dict[str, Any]:
+    doc = json.loads(load_doc.RESULTS.read_text(encoding="utf-8"))
+    assert isinstance(doc, dict), type(doc)
+    return doc
 
 
 def test_the_doc_is_what_the_recording_says() -> None:

@@ -66,6 +66,7 @@ def test_session_cookie_and_utf8_parameters(site: Site) -> None:
     cookie = next(line for line in r.set_cookies if line.startswith("JSESSIONID="))
     assert "Path=/examples" in cookie and "HttpOnly" in cookie, cookie
     sid = c.cookie("JSESSIONID")
+    assert sid is not None, r.set_cookies
     r = c.post_form(f"{EX}/servlets/servlet/SessionExample", [("dataname", "Stadt"), ("datavalue", "Zürich ✓ 東京")])
     assert r.status == 200 and not r.set_cookies, r  # the same session: no new cookie
     assert "Stadt = Zürich ✓ 東京" in r.text() and sid in r.text(), r.text()[-1500:]

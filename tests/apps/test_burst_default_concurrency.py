@@ -19,7 +19,6 @@ from appkit import (
     Client,
     Running,
     as_user,
-    free_port,
     port_open,
     reweb_command,
     reweb_local_available,
@@ -29,6 +28,7 @@ from appkit import (
 from specs import MEDIAWIKI, REDMINE
 
 from reweb.local import netns, sandbox
+from reweb.local.ports import free_port
 
 pytestmark = [pytest.mark.apps, pytest.mark.timeout(600)]
 CLIENTS = 8

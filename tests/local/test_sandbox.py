@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -78,13 +79,13 @@ def _needs_sandbox() -> None:
         pytest.skip(f"no mount namespaces here: {why}")
 
 
-def _start(run_local: object, tmp_path: Path, *args: str) -> Local:
+def _start(run_local: Callable[..., Local], tmp_path: Path, *args: str) -> Local:
     (tmp_path / "app.py").write_text(APP)
-    return run_local([*args], app=[sys.executable, str(tmp_path / "app.py"), "8080"],  # type: ignore[operator]
+    return run_local([*args], app=[sys.executable, str(tmp_path / "app.py"), "8080"],
                      env={"REWEB_APPLICATION_PORT": "8080"})
 
 
-def test_each_instance_clears_its_own_tmp(run_local: object, tmp_path: Path) -> None:
+def test_each_instance_clears_its_own_tmp(run_local: Callable[..., Local], tmp_path: Path) -> None:
     """Eight parallel cold starts each empty and refill /tmp/app: on one shared /tmp they tread on each other
     (rmtree fails with ENOTEMPTY or a file is the neighbour's); each in its own /tmp, every one stays whole."""
     _needs_sandbox()
@@ -98,7 +99,7 @@ def test_each_instance_clears_its_own_tmp(run_local: object, tmp_path: Path) -> 
     assert not Path("/tmp/app").exists()  # nothing of it reached this machine's /tmp
 
 
-def test_tmp_past_ephemeral_storage_is_enospc_and_what_the_app_was_told_is_there(run_local: object,
+def test_tmp_past_ephemeral_storage_is_enospc_and_what_the_app_was_told_is_there(run_local: Callable[..., Local],
                                                                                tmp_path: Path) -> None:
     _needs_sandbox()
     local = _start(run_local, tmp_path, "--ephemeral-storage", "512", "--memory", "2048")
@@ -116,7 +117,7 @@ def test_tmp_past_ephemeral_storage_is_enospc_and_what_the_app_was_told_is_there
         unnamed.unlink()
 
 
-def test_ephemeral_storage_is_checked(run_local: object, tmp_path: Path) -> None:
+def test_ephemeral_storage_is_checked(run_local: Callable[..., Local], tmp_path: Path) -> None:
     from reweb.local.options import UsageError, parse
 
     assert parse(["--", "app"]).ephemeral_storage == 512  # Lambda's default
@@ -126,7 +127,7 @@ def test_ephemeral_storage_is_checked(run_local: object, tmp_path: Path) -> None
             parse(["--ephemeral-storage", bad, "--", "app"])
 
 
-def test_an_app_over_its_memory_is_killed_and_reported(run_local: object, tmp_path: Path) -> None:
+def test_an_app_over_its_memory_is_killed_and_reported(run_local: Callable[..., Local], tmp_path: Path) -> None:
     if why := sandbox.cgroups_unavailable(128):
         pytest.skip(f"no memory cgroups here: {why}")
     # One instance at a time: every request below goes to instance 1 until it dies.
@@ -195,7 +196,8 @@ def _describe(pids: list[int]) -> list[str]:
     return out
 
 
-def test_a_crashed_instance_takes_every_process_of_its_sandbox_with_it(run_local: object, tmp_path: Path) -> None:
+def test_a_crashed_instance_takes_every_process_of_its_sandbox_with_it(run_local: Callable[..., Local],
+                                                                        tmp_path: Path) -> None:
     """The runtime dies (SIGKILL: a crash): its app's child in a session of its own (a worker, a daemon) is no
     longer below anyone we know, and is gone all the same, as on Lambda when a sandbox dies."""
     _needs_sandbox()
@@ -248,7 +250,7 @@ def _memory_groups_of(pid: int) -> list[Path]:
     return groups
 
 
-def test_the_memory_groups_a_sigkilled_reweb_local_left_are_removed_by_the_next(run_local: object,
+def test_the_memory_groups_a_sigkilled_reweb_local_left_are_removed_by_the_next(run_local: Callable[..., Local],
                                                                                  tmp_path: Path) -> None:
     """SIGKILL gives reweb local no time to remove its cgroups (its instances die with it, the groups stay, empty):
     the next one started under the same parent group removes those whose reweb local is gone."""
@@ -276,11 +278,11 @@ def test_the_memory_groups_a_sigkilled_reweb_local_left_are_removed_by_the_next(
 _SLEEPER = "import os, time; os.fork() or (os.setsid(), time.sleep(120)); time.sleep(120)"  # a child in its own session
 
 
-def _spawn_sleepers(preexec: object = None) -> tuple[int, list[int]]:
+def _spawn_sleepers(preexec: Callable[[], object] | None = None) -> tuple[int, list[int]]:
     """A process that starts a child in a session of its own (both sleep); (its pid, both pids)."""
     import subprocess
 
-    proc = subprocess.Popen([sys.executable, "-c", _SLEEPER], preexec_fn=preexec,  # type: ignore[arg-type]
+    proc = subprocess.Popen([sys.executable, "-c", _SLEEPER], preexec_fn=preexec,
                             start_new_session=True)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
