@@ -10,6 +10,7 @@ import base64
 import json
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -292,7 +293,7 @@ def test_a_streamed_error_body_that_breaks_off_keeps_what_came() -> None:
 
     w, runtime, _ = worker(error_status_codes=frozenset({502}), invoke_mode="response_stream")
     upstream = Breaking(lambda r: (0, [], []))
-    w.streaming.upstream = upstream
+    w.streaming.upstream = upstream  # type: ignore[assignment]  # a fake with the Upstream methods Worker calls
     w.handle(invocation(http_api()))
     [call] = runtime.calls
     assert call[:2] == ("error", "HttpError")
@@ -395,8 +396,8 @@ def test_a_source_that_cannot_stream_is_answered_buffered_in_streaming_mode() ->
     assert call[0] == "result" and upstream.requests[0][1:] == (events.ALB_LIMIT, False)
 
 
-def events_dir() -> Any:
-    from unit_helpers import FIXTURES
+def events_dir() -> Path:
+    from tests.support.paths import FIXTURES
 
     return FIXTURES
 
@@ -471,7 +472,8 @@ def test_with_offload_a_206_over_the_limit_stores_the_whole_representation() -> 
 def test_with_offload_an_unforeseen_store_failure_is_a_502() -> None:
     w, runtime, _, offload = offloading(lambda r: (200, [], [b"v" * (events.LAMBDA_LIMIT + 1)]))
 
-    def broken(*args: Any) -> Any:
+    def broken(name: str, method: str, response: HttpResponse,
+               deadline: float | None) -> tuple[HttpResponse, int, list[str]]:
         raise KeyError("surprise")
 
     offload.store = broken  # type: ignore[method-assign]

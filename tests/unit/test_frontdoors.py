@@ -72,7 +72,9 @@ def test_reweb_local_takes_every_source_it_took(spelling: str) -> None:
     opts = options.parse(["--source", spelling, "--", "app"], env={})
     assert opts.source == spelling
     gateway = gateway_for(spelling)
-    assert events.detect(gateway.build_event(Inbound("GET", "/"), CTX)).name == find(LOCAL_BEFORE[spelling]).kind
+    meant = find(LOCAL_BEFORE[spelling])
+    assert meant is not None
+    assert events.detect(gateway.build_event(Inbound("GET", "/"), CTX)).name == meant.kind
 
 
 @pytest.mark.parametrize("spelling", sorted(INIT_BEFORE))

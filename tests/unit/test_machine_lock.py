@@ -30,7 +30,12 @@ def test_a_second_run_waits_for_the_first_and_then_gets_it(tmp_path: Path, capsy
     first.take("tests/apps")
     assert "tests/apps" in path.read_text()  # who holds it, for the waiting run's notice
     got = threading.Event()
-    waiter = threading.Thread(target=lambda: (second.take("tests/images"), got.set()))
+
+    def wait_then_take() -> None:
+        second.take("tests/images")
+        got.set()
+
+    waiter = threading.Thread(target=wait_then_take)
     waiter.start()
     deadline = time.monotonic() + 10
     while "waiting for another test run" not in capsys.readouterr().err and time.monotonic() < deadline:

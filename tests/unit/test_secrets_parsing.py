@@ -33,7 +33,7 @@ def test_the_same_parameter_in_several_forms_goes_to_several_batches() -> None:
 
 def test_the_answer_is_matched_by_bare_name_or_arn() -> None:
     batch = {"app/db": "/app/db:3", "app/api": f"{ARN}/app/api:live", "plain": "plain"}
-    answer = {"Parameters": [
+    answer: dict[str, object] = {"Parameters": [
         {"Name": "/app/db", "ARN": f"{ARN}/app/db", "Value": "v3", "Version": 3, "Selector": ":3"},
         {"Name": "/app/api", "ARN": f"{ARN}/app/api", "Value": "live-value"},
         {"ARN": f"{ARN}/plain", "Value": "no name field"},
@@ -57,8 +57,8 @@ def test_the_app_is_not_spawned_with_a_nul_in_any_variable(capsys: pytest.Captur
 
     from reweb.app import App, AppStartError
     from reweb.config import load
+    from reweb.local.ports import free_port
     from reweb.log import Log
-    from tests.support.rie import free_port
 
     app = App(load({"REWEB_APPLICATION_PORT": str(free_port())}, argv=("true",)), Log())
     app.reaper = threading.Thread(target=lambda: None)  # no supervision (subreaper, lifeline) inside pytest

@@ -15,7 +15,7 @@ def test_every_spec_has_a_field_with_a_default() -> None:
 def test_settings_are_frozen_and_compare_by_value() -> None:
     settings = Settings(port=9000)
     with pytest.raises(AttributeError):
-        settings.port = 1  # type: ignore[misc]
+        settings.port = 1
     assert settings == Settings(port=9000) and settings != Settings(port=9001)
     with pytest.raises(TypeError):
         Settings(no_such_field=1)
