@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from queue import Empty, Queue
@@ -30,7 +31,7 @@ ECHO = Path(__file__).resolve().parent.parent / "support" / "echo_app.py"
 class RuntimeApi(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, events: list[dict[str, object]]) -> None:
+    def __init__(self, events: Sequence[Mapping[str, object]]) -> None:
         super().__init__(("127.0.0.1", 0), Handler)
         self.pending: Queue[tuple[str, bytes]] = Queue()
         for i, event in enumerate(events):
@@ -166,7 +167,7 @@ def test_workers_survive_crashes_next_failures_and_restarts_under_load() -> None
     assert "retrying" in stderr
 
 
-def _storm_and_second_wave(api: RuntimeApi, paths: list[str], events: list[dict[str, object]],
+def _storm_and_second_wave(api: RuntimeApi, paths: list[str], events: Sequence[Mapping[str, object]],
                            process: subprocess.Popen[str]) -> None:
     count = len(paths)
     assert api.done.wait(60), f"only {len(api.results)} of {count} results arrived"

@@ -73,7 +73,9 @@ def oracle_signature(url: str) -> str:
     signer = botocore_auth.S3SigV4QueryAuth(creds, "s3", REGION, expires=int(query["X-Amz-Expires"][0]))
     with mock.patch.object(botocore_auth, "get_current_datetime", return_value=stamp):
         signer.add_auth(request)
-    return parse_qs(urlsplit(request.url).query)["X-Amz-Signature"][0]
+    signed = request.url
+    assert isinstance(signed, str), signed
+    return parse_qs(urlsplit(signed).query)["X-Amz-Signature"][0]
 
 
 def fetch(url: str) -> tuple[int, dict[str, str], bytes]:

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypedDict
 from urllib.parse import urlsplit
 
 import boto3
@@ -24,6 +25,15 @@ from tests.support.rie import RieFunction, free_port
 pytestmark = pytest.mark.integration
 SETUP_ACTIONS = 7  # the unauthenticated calls below that make the users, their keys and policies, the bucket
 BUCKET = "reweb-authed"
+
+
+class ClientArgs(TypedDict):
+    """boto3.client's keyword arguments for the setup calls (moto's server, before authentication is on)."""
+
+    endpoint_url: str
+    region_name: str
+    aws_access_key_id: str
+    aws_secret_access_key: str
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +52,8 @@ def authed_s3() -> Iterator[tuple[str, dict[str, dict[str, str]]]]:
             if time.monotonic() > deadline:
                 raise RuntimeError("moto's server did not start") from None
             time.sleep(0.1)
-    setup = {"endpoint_url": url, "region_name": REGION, "aws_access_key_id": "setup", "aws_secret_access_key": "x"}
+    setup: ClientArgs = {"endpoint_url": url, "region_name": REGION, "aws_access_key_id": "setup",
+                         "aws_secret_access_key": "x"}
     iam = boto3.client("iam", **setup)
     users: dict[str, dict[str, str]] = {}
     for name, actions in (("writer", ["s3:*"]), ("reader", ["s3:GetObject"])):

@@ -28,7 +28,8 @@ def echo() -> Iterator[RieFunction]:
 
 def echoed(result: dict[str, Any]) -> dict[str, Any]:
     assert result["statusCode"] == 200, result
-    return json.loads(body_of(result))
+    echoed: dict[str, Any] = json.loads(body_of(result))
+    return echoed
 
 
 # -- every event kind, end to end ----------------------------------------------------------------------

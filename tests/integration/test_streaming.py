@@ -18,7 +18,7 @@ import threading
 import time
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pytest
 
@@ -57,6 +57,14 @@ class Receipts:
             (self.gate / str(int(number) + 1)).touch()
 
 
+class StreamedResponse(TypedDict):
+    """One response as the Runtime API read it: its head, its body pieces with their arrival times, its trailers."""
+
+    headers: dict[str, str]
+    pieces: list[tuple[float, bytes]]
+    trailers: dict[str, str]
+
+
 class StreamingRuntimeApi:
     """Serves one event per /next; records each streamed response: head, body pieces with times, trailers."""
 
@@ -65,7 +73,7 @@ class StreamingRuntimeApi:
         self.gate = gate
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
-        self.responses: list[dict[str, object]] = []
+        self.responses: list[StreamedResponse] = []
         self.done = threading.Event()
         threading.Thread(target=self.serve, daemon=True).start()
 
@@ -76,7 +84,7 @@ class StreamingRuntimeApi:
             request_line = reader.readline()
             if not request_line:
                 return
-            headers = {}
+            headers: dict[str, str] = {}
             while (line := reader.readline()) not in (b"\r\n", b""):
                 name, _, value = line.decode().partition(":")
                 headers[name.strip().lower()] = value.strip()
@@ -142,7 +150,7 @@ def test_stream_prelude_then_chunks_as_written_then_trailers_on_failure(tmp_path
         ok, broken, after = api.responses
         assert ok["headers"]["lambda-runtime-function-response-mode"] == "streaming"
         assert ok["headers"]["content-type"] == "application/vnd.awslambda.http-integration-response"
-        body = b"".join(piece for _, piece in ok["pieces"])  # type: ignore[attr-defined]
+        body = b"".join(piece for _, piece in ok["pieces"])
         prelude, _, rest = body.partition(b"\0" * 8)
         assert json.loads(prelude)["statusCode"] == 200
         assert json.loads(prelude)["headers"]["content-type"] == "text/plain"
@@ -152,14 +160,14 @@ def test_stream_prelude_then_chunks_as_written_then_trailers_on_failure(tmp_path
         assert rest.count(b" gated\n") == 2 and b"ungated" not in rest, rest
         assert ok["trailers"] == {}
         # The app dies after two chunks: what was written is kept, the failure is in the trailers.
-        broken_body = b"".join(piece for _, piece in broken["pieces"])  # type: ignore[attr-defined]
+        broken_body = b"".join(piece for _, piece in broken["pieces"])
         assert broken_body.count(b"chunk ") == 2
         trailers = broken["trailers"]
-        assert trailers["Lambda-Runtime-Function-Error-Type"] == "Runtime.StreamError"  # type: ignore[index]
-        error = json.loads(base64.b64decode(trailers["Lambda-Runtime-Function-Error-Body"]))  # type: ignore[index]
+        assert trailers["Lambda-Runtime-Function-Error-Type"] == "Runtime.StreamError"
+        error = json.loads(base64.b64decode(trailers["Lambda-Runtime-Function-Error-Body"]))
         assert "exited with status 4 while streaming" in error["errorMessage"]
         # ...and the app was restarted for the next invocation.
-        after_body = b"".join(piece for _, piece in after["pieces"])  # type: ignore[attr-defined]
+        after_body = b"".join(piece for _, piece in after["pieces"])
         assert json.loads(after_body.partition(b"\0" * 8)[0])["statusCode"] == 200
     finally:
         os.killpg(process.pid, signal.SIGTERM)
@@ -176,7 +184,7 @@ def test_streamed_answers_are_gzipped_as_they_go(tmp_path: Path) -> None:
     try:
         assert api.done.wait(30), "the invocations were not answered"
         zipped, plain = api.responses
-        pieces = [piece for _, piece in zipped["pieces"]]  # type: ignore[index]
+        pieces = [piece for _, piece in zipped["pieces"]]
         prelude, _, first = b"".join(pieces).partition(b"\0" * 8)
         headers = json.loads(prelude)["headers"]
         assert headers["content-encoding"] == "gzip" and "content-length" not in headers
@@ -185,7 +193,7 @@ def test_streamed_answers_are_gzipped_as_they_go(tmp_path: Path) -> None:
         assert body.count(b"chunk ") == 3 and decompressor.eof
         # Compressed pieces still went out as the app wrote them: each later one after the previous had arrived.
         assert body.count(b" gated\n") == 2 and b"ungated" not in body, body
-        plain_body = b"".join(piece for _, piece in plain["pieces"]).partition(b"\0" * 8)[2]  # type: ignore[index]
+        plain_body = b"".join(piece for _, piece in plain["pieces"]).partition(b"\0" * 8)[2]
         assert plain_body.count(b"chunk ") == 3
     finally:
         os.killpg(process.pid, signal.SIGTERM)

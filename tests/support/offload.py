@@ -4,10 +4,10 @@ seeded bytes, the bytes it sends, the credentials and region of the function, a 
 from __future__ import annotations
 
 import random
-from typing import Any
+from typing import Any, Final
 
 MB = 1 << 20
-REGION = "eu-west-1"
+REGION: Final = "eu-west-1"  # Final: typed as the Literal, which boto3's stubs take as a LocationConstraint
 KEYS = {"AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "secret-key-for-moto",
         "AWS_SESSION_TOKEN": "session-token-of-the-function", "AWS_REGION": REGION}
 

@@ -19,7 +19,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from reweb.local.ports import free_port
+from reweb.local.ports import free_port as free_port  # re-exported: the tests import it from here
 from tests.support.runtime import reweb_argv
 
 SAM_CLI_VERSION = "1.170.0"
