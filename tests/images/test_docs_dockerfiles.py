@@ -78,8 +78,8 @@ def lint(relative: str, text: str) -> list[str]:
         kind = comment.group(1) if comment else None
         if kind == "reweb-guide-dockerfile" and relative.startswith("docs/apps/"):
             continue
-        if kind == "reweb-dockerfile":
-            name = comment.group(2).removeprefix(":").split(",")[0].strip()  # type: ignore[union-attr]
+        if kind == "reweb-dockerfile" and comment is not None:  # kind is only ever set from a comment
+            name = comment.group(2).removeprefix(":").split(",")[0].strip()
             if name not in built or built[name].strip() != body.strip():
                 problems.append(f"{where}: its reweb-dockerfile marker does not read `NAME, context DIR/, ...`")
             elif (relative, name) not in BUILT:

@@ -139,7 +139,9 @@ def image_files(image: str) -> dict[str, tarfile.TarInfo]:
     saved = subprocess.run([DOCKER, "save", image], capture_output=True, timeout=120, check=True).stdout
     files: dict[str, tarfile.TarInfo] = {}
     with tarfile.open(fileobj=io.BytesIO(saved)) as outer:
-        manifest = json.load(outer.extractfile("manifest.json"))  # type: ignore[arg-type]
+        listing = outer.extractfile("manifest.json")
+        assert listing is not None, "docker save wrote no manifest.json"
+        manifest = json.load(listing)
         for layer in manifest[0]["Layers"]:
             with tarfile.open(fileobj=outer.extractfile(layer)) as inner:
                 for member in inner.getmembers():
@@ -158,7 +160,9 @@ def file_in_image(image: str, path: str) -> bytes:
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         member = tar.next()
         assert member is not None and member.isfile(), member
-        return tar.extractfile(member).read()  # type: ignore[union-attr]
+        content = tar.extractfile(member)
+        assert content is not None, member
+        return content.read()
 
 
 class ImageFunction:

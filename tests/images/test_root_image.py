@@ -67,7 +67,9 @@ def image_files(tag: str) -> set[str]:
     saved = subprocess.run([DOCKER, "save", tag], capture_output=True, timeout=120, check=True).stdout
     files = set()
     with tarfile.open(fileobj=io.BytesIO(saved)) as outer:
-        manifest = json.load(outer.extractfile("manifest.json"))  # type: ignore[arg-type]
+        listing = outer.extractfile("manifest.json")
+        assert listing is not None, "docker save wrote no manifest.json"
+        manifest = json.load(listing)
         for layer in manifest[0]["Layers"]:
             with tarfile.open(fileobj=outer.extractfile(layer)) as inner:
                 files |= {m.name.removeprefix("./").rstrip("/") for m in inner.getmembers()}
@@ -85,7 +87,9 @@ def file_in_image(tag: str, path: str) -> bytes:
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         member = tar.next()
         assert member is not None and member.isfile()
-        return tar.extractfile(member).read()  # type: ignore[union-attr]
+        content = tar.extractfile(member)
+        assert content is not None, member
+        return content.read()
 
 
 def check_image(tag: str) -> dict[str, Any]:
