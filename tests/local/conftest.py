@@ -24,8 +24,9 @@ def _integration_marker_is_true(request: pytest.FixtureRequest) -> Iterator[None
 def run_local() -> Iterator[Callable[..., Local]]:
     started: list[Local] = []
 
-    def run(args: list[str], **kw: object) -> Local:
-        local = start_local(args, **kw)  # type: ignore[arg-type]
+    def run(args: list[str], app: list[str] | None = None, env: dict[str, str] | None = None,
+            runtime: str | None = None, terminal: bool = False) -> Local:
+        local = start_local(args, app=app, env=env, runtime=runtime, terminal=terminal)
         started.append(local)
         return local
 
