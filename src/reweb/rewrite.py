@@ -181,7 +181,7 @@ def brotli_module() -> Any:
     """The brotli module when installed (pip installs it with reweb; the one-file executable has it built in),
     else None: gzip then."""
     try:
-        import brotli  # type: ignore[import-untyped,import-not-found,unused-ignore]
+        import brotli
     except ImportError:
         return None
     return brotli

@@ -188,7 +188,7 @@ TEXT = b"hello world " * 100
 ])
 def test_compression_negotiation(accept: str, coding: str | None) -> None:
     """Brotli where the client weighs it at least as high as gzip; gzip where only that is wanted."""
-    import brotli  # type: ignore[import-untyped]  # no types shipped (as src/reweb/rewrite.py's import)
+    import brotli
 
     response = HttpResponse(200, [("Content-Type", "text/html"), ("Content-Length", str(len(TEXT)))], TEXT)
     maybe_compress(response, req([("Accept-Encoding", accept)]), force=False, negotiate=True)
