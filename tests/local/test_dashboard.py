@@ -146,7 +146,9 @@ def test_instance_states_errors_and_the_reserved_prefix(run_local: Run) -> None:
     assert doc["instances"][1]["detail"] == "killed: function timeout"
     assert doc["invocations"][-1]["error"] == "Sandbox.Timedout" and doc["invocations"][-1]["instance"] == 2
 
-    # The reserved prefix never reaches the app, and says so.
+    # The reserved prefix never reaches the app, and says so. (The log is read by a thread: wait until it holds
+    # every invocation's START before counting, or a late line would look like a new invocation.)
+    local.wait_for("START RequestId", count=doc["summary"]["invocations"])
     starts = local.count("START RequestId")
     r = fetch(local.port, "/__reweb")
     assert (r.status, r.one("location")) == (302, "/__reweb/")
@@ -170,6 +172,7 @@ def test_dashboard_answers_only_a_host_that_names_its_address(run_local: Run) ->
     local = run_local([], runtime=FAKE_RUNTIME, app=["unused"])
     port = local.port
     assert fetch(port, "/login?token=s3cret").status == 200
+    local.wait_for("REPORT RequestId")  # the log, read by a thread, has that invocation before anything is counted
     refused = [f"evil.example:{port}", "evil.example", f"127.0.0.1.evil.example:{port}", f"127.0.0.1:{port + 1}",
                f"localhost:{port}.evil.example", "localhost", "127.0.0.1", ""]
     for path in ("/__reweb/api/state", "/__reweb/api/state?since=0", "/__reweb/", "/__reweb", "/__reweb/nothing"):
@@ -223,6 +226,7 @@ def test_dashboard_off_gives_the_prefix_to_the_app(run_local: Run) -> None:
     assert not local.count("dashboard:")
     r = fetch(local.port, "/__reweb/api/state")
     assert r.status == 200 and json.loads(r.body)["rawPath"] == "/__reweb/api/state"  # the fake echoes its event
+    local.wait_for("REPORT RequestId")  # the log is read by a thread: the answer can come before its lines
     assert local.count("START RequestId") == 1
     local.stop()
     assert "reweb local: summary: 1 invocation, 1 cold start, 0 errors, at 1024 MB" in local.lines

@@ -34,7 +34,7 @@ def test_the_readme_command_works_with_many_instances_on_one_fixed_port(tmp_path
         with ThreadPoolExecutor(4) as pool:
             replies = list(pool.map(lambda i: fetch(local.port, f"/?i={i}"), range(4)))
         assert [r.status for r in replies] == [200] * 4 and {r.body for r in replies} == {b"hello"}
-        assert local.count("app is ready") >= 2  # several instances, each with its app on 8080
+        local.wait_for("app is ready", count=2)  # several instances, each with its app on 8080 (a thread reads the log)
         assert local.count("Address already in use") == 0
     finally:
         local.stop()
@@ -57,6 +57,7 @@ def test_shared_network_runs_one_instance_and_says_so() -> None:
         with ThreadPoolExecutor(3) as pool:
             statuses = [r.status for r in pool.map(lambda i: fetch(local.port, f"/?i={i}"), range(3))]
         assert statuses == [200, 200, 200]
+        local.wait_for("REPORT RequestId", count=3)  # the log, read by a thread, holds all three invocations
         assert local.count("app is ready") == 1
     finally:
         local.stop()
