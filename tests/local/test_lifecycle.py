@@ -215,7 +215,7 @@ def test_a_reaped_instance_shuts_down_as_lambda_does(tmp_path: Path) -> None:
         deadline = time.monotonic() + 35
         while not marker.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert marker.exists(), "the app got no SIGTERM at shutdown"
+        assert marker.exists(), "the app got no SIGTERM at shutdown; reweb local's log:\n" + "\n".join(local.lines)
     finally:
         local.stop()
 
