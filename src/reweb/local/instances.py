@@ -279,14 +279,14 @@ class Instance:
 
     async def stop(self, graceful: bool = True) -> None:
         """Shut down as Lambda does: thaw; if an extension registered (reweb registers itself), SIGTERM and up
-        to 500 ms (Options.shutdown_timeout); then SIGKILL the whole tree; close the Runtime API."""
+        to 500 ms; then SIGKILL the whole tree; close the Runtime API."""
         if self.proc is not None and self.proc.returncode is None:
             procs.thaw(self.proc.pid, self.pgid)
             if graceful and self.extension_registered:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.pgid, signal.SIGTERM)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.exited.wait(), self.pool.opts.shutdown_timeout)
+                    await asyncio.wait_for(self.exited.wait(), SHUTDOWN_MS / 1000)
             self.kill_now()
         if self.proc is not None:
             with contextlib.suppress(TimeoutError):
@@ -850,6 +850,7 @@ def lambda_environment(opts: Options, runtime_api: str) -> dict[str, str]:
     env["REWEB_APPLICATION_PORT"] = env["PORT"] = str(opts.app_port)
     env.pop("AWS_LWA_PORT", None)
     return env
+SHUTDOWN_MS = 500  # Lambda's shutdown phase with an internal extension registered (0 ms without any)
 
 
 _SIGNAL_TEXT = {signal.SIGKILL: "killed", signal.SIGTERM: "terminated", signal.SIGSEGV: "segmentation fault",

@@ -42,7 +42,6 @@ class Options:
     freeze: bool = True
     idle_ttl: float = 300.0  # seconds an idle instance is kept warm
     init_timeout: float = 10.0
-    shutdown_timeout: float = 0.5  # Lambda's shutdown phase with an internal extension (reweb registers as one)
     function_name: str = "reweb-local"
     region: str = "us-east-1"
     app_command: list[str] = field(default_factory=list)
@@ -113,10 +112,6 @@ def parse(argv: list[str], env: dict[str, str] | None = None) -> Options:
                    help="seconds an idle instance is kept warm before it is reaped (default: %(default)s)")
     p.add_argument("--init-timeout", type=float, default=float(env.get("REWEB_LOCAL_INIT_TIMEOUT", "10")),
                    help=argparse.SUPPRESS)
-    # Lambda's 500 ms, longer only for tests: that an app's SIGTERM handler runs in 500 ms depends on the CPU it
-    # gets, so a test that shows SIGTERM comes first gives it the time a loaded machine needs.
-    p.add_argument("--shutdown-timeout", type=float,
-                   default=float(env.get("REWEB_LOCAL_SHUTDOWN_TIMEOUT", "0.5")), help=argparse.SUPPRESS)
     p.add_argument("--snapstart", action="store_true", default=_env_bool(env.get("REWEB_LOCAL_SNAPSTART", "")),
                    help="Lambda SnapStart: init once ahead of the requests (AWS_LAMBDA_INITIALIZATION_TYPE=snap-start;"
                         " the app's before-checkpoint hook runs), keep that instance frozen as the snapshot, and "
@@ -147,7 +142,6 @@ def parse(argv: list[str], env: dict[str, str] | None = None) -> Options:
         port=ns.port, source=ns.source, stream=ns.stream, concurrency=ns.concurrency, timeout=ns.timeout,
         https=ns.https,
         memory=ns.memory, freeze=ns.freeze, idle_ttl=ns.idle_ttl, init_timeout=ns.init_timeout,
-        shutdown_timeout=ns.shutdown_timeout,
         function_name=ns.function_name, region=ns.region, app_command=app, app_port=ns.app_port, network=ns.network,
         snapstart=ns.snapstart, ephemeral_storage=ns.ephemeral_storage,
         **({"runtime_command": runtime} if runtime else {}),
