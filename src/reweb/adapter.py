@@ -21,6 +21,7 @@ from .responders import Buffered, Offloading, PassThrough, Responder, Streaming,
 from .responders import encode_json as encode_json  # re-exported: bench/stages.py times it under this name
 from .rewrite import lambda_context, prepare_request
 from .runtime import Invocation, RuntimeClient, RuntimeError_
+from .threads import start_daemon
 from .upstream import Upstream, UpstreamError
 
 TYPE_CHECKING = False  # typing itself costs milliseconds of import at every cold start
@@ -72,7 +73,7 @@ class Adapter:
                 gone.set()
 
         for i in range(count):
-            threading.Thread(target=serve, args=(self.worker(),), name=f"reweb-worker-{i}", daemon=True).start()
+            start_daemon(serve, self.worker(), name=f"reweb-worker-{i}")
         self.log.info("workers started", count=count)
         gone.wait()
         return 1

@@ -10,6 +10,7 @@ from . import tree
 from .config import Settings
 from .http1 import Connection, ProtocolError, open_socket, request_head
 from .log import Log
+from .threads import start_daemon
 
 # No contextlib (try/except instead of contextlib.suppress): as in tree.py, its import costs init ~1.7 M instructions.
 TYPE_CHECKING = False
@@ -124,8 +125,7 @@ class App:
             self.lifeline_pid, self.lifeline_fd = tree.start_lifeline()
         except OSError as exc:
             self.log.warn("no lifeline process: the app may outlive a SIGKILL of reweb", reason=str(exc))
-        self.reaper = threading.Thread(target=self._reap, name="reweb-reaper", daemon=True)
-        self.reaper.start()
+        self.reaper = start_daemon(self._reap, name="reweb-reaper")
 
     def start(self) -> None:
         """Spawn the app. Raises AppStartError with a one-line reason."""

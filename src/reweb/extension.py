@@ -5,10 +5,9 @@ Lambda that init may finish (a registered extension that never calls it holds in
 
 from __future__ import annotations
 
-import threading
-
 from .http1 import Connection, request_head
 from .log import Log
+from .threads import start_daemon
 
 API = "/2020-01-01/extension"
 NAME = "reweb"
@@ -63,7 +62,7 @@ class Registration:
             return False
         request = request_head("GET", f"{API}/event/next", [("Host", self.address),
                                                             ("Lambda-Extension-Identifier", identifier)])
-        threading.Thread(target=_wait_for_events, args=(conn, request), name="reweb-extension", daemon=True).start()
+        start_daemon(_wait_for_events, conn, request, name="reweb-extension")
         return True
 
 

@@ -23,6 +23,7 @@ import pytest
 
 from tests.support.rie import free_port
 from tests.support.runtime import reweb_argv
+from tests.support.sigmask import thread_count, threads_taking
 
 pytestmark = pytest.mark.integration
 ECHO = Path(__file__).resolve().parent.parent / "support" / "echo_app.py"
@@ -121,6 +122,8 @@ def test_eight_workers_serve_in_parallel() -> None:
     try:
         assert api.done.wait(60), f"only {len(api.results)} of {count} results arrived"
         assert api.max_in_flight == 8
+        assert thread_count(process.pid) >= 9  # main and 8 workers
+        assert threads_taking(process.pid, signal.SIGTERM) == [process.pid]  # src/reweb/threads.py says why
         for i in range(count):
             result = json.loads(api.results[f"req-{i}"])
             assert result["statusCode"] == 200, result  # 500: fewer than 8 requests reached the app together

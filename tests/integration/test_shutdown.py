@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.rie import RieFunction, free_port
+from tests.support.sigmask import thread_count, threads_taking
 from tests.support.sigterm_app import APP
 
 pytestmark = pytest.mark.integration
@@ -58,6 +59,38 @@ def test_shutdown_gives_the_app_sigterm_then_sigkill(tmp_path: Path, mode: str) 
         if mode == "stubborn":  # SIGKILL after the grace, within Lambda's 500 ms
             assert 0.3 <= gone - signalled < 1.0, gone - signalled
         assert "shutting down signal=SIGTERM" in function.logs_with("shutting down")
+    finally:
+        function.close()
+
+
+def reweb_pid(rie_pid: int) -> int:
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_bytes()
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(stat[stat.rfind(b")") + 2:].split()[1]) == rie_pid and b"reweb" in cmdline:
+                return int(entry.name)
+    raise AssertionError("reweb is not running under the RIE")
+
+
+def test_only_the_main_thread_takes_the_shutdown_signals(tmp_path: Path) -> None:
+    """Python runs handlers on the main thread only; a SIGTERM the kernel gave to the extension or reaper thread
+    (blocked in recv or waitpid) would wait there until Lambda's SIGKILL, and the app would get no SIGTERM (seen
+    in reweb local right after a thaw). Every other thread of reweb blocks SIGTERM and SIGINT."""
+    port = free_port()
+    (tmp_path / "app.py").write_text(APP)
+    function = RieFunction({"REWEB_APPLICATION_EXEC": f"{sys.executable} {tmp_path / 'app.py'} "
+                                                      f"{tmp_path / 'marker'} {port} graceful",
+                            "REWEB_APPLICATION_PORT": str(port)})
+    try:
+        assert function.invoke(EVENT)["body"] == "ok"
+        pid = reweb_pid(function.process.pid)
+        assert thread_count(pid) >= 3  # main, the extension's event/next, the app's reaper
+        assert threads_taking(pid, signal.SIGTERM) == [pid]
+        assert threads_taking(pid, signal.SIGINT) == [pid]
     finally:
         function.close()
 
