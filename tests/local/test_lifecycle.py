@@ -115,9 +115,10 @@ def test_instances_die_with_reweb_local(how: str, network: str) -> None:
     frozen_instances = 2 if network == "isolated" else 1
     busy_client = ThreadPoolExecutor(1)
     try:
-        for _ in range(5):  # parallel clients until the pool has scaled out
+        for wave in range(5):  # parallel clients until the pool has scaled out
             with ThreadPoolExecutor(3) as pool:
                 list(pool.map(lambda i: fetch(local.port, f"/text?sleep=0.5&id={i}"), range(3)))
+            local.wait_for("REPORT RequestId", count=3 * (wave + 1))  # each answer's REPORT (and Init) is logged
             if local.count("Init Duration") >= instances:
                 break
         assert local.count("Init Duration") == instances
