@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,6 +18,20 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 HOST = "127.0.0.1"
 CACHE_DIR = BENCH_DIR / ".cache"
+
+
+CACHE_KEEP = 4  # copies of reweb per kind (src-COMMIT, exe-DIGEST) kept in CACHE_DIR: each run adds one
+
+
+def keep_recent(used: Path, keep: int = CACHE_KEEP) -> None:
+    """Mark `used` (a CACHE_DIR entry named KIND-ID) as just used, and remove all but the `keep` most recently
+    used entries of its kind, so the cache does not grow by a copy of reweb per commit measured."""
+    os.utime(used)
+    kind = used.name.split("-", 1)[0]
+    entries = sorted(used.parent.glob(f"{kind}-*"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in entries[keep:]:
+        if old != used:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def bytecode_env(cached: bool = True) -> dict[str, str]:

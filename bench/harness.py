@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from client import DirectClient
-from common import BENCH_DIR, CACHE_DIR, REPO_DIR, Child, cpu_ns, cpu_seconds, free_port, percentile
+from common import BENCH_DIR, CACHE_DIR, REPO_DIR, Child, cpu_ns, cpu_seconds, free_port, keep_recent, percentile
 from driver import Batch, RuntimeDriver
 from events import Case, decode_response
 
@@ -34,6 +34,7 @@ def checkout(rev: str) -> Path:
         archive = subprocess.run(["git", "-C", str(REPO_DIR), "archive", sha, "src/reweb"], capture_output=True,
                                  check=True).stdout
         subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    keep_recent(dest)
     return dest / "src"
 
 

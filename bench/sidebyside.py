@@ -50,6 +50,7 @@ from common import (
     cpu_ns,
     cpu_seconds,
     free_port,
+    keep_recent,
     percentile,
     status_kb,
     wait_port,
@@ -127,6 +128,7 @@ def runtimes(go_source: str | None, lambda_go: str | None, only: set[str] | None
                 copy.with_suffix(".tmp").write_bytes(data)
                 copy.with_suffix(".tmp").chmod(0o755)
                 copy.with_suffix(".tmp").rename(copy)
+            keep_recent(copy.parent)
             found.append(Runtime("exe", "reweb executable", [str(copy)],
                                  {"file": exe.name, "size_mb": f"{len(data) / 1e6:.1f}", "sha256": digest,
                                   "built": time.strftime("%Y-%m-%d %H:%M", time.gmtime(exe.stat().st_mtime))}))
