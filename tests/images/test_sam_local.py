@@ -111,6 +111,9 @@ class SamApi:
         left = run([DOCKER, "ps", "-aq", "--filter", f"ancestor={self.image.split(':')[0]}:rapid-x86_64"], 30).stdout
         for cid in left.split():
             run([DOCKER, "rm", "-f", cid], 60)
+        # A derived image SAM failed to build (no /bin/sh: the FROM scratch test) leaves the classic builder's
+        # container of that step, "Created", labelled as our image is: one more per run unless removed.
+        run([DOCKER, "container", "prune", "-f", "--filter", f"label={LABEL}"], 60)
 
 
 @contextlib.contextmanager
@@ -193,3 +196,5 @@ def test_from_scratch_image_cannot_run_under_sam_local(sam: Path, reweb_image: s
         while "/bin/sh" not in api.output() and time.monotonic() < deadline:
             time.sleep(0.2)
         assert 'exec: "/bin/sh": stat /bin/sh: no such file' in api.output(), api.output()
+    left = run([DOCKER, "ps", "-aq", "--filter", f"label={LABEL}"], 30).stdout.split()
+    assert left == [], f"containers of the failed derived build left behind: {left}"
