@@ -166,19 +166,7 @@ class Hostile:
     # reweb itself: the RIE's child process
 
     def reweb_pid(self) -> int | None:
-        rie = self.function.process.pid
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-                cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-            except OSError:
-                continue
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            if ppid == rie and b"reweb" in cmdline:
-                return int(entry)
-        return None
+        return self.function.reweb_pid()
 
     def reset_peak(self) -> int:
         """Reset reweb's peak RSS (VmHWM) to its current RSS; reweb's pid."""

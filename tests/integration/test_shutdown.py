@@ -63,19 +63,6 @@ def test_shutdown_gives_the_app_sigterm_then_sigkill(tmp_path: Path, mode: str) 
         function.close()
 
 
-def reweb_pid(rie_pid: int) -> int:
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_bytes()
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if int(stat[stat.rfind(b")") + 2:].split()[1]) == rie_pid and b"reweb" in cmdline:
-                return int(entry.name)
-    raise AssertionError("reweb is not running under the RIE")
-
-
 def test_only_the_main_thread_takes_the_shutdown_signals(tmp_path: Path) -> None:
     """Python runs handlers on the main thread only; a SIGTERM the kernel gave to the extension or reaper thread
     (blocked in recv or waitpid) would wait there until Lambda's SIGKILL, and the app would get no SIGTERM (seen
@@ -87,7 +74,8 @@ def test_only_the_main_thread_takes_the_shutdown_signals(tmp_path: Path) -> None
                             "REWEB_APPLICATION_PORT": str(port)})
     try:
         assert function.invoke(EVENT)["body"] == "ok"
-        pid = reweb_pid(function.process.pid)
+        pid = function.reweb_pid()
+        assert pid is not None, "reweb is not running under the RIE"
         assert thread_count(pid) >= 3  # main, the extension's event/next, the app's reaper
         assert threads_taking(pid, signal.SIGTERM) == [pid]
         assert threads_taking(pid, signal.SIGINT) == [pid]

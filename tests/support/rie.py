@@ -75,6 +75,20 @@ class RieFunction:
                     raise RuntimeError("RIE did not start: " + self.logs()) from None
                 time.sleep(0.02)
 
+    def reweb_pid(self) -> int | None:
+        """The runtime the RIE started (its child whose command line names reweb), None while there is none."""
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_bytes()
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(stat[stat.rfind(b")") + 2:].split()[1]) == self.process.pid and b"reweb" in cmdline:
+                return int(entry.name)
+        return None
+
     def invoke_raw(self, payload: bytes, timeout: float = 60) -> tuple[int, bytes]:
         request = urllib.request.Request(
             f"http://127.0.0.1:{self.port}/2015-03-31/functions/function/invocations", data=payload, method="POST")
