@@ -1,11 +1,12 @@
 #!/bin/bash
 # Makes this machine ready to build and run reweb's container images (tests/images), idempotent:
-#   1. Debian's docker.io (the 20.10 client with BuildKit, at /usr/bin/docker) and debootstrap, if missing;
+#   1. Debian's docker.io (its client, BuildKit included, at /usr/bin/docker) and debootstrap, if missing;
 #   2. dockerd, if no daemon answers on /var/run/docker.sock (started in the background, its own session,
 #      log in $CACHE/dockerd.log; it is left running for the next run);
 #   3. the base image `debian:bookworm-slim`, if absent: no registry is reachable here, so it is a
 #      `debootstrap --variant=minbase bookworm` root (with the host's CA bundle, for HTTPS inside builds),
-#      cached as a tarball under $CACHE/images and imported with `docker import`.
+#      cached as a tarball under $CACHE/images and imported with `docker import`;
+#   4. BuildKit's build cache trimmed to 16 GB.
 # $CACHE is $REWEB_CACHE or ~/.cache/reweb (as for the RIE). Needs root. Every wait is bounded.
 set -euo pipefail
 CACHE=${REWEB_CACHE:-$HOME/.cache/reweb}
@@ -93,4 +94,7 @@ if [ "$("$DOCKER" image inspect --format '{{index .Config.Labels "org.reweb.base
     "$extra.tar" "$BASE" >/dev/null
   rm -rf "$extra" "$extra.tar"
 fi
+# -- 4. BuildKit's cache: each checkout's builds add to it (35 GB after a day of runs here); trim it to 16 GB,
+# least recently used first (records a build is using are kept).
+"$DOCKER" builder prune -f --keep-storage 16GB >/dev/null || log "could not trim BuildKit's cache (docker builder prune)"
 log "ready: $("$DOCKER" version --format 'docker {{.Server.Version}}'), $BASE $("$DOCKER" image inspect --format '{{.Id}}' "$BASE" | cut -c1-19)"

@@ -289,6 +289,8 @@ def test_every_guide_dockerfile_is_built() -> None:
         copies = any(line.startswith(("COPY ", "ADD ")) and "--from=" not in line and "://" not in line
                      for line in guide_dockerfile(doc).splitlines())
         assert (DOCS / doc).is_dir() or not copies, f"docs/apps/{doc}/: the files its Dockerfile copies"
+        # reweb's SBOM beside it, where scanners find it (docs/shipping-notes.md#sbom); the build proves the source.
+        assert "COPY --from=reweb /reweb.cdx.json /usr/share/sbom/reweb.cdx.json\n" in guide_dockerfile(doc), doc
 
 
 def test_marker_extracts_the_block(tmp_path: Path) -> None:

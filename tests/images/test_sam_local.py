@@ -98,6 +98,15 @@ class SamApi:
     def output(self) -> str:
         return self.log.read_bytes()[-8000:].decode("utf-8", "replace")
 
+    def wait_for(self, text: str, timeout: float) -> bool:
+        """Whether `text` shows in SAM's output within `timeout` s (it copies a container's output from a thread)."""
+        deadline = time.monotonic() + timeout
+        while text not in self.output():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.2)
+        return True
+
     def close(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -180,10 +189,7 @@ def test_app_port_8080_under_sam_local_says_what_to_do(sam: Path, image: str, tm
         for _ in range(3):
             r = client.get("/books")
             assert r.status == 500, (r, api.output())  # SAM's answer to a failed init, as an HTTP API's
-            deadline = time.monotonic() + 15
-            while "the emulator listens on 8080" not in api.output() and time.monotonic() < deadline:
-                time.sleep(0.2)
-            if "the emulator listens on 8080" in api.output():
+            if api.wait_for("the emulator listens on 8080", 15):
                 break
         out = api.output()
         assert "port 8080 is already in use" in out, out
@@ -199,9 +205,6 @@ def test_from_scratch_image_cannot_run_under_sam_local(sam: Path, reweb_image: s
     with sam_api(sam, "http-api", image, tmp_path, AppPort="8000", WaitPath="/") as api:
         r = appkit.Client(api.url, timeout=120).get("/")
         assert r.status == 502, (r, api.output())
-        deadline = time.monotonic() + 30
-        while "/bin/sh" not in api.output() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert 'exec: "/bin/sh": stat /bin/sh: no such file' in api.output(), api.output()
+        assert api.wait_for('exec: "/bin/sh": stat /bin/sh: no such file', 30), api.output()
     left = run([DOCKER, "ps", "-aq", "--filter", f"label={LABEL}"], 30).stdout.split()
     assert left == [], f"containers of the failed derived build left behind: {left}"
