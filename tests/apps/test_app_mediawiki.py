@@ -50,7 +50,7 @@ def _login(c: Client) -> list[str]:
 
 def _csrf(c: Client) -> str:
     doc = c.get("/api.php?action=query&meta=tokens&format=json").json()
-    token = doc["query"]["tokens"]["csrftoken"]  # type: ignore[index]
+    token = doc["query"]["tokens"]["csrftoken"]
     assert isinstance(token, str) and token.endswith("+\\") and len(token) > 10, doc
     return token
 
@@ -69,10 +69,10 @@ def seed_pages(c: Client) -> None:
         r = c.post_form("/api.php", [("action", "edit"), ("title", title), ("text", text), ("summary", "seed"),
                                      ("createonly", "1"), ("token", token), ("format", "json")])
         doc = r.json()
-        assert r.status == 200 and doc["edit"]["result"] == "Success", doc  # type: ignore[index]
+        assert r.status == 200 and doc["edit"]["result"] == "Success", doc
     r = c.post_form("/api.php", [("action", "purge"), ("titles", "|".join(title for title, _ in SEED_EDITS)),
                                  ("forcelinkupdate", "1"), ("format", "json"), ("formatversion", "2")])
-    purged = r.json()["purge"]  # type: ignore[index]
+    purged = r.json()["purge"]
     assert r.status == 200 and sorted((p["title"], p.get("purged"), p.get("linkupdate")) for p in purged) == sorted(
         (title, True, True) for title, _ in SEED_EDITS), purged
 
@@ -122,7 +122,7 @@ def test_api_edit_with_csrf_token(site: Site) -> None:
         ("summary", "über Lambda"), ("token", token), ("format", "json"),
     ])
     doc = r.json()
-    assert r.status == 200 and doc["edit"]["result"] == "Success", doc  # type: ignore[index]
+    assert r.status == 200 and doc["edit"]["result"] == "Success", doc
     page = c.get("/wiki/" + _q("Новая страница"))
     assert page.status == 200 and "Hallo &amp; a+b=c ✓" in page.text(), page.text()[:3000]
     raw = c.get("/index.php?title=" + _q("Новая страница") + "&action=raw")
@@ -130,10 +130,10 @@ def test_api_edit_with_csrf_token(site: Site) -> None:
     forged = c.post_form("/api.php", [("action", "edit"), ("title", "Forged"), ("text", "x"),
                                       ("token", "0" * 40 + "+\\"), ("format", "json")])
     doc = forged.json()
-    assert doc["error"]["code"] == "badtoken", doc  # type: ignore[index]
+    assert doc["error"]["code"] == "badtoken", doc
     anon = Client(c.base).post_form("/api.php", [("action", "edit"), ("title", "Anon"), ("text", "x"),
                                                  ("token", token), ("format", "json")])
-    assert anon.json()["error"]["code"] == "badtoken", anon.text()  # type: ignore[index]
+    assert anon.json()["error"]["code"] == "badtoken", anon.text()
 
 
 def test_upload_non_ascii_name_range_and_head(site: Site) -> None:
@@ -147,9 +147,9 @@ def test_upload_non_ascii_name_range_and_head(site: Site) -> None:
         [("file", "Grüße ✓ bild.png", "image/png", png)],
     )
     doc = r.json()
-    assert doc["upload"]["result"] == "Success", doc  # type: ignore[index]
-    assert doc["upload"]["filename"] == "Grüße_✓_bild.png", doc  # type: ignore[index]
-    url = doc["upload"]["imageinfo"]["url"]  # type: ignore[index]
+    assert doc["upload"]["result"] == "Success", doc
+    assert doc["upload"]["filename"] == "Grüße_✓_bild.png", doc
+    url = doc["upload"]["imageinfo"]["url"]
     # Hashed upload path: /images/<md5[0]>/<md5[:2]>/<name>, absolute with the public origin.
     assert re.fullmatch(re.escape(c.url("/images/")) + r"[0-9a-f]/[0-9a-f]{2}/Gr%C3%BC%C3%9Fe_%E2%9C%93_bild\.png",
                         url), url
@@ -204,11 +204,11 @@ def test_titles_pipe_and_repeated_keys(site: Site) -> None:
     r = c.get("/api.php?action=query&titles=Main_Page%7C" + _q("Grüße ✓") + "|Nope&prop=info&format=json"
               "&formatversion=2")
     assert r.status == 200, r
-    pages = {p["title"]: p for p in r.json()["query"]["pages"]}  # type: ignore[index]
+    pages = {p["title"]: p for p in r.json()["query"]["pages"]}
     assert set(pages) == {"Main Page", "Grüße ✓", "Nope"} and pages["Nope"].get("missing") is True, pages
     # A key sent twice: PHP keeps the last (ALB single-value also passes only the last), so `titles` is the page.
     r = c.get("/api.php?action=query&titles=Nope&titles=" + _q("Привет мир") + "&prop=categories&format=json"
               "&formatversion=2")
-    pages = r.json()["query"]["pages"]  # type: ignore[index]
+    pages = r.json()["query"]["pages"]
     assert [p["title"] for p in pages] == ["Привет мир"], pages
     assert pages[0]["categories"] == [{"ns": 14, "title": "Category:Seed"}], pages

@@ -52,7 +52,7 @@ def test_series_with_repeated_match(site: Site) -> None:
     while time.monotonic() < deadline:
         r = c.get(f"/api/v1/series?{q}")
         assert r.status == 200, r
-        data = r.json()["data"]  # type: ignore[index]
+        data = r.json()["data"]
         if len(data) == len(want):
             break
         time.sleep(0.5)
@@ -64,22 +64,22 @@ def test_query_post_form(site: Site) -> None:
     r = site.client().post_form("/api/v1/query", [("query", expr)])
     assert r.status == 200, r
     doc = r.json()
-    assert doc["status"] == "success" and doc["data"]["resultType"] == "vector", doc  # type: ignore[index]
+    assert doc["status"] == "success" and doc["data"]["resultType"] == "vector", doc
 
 
 def test_query_get_with_encoded_plus(site: Site) -> None:
     r = site.client().get("/api/v1/query?query=1%2B2")
     assert r.status == 200, r
-    assert r.json()["data"]["result"][1] == "3", r.json()  # type: ignore[index]
+    assert r.json()["data"]["result"][1] == "3", r.json()
     r = site.client().get("/api/v1/query?query=vector(1)+%2B+vector(2)")  # `+` is a space, `%2B` the operator
-    assert r.json()["data"]["result"][0]["value"][1] == "3", r.json()  # type: ignore[index]
+    assert r.json()["data"]["result"][0]["value"][1] == "3", r.json()
 
 
 def test_bad_query_is_400(site: Site) -> None:
     r = site.client().get("/api/v1/query?query=up%7B")
     assert r.status == 400, r
     doc = r.json()
-    assert doc["status"] == "error" and doc["errorType"] == "bad_data", doc  # type: ignore[index]
+    assert doc["status"] == "error" and doc["errorType"] == "bad_data", doc
 
 
 def test_metrics_gzip(site: Site) -> None:

@@ -112,7 +112,7 @@ def test_repeated_filter_keys(site: Site) -> None:
     r = c.get("/projects/lambda/issues.json?" + query.replace("[", "%5B").replace("]", "%5D"))
     assert r.status == 200, r
     doc = r.json()
-    got = [(i["subject"], i["tracker"]["name"], i["status"]["name"]) for i in doc["issues"]]  # type: ignore[index]
+    got = [(i["subject"], i["tracker"]["name"], i["status"]["name"]) for i in doc["issues"]]
     if repeats(site.mode, ["status_id", "tracker_id"]) == ["status_id", "tracker_id"]:
         assert got == [("Grüße aus München", "Bug", "New"), ("a+b=c & d", "Support", "Closed")], got
     else:

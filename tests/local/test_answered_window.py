@@ -11,7 +11,9 @@ environment whose Invoke phase never ended (and the request gets the room it fre
 
 from __future__ import annotations
 
+import re
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.support.http_client import Reply, fetch
-from tests.support.localharness import FAKE_RUNTIME, Local, wait_state
+from tests.support.localharness import FAKE_RUNTIME, Local, state, wait_state
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -69,6 +71,11 @@ def test_at_the_limit_a_request_in_the_window_waits_for_the_next(run_local: Run,
     served = row(doc, "/echo")
     assert served is not None and (served["instance"], served["cold"]) == (1, False), served
     assert doc["summary"]["instances"] == 1 and local.count("throttled:") == 0
+    # One instance's log, in Lambda's order: the held invocation's END and REPORT (written at its /next) come
+    # before the START of the request that waited for that /next.
+    kinds = [line.split(" RequestId")[0] for line in local.lines if " RequestId: " in line
+             and line.startswith(("START", "END", "REPORT"))]
+    assert kinds == ["START", "END", "REPORT", "START", "END", "REPORT"], "\n".join(local.lines)
 
 
 def test_with_room_a_request_in_the_window_starts_an_instance(run_local: Run, tmp_path: Path) -> None:
@@ -96,3 +103,33 @@ def test_an_instance_that_never_asks_for_more_is_reset_at_its_timeout(run_local:
     assert served is not None and (served["instance"], served["cold"]) == (2, True), served
     assert details(doc)[1] == "killed: no /next within the function timeout (3 s) after its answer"
     assert local.count("throttled:") == 0
+
+
+def test_the_window_is_billed_end_and_report_come_at_the_next(run_local: Run, tmp_path: Path) -> None:
+    """END and REPORT come when the Invoke phase ends, at the runtime's /next, and Duration runs to there (as
+    Lambda bills it, and as the RIE reports it). The only figure asserted is a lower bound that follows from the
+    order of events: the test holds the /next back for at least HELD seconds after the client has its answer."""
+    held = 0.6
+    local, gate = answered_and_held(run_local, tmp_path, "--concurrency", "1")
+    # The instance is answered (the dashboard says so): no END, no REPORT yet, the row not reported.
+    doc = state(local)
+    answered = row(doc, "/hold-next")
+    assert answered is not None and not answered["reported"], answered
+    assert (local.count("END RequestId:"), local.count("REPORT RequestId:")) == (0, 0), "\n".join(local.lines)
+    time.sleep(held)
+    gate.touch()  # the runtime's /next: the Invoke phase ends
+    local.wait_for("REPORT RequestId:")
+    report = next(line for line in local.lines if "REPORT RequestId:" in line)
+    duration = re.search(r"\tDuration: ([0-9.]+) ms", report)
+    assert duration is not None and float(duration[1]) >= held * 1000, report
+    assert "Status:" not in report, report  # a success: the window is no error
+    doc = wait_state(local, lambda d: (r := row(d, "/hold-next")) is not None and r["reported"])
+    assert details(doc) != {1: "answered: its runtime has not asked for more (/next)"}
+
+
+def test_a_reset_in_the_window_is_reported_as_a_timeout(run_local: Run, tmp_path: Path) -> None:
+    """No /next by the function timeout: the REPORT says `Status: timeout` with the timeout as its Duration."""
+    local, _ = answered_and_held(run_local, tmp_path, "--concurrency", "1", "--timeout", "2")
+    local.wait_for("REPORT RequestId:", timeout=30)
+    report = next(line for line in local.lines if "REPORT RequestId:" in line)
+    assert "\tDuration: 2000.00 ms" in report and "Status: timeout" in report, report

@@ -339,9 +339,14 @@ class Instance:
             self.move("ready")
         elif self.state in ("busy", "answered"):
             inv = self._current
-            if inv is not None and not inv.finished.is_set():
-                # /next without answering the previous invocation: Lambda counts it as a failure (answered by it).
-                inv.settle(Errored("Runtime.NoResponse", "the runtime asked for more work instead"))
+            if inv is not None:
+                if not inv.finished.is_set():
+                    # /next without answering the previous invocation: Lambda counts it as a failure (answered by it).
+                    inv.settle(Errored("Runtime.NoResponse", "the runtime asked for more work instead"))
+                inv.ended_at = time.monotonic()  # its Invoke phase ends here: the REPORT's Duration too
+                if inv.on_ended is not None:
+                    on_ended, inv.on_ended = inv.on_ended, None
+                    on_ended()  # END and REPORT, before the move below can give the instance more work
             self.move("done")
         self._current = None
         inv = await self._work.get()
@@ -723,15 +728,21 @@ class Pool:
         return inv
 
     async def _supervise(self, inst: Instance, inv: Invocation) -> None:
-        """Enforce the function timeout and the memory size; write START / END / REPORT."""
+        """Enforce the function timeout and the memory size; write START / END / REPORT. Duration is the whole Invoke
+        phase, to the runtime's /next (what Lambda bills, and what the RIE reports): work after the answer counts.
+        END and REPORT are written when the phase ends: at the /next itself (next_invocation calls inv.on_ended,
+        before the instance can be given more work, so they precede its next START as in Lambda's log stream), or
+        here when the instance is killed, dies or is reset instead."""
         assert inst.proc is not None
         self.log.start(inv.request_id)
         started = time.monotonic()
+        first = inst.invocations == 1  # the instance's first: its init (or restore) is reported with it, once
         deadline = started + self.opts.timeout
         status: str | None = None
         error_type: str | None = None
         peak = 0
         memory = self.opts.memory
+        inv.on_ended = lambda: self._report(inst, inv, started, first, peak, None, None)
         while not inv.finished.is_set():
             left = deadline - time.monotonic()
             if left <= 0:
@@ -752,11 +763,11 @@ class Pool:
                 inv.abandon(Errored("Runtime.OutOfMemory", "Runtime exited with error: signal: killed"))
                 status, error_type = "error", "Runtime.OutOfMemory"
                 break
-        if status is None and inst.out_of_memory():  # killed by the kernel as the answer came: still an OOM
-            status, error_type = "error", "Runtime.OutOfMemory"
-        duration = (time.monotonic() - started) * 1000
+        if status is None and inv.on_ended is not None and inst.out_of_memory():
+            status, error_type = "error", "Runtime.OutOfMemory"  # killed by the kernel as the answer came
         if status is not None:
             # Timed out or out of memory: the sandbox is destroyed; the next request cold-starts.
+            inv.on_ended = None
             if error_type == "Runtime.OutOfMemory":
                 self.log.line(f"RequestId: {inv.request_id} Error: Runtime exited with error: signal: killed")
                 self.log.line("Runtime.OutOfMemory")
@@ -764,9 +775,24 @@ class Pool:
             else:
                 inst.die("killed: function timeout", "Sandbox.Timedout")
             inst.kill_now()
-        elif inst.state == "dead" and inst.exit_status is not None:
+        elif not await self._await_next(inst, inv, deadline):
+            status = "timeout"  # no /next by the deadline: the Invoke phase timed out, the instance was reset
+        elif inst.state == "dead" and inst.exit_status is not None and inst.given() is inv:  # died in this phase
             status = "error"
             error_type = inst.death.error_type if inst.death is not None else "Runtime.ExitError"
+        if inv.on_ended is None and status is None:
+            return  # reported at its /next
+        inv.on_ended = None
+        self._report(inst, inv, started, first, peak, status, error_type)
+
+    def _report(self, inst: Instance, inv: Invocation, started: float, first: bool, peak: int, status: str | None,
+                error_type: str | None) -> None:
+        """END and REPORT of `inv`, whose Invoke phase has ended (at inv.ended_at, its /next, or now)."""
+        assert inst.proc is not None
+        memory = self.opts.memory
+        duration = ((inv.ended_at or time.monotonic()) - started) * 1000
+        if status == "timeout":
+            duration = min(duration, self.opts.timeout * 1000)  # as Lambda reports a timeout: the timeout itself
         if error_type == "Runtime.OutOfMemory":
             peak = memory  # as Lambda reports an instance killed over its memory size
         elif inst.cgroup is not None:
@@ -774,7 +800,7 @@ class Pool:
         else:
             peak = max(peak, procs.tree_peak_mib(inst.proc.pid), 1)
         init_ms = restore_ms = None
-        if inst.invocations == 1:  # the instance's first: its init (or restore) is reported here, once
+        if first:
             restore_ms = inst.restore_ms
             if restore_ms is None or inst.cause == "request":  # a snapshot made ahead of time is nobody's init
                 init_ms = inst.init_ms
@@ -782,13 +808,13 @@ class Pool:
         self.log.report(inv.request_id, duration_ms=duration, memory_mb=memory,
                         max_used_mb=min(peak, memory), init_ms=init_ms, restore_ms=restore_ms, status=status,
                         error_type=error_type, instance=inst.number)
-        await self._await_next(inst, inv, deadline)
 
-    async def _await_next(self, inst: Instance, inv: Invocation, deadline: float) -> None:
+    async def _await_next(self, inst: Instance, inv: Invocation, deadline: float) -> bool:
         """Lambda's function timeout bounds the whole Invoke phase, which ends with the runtime's /next: an instance
         still answered at its invocation's deadline (monotonic) is reset, killed as Lambda resets the execution
         environment; whoever waited for its /next gets the room it frees (_gone). Called once the invocation is
-        finished: its /next may come up to NEXT_GRACE after that, when that is past the deadline."""
+        finished: its /next may come up to NEXT_GRACE after that, when that is past the deadline. True: the /next
+        came (or the instance left `answered` otherwise); False: it was reset."""
         until = max(deadline, time.monotonic() + NEXT_GRACE)
         while inst.state == "answered" and inst.given() is inv:
             left = until - time.monotonic()
@@ -800,9 +826,10 @@ class Pool:
                 inst.die(f"killed: no /next within the function timeout ({timeout:g} s) after its answer",
                          "Sandbox.Timedout")
                 inst.kill_now()
-                return
+                return False
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(inst.phase_over.wait(), left)
+        return True
 
     async def _reap(self) -> None:
         while True:

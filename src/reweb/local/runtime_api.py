@@ -76,6 +76,9 @@ class Invocation:
     # Called once, at the first of finish() and deliver(): the instance that runs it has answered (Instance.give
     # sets it; the instance moves busy -> answered). abandon() clears it: a killed instance never answered.
     on_answered: Callable[[], None] | None = None
+    ended_at: float = 0.0  # monotonic: when its runtime asked for more, ending its Invoke phase (0: not so)
+    # Called once, at that /next: writes its END and REPORT (set by the pool while it supervises the invocation).
+    on_ended: Callable[[], None] | None = None
 
     def settle(self, outcome: Outcome) -> None:
         if not self.outcome.done():
