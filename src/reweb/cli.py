@@ -10,6 +10,7 @@ import time
 TYPE_CHECKING = False  # typing itself costs milliseconds of import at every cold start
 if TYPE_CHECKING:
     import signal as _signal
+    from typing import NoReturn
 
     from .adapter import Adapter
     from .app import App
@@ -170,9 +171,23 @@ def run_adapter(args: list[str]) -> int:
         gc.freeze()
         gc.enable()
     try:
-        return init.adapter.run()
+        status = init.adapter.run()
     finally:
         init.app.stop(grace=1.0)
+    end_process(status)
+
+
+def end_process(status: int) -> NoReturn:
+    """The adapter's end: its output flushed, then _exit, never the interpreter's finalization. Daemon threads
+    (the other workers, the reaper, the extension's wait) may be in the middle of a log line; finalizing around
+    them can abort the process ("Fatal Python error: _enter_buffered_busy", seen with four workers under load:
+    status -6 instead of 1)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:  # noqa: SIM105 (contextlib is not imported on the adapter's path)
+            stream.flush()
+        except (OSError, ValueError, AttributeError):  # closed, or None: nothing to keep
+            pass
+    os._exit(status)
 
 
 class _Init:
@@ -238,7 +253,7 @@ class _Init:
             # Lambda allows 500 ms after SIGTERM (internal extension): the app gets most of it, then SIGKILL.
             log.info("shutting down", signal="SIGTERM" if signum == _signal.SIGTERM else "SIGINT")
             app.stop(grace=SHUTDOWN_GRACE)
-            os._exit(0)
+            end_process(0)
 
         _signal.signal(_signal.SIGTERM, shutdown)
         _signal.signal(_signal.SIGINT, shutdown)

@@ -72,7 +72,9 @@ def test_at_the_limit_a_request_in_the_window_waits_for_the_next(run_local: Run,
     assert served is not None and (served["instance"], served["cold"]) == (1, False), served
     assert doc["summary"]["instances"] == 1 and local.count("throttled:") == 0
     # One instance's log, in Lambda's order: the held invocation's END and REPORT (written at its /next) come
-    # before the START of the request that waited for that /next.
+    # before the START of the request that waited for that /next. The dashboard can say "reported" before this
+    # test's reader has the line from the pipe: wait for the second REPORT itself.
+    local.wait_for("REPORT RequestId:", count=2)
     kinds = [line.split(" RequestId")[0] for line in local.lines if " RequestId: " in line
              and line.startswith(("START", "END", "REPORT"))]
     assert kinds == ["START", "END", "REPORT", "START", "END", "REPORT"], "\n".join(local.lines)
@@ -133,3 +135,19 @@ def test_a_reset_in_the_window_is_reported_as_a_timeout(run_local: Run, tmp_path
     local.wait_for("REPORT RequestId:", timeout=30)
     report = next(line for line in local.lines if "REPORT RequestId:" in line)
     assert "\tDuration: 2000.00 ms" in report and "Status: timeout" in report, report
+
+
+def test_an_exit_after_the_answer_is_an_error_of_that_invocation(run_local: Run) -> None:
+    """A runtime that answers, then exits before its /next: the client keeps its 200, and the Invoke phase ends
+    in an error, as the RIE has it ("Invoke DONE failed: Runtime.ExitError", then a reset): the REPORT says
+    `Status: error` with `Error Type: Runtime.ExitError`, and the next request starts another instance."""
+    local = run_local(["--source", "http-api", "--concurrency", "1"], runtime=FAKE_RUNTIME, app=["unused"])
+    assert fetch(local.port, "/exit-after-answer").status == 200
+    local.wait_for("REPORT RequestId:")
+    report = next(line for line in local.lines if "REPORT RequestId:" in line)
+    assert "\tStatus: error\tError Type: Runtime.ExitError" in report, "\n".join(local.lines)
+    assert fetch(local.port, "/echo", timeout=60).status == 200
+    doc = wait_state(local, lambda d: (r := row(d, "/echo")) is not None and r["reported"])
+    served = row(doc, "/echo")
+    assert served is not None and (served["instance"], served["cold"]) == (2, True), served
+    assert local.count("throttled:") == 0

@@ -5,6 +5,8 @@ tests/integration (test_rie, test_app_process, test_secrets, test_snapstart) run
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -66,3 +68,42 @@ def test_init_failure_carries_what_the_one_report_needs() -> None:
     failure = cli.InitFailure("Runtime.X", "reweb: why", "headline", "reason", stop_app=True)
     assert (failure.error_type, failure.message, failure.headline, failure.reason, failure.stop_app,
             failure.status) == ("Runtime.X", "reweb: why", "headline", "reason", True, 1)
+
+
+ENDS_AMID_DAEMON_THREADS = """
+import atexit, sys, threading
+from reweb import cli
+
+def chatter() -> None:  # a worker still logging when another one has given up
+    while True:
+        sys.stderr.write("still serving\\n")
+
+class Adapter:
+    def run(self) -> int:
+        threading.Thread(target=chatter, daemon=True).start()
+        sys.stderr.write("the Lambda Runtime API is unreachable; reweb exits\\n")  # buffered: flushed at the end
+        return 1
+
+class App:
+    def stop(self, grace: float) -> None:
+        sys.stderr.write(f"app stopped grace={grace}\\n")
+
+for step in ("read_settings", "start_app", "make_adapter", "wait_for_app", "snapshot"):
+    setattr(cli._Init, step, lambda self: None)
+cli._Init.adapter, cli._Init.app = Adapter(), App()
+atexit.register(lambda: sys.stderr.write("interpreter finalized\\n"))
+cli.run_adapter(["--", "app"])
+sys.stderr.write("run_adapter returned\\n")
+"""
+
+
+def test_the_adapter_ends_by_exit_not_by_finalizing_around_its_threads() -> None:
+    """A finalizing interpreter can abort on a daemon thread's half-written log line ("Fatal Python error:
+    _enter_buffered_busy": status -6, seen once in three suite runs under load with four workers): reweb's end is
+    the app stopped, the output flushed, then _exit with the adapter's status, without finalization."""
+    result = subprocess.run([sys.executable, "-c", ENDS_AMID_DAEMON_THREADS], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 1, result
+    lines = result.stderr.splitlines()
+    assert "the Lambda Runtime API is unreachable; reweb exits" in lines and "app stopped grace=1.0" in lines, result
+    assert "run_adapter returned" not in lines and "interpreter finalized" not in lines, result

@@ -13,6 +13,7 @@ Behaviour is chosen by the request path found in the event (any event kind):
                  /tmp file exists (or after 5 s): the client has the whole answer while the stream is still open
   /hold-next     200 as /echo, then the next /next only once the FAKE_GATE file exists (or after 60 s): the client
                  has its answer while the instance has not asked for more (its Invoke phase not over)
+  /exit-after-answer  200 as /echo, then exit(3) before the next /next (a crash after the answer)
   /ticks         a background thread counts ticks; answer how many since the last call
   /init-fail     (as env FAKE_INIT=fail) POST /runtime/init/error and exit
 Env FAKE_INIT=slow:S sleeps S seconds before the first /next.
@@ -147,6 +148,8 @@ def main() -> None:
                    [b"whole"], False, gate, hold=True)
             continue
         post(f"/invocation/{request_id}/response", json.dumps(answer).encode())
+        if path == "/exit-after-answer":
+            os._exit(3)
         if path == "/hold-next":
             wait_for(os.environ.get("FAKE_GATE", "/nonexistent"), 60.0)  # answered; /next when the test says so
 
