@@ -10,6 +10,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -206,14 +207,15 @@ def _storm_and_second_wave(api: RuntimeApi, paths: list[str], events: Sequence[M
 
 def test_reweb_exits_non_zero_when_the_runtime_api_is_gone() -> None:
     app_port = free_port()
-    api = RuntimeApi([])
-    threading.Thread(target=api.serve_forever, daemon=True).start()
-    address = f"127.0.0.1:{api.server_address[1]}"
-    api.shutdown()
-    api.server_close()  # nothing listens there any more: every /next is refused
-    env = {**os.environ, "AWS_LAMBDA_RUNTIME_API": address, "AWS_LAMBDA_MAX_CONCURRENCY": "4",
-           "REWEB_APPLICATION_PORT": str(app_port), "REWEB_APPLICATION_EXEC": f"{sys.executable} {ECHO} {app_port}"}
-    result = subprocess.run(reweb_argv(), env=env, capture_output=True, text=True, timeout=60)  # never hangs
+    # A port bound but not listening: every /next is refused, and while this socket holds it no other server
+    # can take it. A port merely closed could be handed to another run's Runtime API (reweb local's, on this
+    # machine's loopback), whose invocations this reweb would then take and answer with its echo app.
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        env = {**os.environ, "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{held.getsockname()[1]}",
+               "AWS_LAMBDA_MAX_CONCURRENCY": "4", "REWEB_APPLICATION_PORT": str(app_port),
+               "REWEB_APPLICATION_EXEC": f"{sys.executable} {ECHO} {app_port}"}
+        result = subprocess.run(reweb_argv(), env=env, capture_output=True, text=True, timeout=60)  # never hangs
     assert result.returncode == 1
     assert "the Lambda Runtime API is unreachable; reweb exits" in result.stderr
     assert "Traceback" not in result.stderr
