@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
                              "'.[local]'); the one-file executable has only the adapter\n")
             return 2
         return init_main(args[1:])
-    return run_adapter(args)
+    end_process(run_adapter(args))
 
 
 def process_age() -> float:
@@ -171,17 +171,16 @@ def run_adapter(args: list[str]) -> int:
         gc.freeze()
         gc.enable()
     try:
-        status = init.adapter.run()
+        return init.adapter.run()
     finally:
         init.app.stop(grace=1.0)
-    end_process(status)
 
 
 def end_process(status: int) -> NoReturn:
-    """The adapter's end: its output flushed, then _exit, never the interpreter's finalization. Daemon threads
-    (the other workers, the reaper, the extension's wait) may be in the middle of a log line; finalizing around
-    them can abort the process ("Fatal Python error: _enter_buffered_busy", seen with four workers under load:
-    status -6 instead of 1)."""
+    """The adapter's end, whether init failed or the invocations ended: its output flushed, then _exit, never the
+    interpreter's finalization. Daemon threads (the other workers, the reaper, the extension's wait) may be in the
+    middle of a log line; finalizing around them can abort the process ("Fatal Python error: _enter_buffered_busy",
+    seen with four workers under load: status -6 instead of 1)."""
     for stream in (sys.stdout, sys.stderr):
         try:  # noqa: SIM105 (contextlib is not imported on the adapter's path)
             stream.flush()

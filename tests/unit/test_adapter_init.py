@@ -4,6 +4,7 @@ tests/integration (test_rie, test_app_process, test_secrets, test_snapstart) run
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -71,39 +72,52 @@ def test_init_failure_carries_what_the_one_report_needs() -> None:
 
 
 ENDS_AMID_DAEMON_THREADS = """
-import atexit, sys, threading
+import atexit, os, sys, threading
 from reweb import cli
 
-def chatter() -> None:  # a worker still logging when another one has given up
-    while True:
+def chatter() -> None:  # a worker, the reaper or the extension's wait, still logging at the end
+    for _ in range(10_000_000):
         sys.stderr.write("still serving\\n")
 
 class Adapter:
     def run(self) -> int:
-        threading.Thread(target=chatter, daemon=True).start()
-        sys.stderr.write("the Lambda Runtime API is unreachable; reweb exits\\n")  # buffered: flushed at the end
+        sys.stderr.write("the Lambda Runtime API is unreachable; reweb exits\\n")
         return 1
 
 class App:
     def stop(self, grace: float) -> None:
         sys.stderr.write(f"app stopped grace={grace}\\n")
 
-for step in ("read_settings", "start_app", "make_adapter", "wait_for_app", "snapshot"):
+def make_adapter(self: cli._Init) -> None:
+    if os.environ["ENDING"] == "init":
+        raise cli.InitFailure("", "", "the app is not ready: init fails", status=3)
+
+for step in ("read_settings", "wait_for_app", "snapshot"):
     setattr(cli._Init, step, lambda self: None)
+cli._Init.start_app = lambda self: threading.Thread(target=chatter, daemon=True).start()
+cli._Init.make_adapter = make_adapter
 cli._Init.adapter, cli._Init.app = Adapter(), App()
 atexit.register(lambda: sys.stderr.write("interpreter finalized\\n"))
-cli.run_adapter(["--", "app"])
-sys.stderr.write("run_adapter returned\\n")
+cli.main(["--", "app"])
+sys.stderr.write("main returned\\n")
 """
 
 
-def test_the_adapter_ends_by_exit_not_by_finalizing_around_its_threads() -> None:
+@pytest.mark.parametrize(("ending", "status", "last_line"), [
+    ("invocations", 1, "the Lambda Runtime API is unreachable; reweb exits"),
+    ("init", 3, "[reweb] ERROR the app is not ready: init fails"),
+])
+def test_the_adapter_ends_by_exit_not_by_finalizing_around_its_threads(ending: str, status: int,
+                                                                       last_line: str) -> None:
     """A finalizing interpreter can abort on a daemon thread's half-written log line ("Fatal Python error:
-    _enter_buffered_busy": status -6, seen once in three suite runs under load with four workers): reweb's end is
-    the app stopped, the output flushed, then _exit with the adapter's status, without finalization."""
+    _enter_buffered_busy": status -6, seen once in three suite runs under load with four workers): reweb's end,
+    after its invocations or a failed init, is the output flushed, then _exit with its status, without
+    finalization."""
     result = subprocess.run([sys.executable, "-c", ENDS_AMID_DAEMON_THREADS], capture_output=True, text=True,
-                            timeout=60)
-    assert result.returncode == 1, result
+                            timeout=60, env={**os.environ, "ENDING": ending})
+    assert result.returncode == status, result
     lines = result.stderr.splitlines()
-    assert "the Lambda Runtime API is unreachable; reweb exits" in lines and "app stopped grace=1.0" in lines, result
-    assert "run_adapter returned" not in lines and "interpreter finalized" not in lines, result
+    assert last_line in lines, result
+    if ending == "invocations":
+        assert "app stopped grace=1.0" in lines, result
+    assert "main returned" not in lines and "interpreter finalized" not in lines, result
